@@ -1,0 +1,81 @@
+package io.tally;
+
+import io.tally.config.ConfigException;
+import io.tally.config.ConfigLoader;
+import io.tally.config.ProjectConfig;
+import io.tally.config.TallyConfig;
+import sun.misc.Signal;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** Entry point: load configuration, start Tally, stop gracefully on SIGTERM / SIGINT with exit code 0. */
+public final class Main {
+  private Main() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    TallyConfig config;
+    try {
+      config = ConfigLoader.load(System.getenv());
+    } catch (ConfigException e) {
+      System.err.println("Invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Tally tally;
+    try {
+      tally = Tally.start(config);
+    } catch (Exception e) {
+      System.err.println("Tally failed to start: " + rootMessage(e));
+      System.exit(1);
+      return;
+    }
+    printBanner(tally);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runnable stop = () -> {
+      System.out.println("Tally: shutting down (draining buffered events)...");
+      try {
+        tally.shutdown().toCompletionStage().toCompletableFuture().get(9, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("Tally: shutdown incomplete: " + rootMessage(e));
+      }
+      stopped.countDown();
+    };
+    // handle the signals ourselves: the JVM's default would exit with 143, not 0
+    Signal.handle(new Signal("TERM"), sig -> new Thread(stop, "tally-shutdown").start());
+    Signal.handle(new Signal("INT"), sig -> new Thread(stop, "tally-shutdown").start());
+    stopped.await();
+    System.out.println("Tally: stopped");
+    System.exit(0);
+  }
+
+  private static void printBanner(Tally tally) {
+    TallyConfig c = tally.config();
+    StringBuilder sb = new StringBuilder();
+    sb.append("\nTally is running on http://localhost:").append(tally.port()).append('\n')
+        .append("  ingest:  POST /v1/events   WebSocket /v1/stream\n")
+        .append("  query:   GET /v1/realtime  GET /v1/events/count\n")
+        .append("  ops:     GET /health/live  GET /health/ready  GET /metrics\n")
+        .append("  storage: ").append(c.storage().embeddedPg() ? "embedded PostgreSQL (data in "
+            + c.storage().dataDir().toAbsolutePath().normalize() + "/pg)" : "external PostgreSQL " + tally.pgUrl())
+        .append(", ").append(c.storage().embeddedRedis() ? "embedded Redis" : "external Redis").append('\n');
+    for (ProjectConfig p : c.projects()) {
+      sb.append("  project '").append(p.id()).append("': write key ").append(String.join(", ", p.writeKeys()))
+          .append(" | read key ").append(String.join(", ", p.readKeys())).append('\n');
+      if (p.writeKeys().stream().anyMatch(k -> k.startsWith("dev-"))
+          || p.readKeys().stream().anyMatch(k -> k.startsWith("dev-"))) {
+        sb.append("  WARNING: the dev-* keys are for local use only: set your own keys in config/tally.json\n");
+      }
+    }
+    System.out.println(sb);
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+}

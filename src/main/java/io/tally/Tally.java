@@ -1,0 +1,247 @@
+package io.tally;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tally.buffer.EventRing;
+import io.tally.config.TallyConfig;
+import io.tally.event.Addresses;
+import io.tally.event.Event;
+import io.tally.event.EventParser;
+import io.tally.ingest.HttpServerVerticle;
+import io.tally.ingest.IngestService;
+import io.tally.ingest.KeyAuth;
+import io.tally.ingest.ServerState;
+import io.tally.metrics.MicrometerTallyMetrics;
+import io.tally.query.AnalyticsQueryVerticle;
+import io.tally.realtime.RedisCounters;
+import io.tally.store.BatchWriterVerticle;
+import io.tally.store.EmbeddedPostgresServer;
+import io.tally.store.EmbeddedRedisServer;
+import io.tally.store.Migrations;
+import io.tally.store.PgUrl;
+import io.tally.store.StoreHealth;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One running Tally: storage (embedded or external), Vert.x with its verticles, and an orderly shutdown.
+ * {@link Main} runs one; tests start and stop several.
+ */
+public final class Tally {
+  private static final Logger LOG = LoggerFactory.getLogger(Tally.class);
+  private static final long SHUTDOWN_DRAIN_MS = 7_000;
+
+  private final TallyConfig config;
+  private final EmbeddedPostgresServer embeddedPg;
+  private final EmbeddedRedisServer embeddedRedis;
+  private final PgUrl pgUrl;
+  private final Vertx vertx;
+  private final EventRing ring;
+  private final ServerState state;
+  private final List<HttpServerVerticle> httpVerticles;
+  private final BatchWriterVerticle writer;
+  private final int port;
+
+  private Tally(TallyConfig config, EmbeddedPostgresServer embeddedPg, EmbeddedRedisServer embeddedRedis,
+                PgUrl pgUrl, Vertx vertx, EventRing ring, ServerState state, List<HttpServerVerticle> http,
+                BatchWriterVerticle writer, int port) {
+    this.config = config;
+    this.embeddedPg = embeddedPg;
+    this.embeddedRedis = embeddedRedis;
+    this.pgUrl = pgUrl;
+    this.vertx = vertx;
+    this.ring = ring;
+    this.state = state;
+    this.httpVerticles = http;
+    this.writer = writer;
+    this.port = port;
+  }
+
+  /** Starts everything; blocks until Tally serves requests or fails to start. */
+  public static Tally start(TallyConfig config) throws Exception {
+    TallyConfig.Storage st = config.storage();
+    EmbeddedPostgresServer pg = null;
+    EmbeddedRedisServer redisServer = null;
+    PgUrl pgUrl;
+    String redisUrl;
+    if (st.embeddedPg()) {
+      LOG.info("starting embedded PostgreSQL 17 with data in {}", st.dataDir().resolve("pg").toAbsolutePath());
+      pg = EmbeddedPostgresServer.start(st.dataDir().resolve("pg"), st.embeddedPgPort());
+      pgUrl = pg.url();
+    } else {
+      pgUrl = PgUrl.parse(st.pgUrl());
+    }
+    if (st.embeddedRedis()) {
+      redisServer = EmbeddedRedisServer.start(st.embeddedRedisPort());
+      redisUrl = redisServer.url();
+    } else {
+      redisUrl = st.redisUrl();
+    }
+    LOG.info("PostgreSQL at {}, Redis at {}", pgUrl, redisUrl);
+    Migrations.migrate(pgUrl);
+
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Vertx vertx = Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+            .setJvmMetricsEnabled(true)))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+    MicrometerTallyMetrics metrics = new MicrometerTallyMetrics(registry);
+    vertx.setPeriodic(10_000, id -> metrics.ackRecorder().roll());
+
+    TallyConfig.Writer wc = config.writer();
+    Pool writerPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(wc.maxInFlightBatches() + 1))
+        .connectingTo(pgUrl.connectOptions()).using(vertx).build();
+    Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))
+        .connectingTo(pgUrl.connectOptions()).using(vertx).build();
+    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl)
+        .setMaxPoolSize(8).setMaxPoolWaiting(256));
+
+    EventRing ring = new EventRing(wc.ringCapacity());
+    metrics.bufferedGauge(ring::occupancy);
+    StoreHealth health = new StoreHealth();
+    vertx.setPeriodic(1000, id -> queryPool.query("SELECT 1").execute()
+        .onSuccess(r -> health.markUp())
+        .onFailure(err -> health.markDown(err.getMessage())));
+    RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
+    BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, wc, metrics, health, stored -> {
+      counters.record(stored);
+      vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, summary(stored));
+    });
+    ServerState state = new ServerState();
+    KeyAuth auth = new KeyAuth(config.projects());
+    TallyConfig.Ingest ic = config.ingest();
+    IngestService ingest = new IngestService(ring,
+        new EventParser(ic.maxEventBytes(), ic.maxBatchEvents(), TimeUnit.HOURS.toMillis(ic.maxFutureSkewHours())),
+        metrics, state, ic.retryAfterMs());
+    int port = config.http().port() == 0 ? freePort() : config.http().port();
+    TallyConfig httpConfig = config.withHttp(new TallyConfig.Http(config.http().host(), port,
+        config.http().instances()));
+    List<HttpServerVerticle> http = new CopyOnWriteArrayList<>();
+    Tally tally = new Tally(config, pg, redisServer, pgUrl, vertx, ring, state, http, writer, port);
+    try {
+      vertx.deployVerticle(writer)
+          .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics)))
+          .compose(id -> vertx.deployVerticle(() -> {
+            HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry);
+            http.add(v);
+            return v;
+          }, new DeploymentOptions().setInstances(config.http().instances())))
+          .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      throw e;
+    }
+    return tally;
+  }
+
+  private static JsonObject summary(List<Event> stored) {
+    Map<String, Map<String, Integer>> byProject = new HashMap<>();
+    for (Event e : stored) {
+      byProject.computeIfAbsent(e.projectId(), p -> new HashMap<>()).merge(e.type(), 1, Integer::sum);
+    }
+    JsonObject projects = new JsonObject();
+    byProject.forEach((p, types) -> {
+      JsonObject t = new JsonObject();
+      types.forEach(t::put);
+      projects.put(p, t);
+    });
+    return new JsonObject().put("count", stored.size()).put("at", System.currentTimeMillis())
+        .put("projects", projects);
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public EventRing ring() {
+    return ring;
+  }
+
+  public PgUrl pgUrl() {
+    return pgUrl;
+  }
+
+  public TallyConfig config() {
+    return config;
+  }
+
+  /**
+   * Graceful shutdown: readiness goes 503 and new requests/connections are refused, the ring is drained and its
+   * batches committed (so their acks go out), then WebSockets are closed with 1001 and everything stops.
+   */
+  public Future<Void> shutdown() {
+    state.startClosing();
+    return writer.drain(SHUTDOWN_DRAIN_MS)
+        .recover(err -> Future.succeededFuture(false))
+        .compose(drained -> {
+          if (!drained) {
+            LOG.warn("shutdown: ring not fully drained within {} ms ({} events left unacked; clients will retry)",
+                SHUTDOWN_DRAIN_MS, ring.occupancy());
+          }
+          for (ServerWebSocket ws : new ArrayList<>(state.sockets())) {
+            ws.close((short) 1001, "server shutting down");
+          }
+          List<Future<Void>> closing = new ArrayList<>();
+          for (HttpServerVerticle v : httpVerticles) {
+            closing.add(v.shutdownServer(1000));
+          }
+          return Future.join(closing).recover(err -> Future.succeededFuture());
+        })
+        .compose(v -> vertx.close())
+        .eventually(() -> {
+          stopEmbedded();
+          return Future.succeededFuture();
+        })
+        .mapEmpty();
+  }
+
+  private void stopEmbedded() {
+    try {
+      if (embeddedRedis != null) {
+        embeddedRedis.close();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("stopping embedded Redis failed: {}", e.toString());
+    }
+    try {
+      if (embeddedPg != null) {
+        embeddedPg.close();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("stopping embedded PostgreSQL failed: {}", e.toString());
+    }
+  }
+}

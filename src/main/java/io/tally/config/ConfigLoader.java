@@ -1,0 +1,306 @@
+package io.tally.config;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Loads {@code config/tally.json} (or the copy inside the jar) and applies {@code TALLY_*} environment overrides.
+ * <p>
+ * An environment variable {@code TALLY_SECTION_SOME_KEY} overrides {@code section.someKey}; a few short aliases
+ * exist ({@code TALLY_PG_URL}, {@code TALLY_REDIS_URL}, {@code TALLY_DATA_DIR}). Every error names the key.
+ */
+public final class ConfigLoader {
+
+  private static final Map<String, String> ALIASES = Map.of(
+      "PG_URL", "storage.pgUrl",
+      "REDIS_URL", "storage.redisUrl",
+      "DATA_DIR", "storage.dataDir");
+  private static final Set<String> NOT_KEYS = Set.of("CONFIG");
+
+  private ConfigLoader() {
+  }
+
+  /** Loads from {@code TALLY_CONFIG}, else {@code ./config/tally.json}, else the defaults in the jar. */
+  public static TallyConfig load(Map<String, String> env) {
+    String explicit = env.get("TALLY_CONFIG");
+    JsonObject json;
+    if (explicit != null && !explicit.isBlank()) {
+      json = readFile(Path.of(explicit));
+    } else if (Files.isRegularFile(Path.of("config", "tally.json"))) {
+      json = readFile(Path.of("config", "tally.json"));
+    } else {
+      json = defaults();
+    }
+    applyEnv(json, env);
+    return bind(json);
+  }
+
+  /** The defaults shipped inside the jar. */
+  public static JsonObject defaults() {
+    try (InputStream in = ConfigLoader.class.getResourceAsStream("/config/tally.json")) {
+      if (in == null) {
+        throw new ConfigException("config/tally.json is missing from the classpath");
+      }
+      return new JsonObject(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read default config/tally.json: " + e.getMessage());
+    }
+  }
+
+  static JsonObject readFile(Path path) {
+    try {
+      return new JsonObject(Files.readString(path));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read configuration file " + path + ": " + e.getMessage());
+    } catch (DecodeException e) {
+      throw new ConfigException("configuration file " + path + " is not valid JSON: " + e.getMessage());
+    }
+  }
+
+  static void applyEnv(JsonObject json, Map<String, String> env) {
+    for (Map.Entry<String, String> e : env.entrySet()) {
+      if (!e.getKey().startsWith("TALLY_")) {
+        continue;
+      }
+      String rest = e.getKey().substring("TALLY_".length());
+      if (NOT_KEYS.contains(rest)) {
+        continue;
+      }
+      String path = ALIASES.getOrDefault(rest, resolve(json, rest));
+      if (path == null) {
+        throw new ConfigException("unknown configuration variable " + e.getKey()
+            + " (expected TALLY_<SECTION>_<KEY>, e.g. TALLY_HTTP_PORT for http.port)");
+      }
+      String[] parts = path.split("\\.");
+      JsonObject section = json.getJsonObject(parts[0]);
+      Object current = section.getValue(parts[1]);
+      section.put(parts[1], coerce(current, e.getValue(), path, e.getKey()));
+    }
+  }
+
+  /** Maps SECTION_SOME_KEY onto an existing section.someKey, ignoring case and underscores. */
+  private static String resolve(JsonObject json, String rest) {
+    int cut = rest.indexOf('_');
+    if (cut < 0) {
+      return null;
+    }
+    String sectionName = rest.substring(0, cut).toLowerCase(Locale.ROOT);
+    Object section = json.getValue(sectionName);
+    if (!(section instanceof JsonObject obj)) {
+      return null;
+    }
+    String wanted = rest.substring(cut + 1).replace("_", "").toLowerCase(Locale.ROOT);
+    for (String key : obj.fieldNames()) {
+      if (key.toLowerCase(Locale.ROOT).equals(wanted)) {
+        return sectionName + "." + key;
+      }
+    }
+    return null;
+  }
+
+  private static Object coerce(Object current, String raw, String path, String var) {
+    if (current instanceof Number) {
+      try {
+        return Long.parseLong(raw.trim());
+      } catch (NumberFormatException ex) {
+        throw new ConfigException(path + " (from " + var + ") must be an integer, got '" + raw + "'");
+      }
+    }
+    if (current instanceof Boolean) {
+      if (!raw.equalsIgnoreCase("true") && !raw.equalsIgnoreCase("false")) {
+        throw new ConfigException(path + " (from " + var + ") must be true or false, got '" + raw + "'");
+      }
+      return Boolean.parseBoolean(raw);
+    }
+    if (current instanceof JsonArray) {
+      JsonArray arr = new JsonArray();
+      for (String s : raw.split(",")) {
+        if (!s.isBlank()) {
+          arr.add(s.trim());
+        }
+      }
+      return arr;
+    }
+    return raw;
+  }
+
+  /** Binds and validates; every failure names its key. */
+  public static TallyConfig bind(JsonObject json) {
+    Reader r = new Reader(json);
+    TallyConfig.Http http = new TallyConfig.Http(
+        r.str("http.host"), r.intIn("http.port", 0, 65535), r.intIn("http.instances", 1, 64));
+    String pgUrl = r.strOrEmpty("storage.pgUrl");
+    if (!pgUrl.isEmpty() && !pgUrl.startsWith("postgresql://") && !pgUrl.startsWith("postgres://")) {
+      throw new ConfigException("storage.pgUrl must be a postgresql:// URL, got '" + pgUrl + "'");
+    }
+    String redisUrl = r.strOrEmpty("storage.redisUrl");
+    if (!redisUrl.isEmpty() && !redisUrl.startsWith("redis://")) {
+      throw new ConfigException("storage.redisUrl must be a redis:// URL, got '" + redisUrl + "'");
+    }
+    TallyConfig.Storage storage = new TallyConfig.Storage(Path.of(r.str("storage.dataDir")), pgUrl, redisUrl,
+        r.intIn("storage.pgPoolSize", 1, 100), r.intIn("storage.embeddedPgPort", 0, 65535),
+        r.intIn("storage.embeddedRedisPort", 0, 65535));
+    TallyConfig.Ingest ingest = new TallyConfig.Ingest(
+        r.intIn("ingest.maxEventBytes", 256, 16 << 20),
+        r.intIn("ingest.maxBodyBytes", 1024, 256 << 20),
+        r.intIn("ingest.maxBatchEvents", 1, 100_000),
+        r.strings("ingest.allowedOrigins"),
+        r.longIn("ingest.wsPingIntervalMs", 100, 3_600_000),
+        r.intIn("ingest.wsMaxFrameBytes", 1024, 256 << 20),
+        r.intIn("ingest.wsMaxMessageBytes", 1024, 256 << 20),
+        r.intIn("ingest.wsMaxInFlightFrames", 1, 1_000_000),
+        r.longIn("ingest.retryAfterMs", 1, 600_000),
+        r.longIn("ingest.maxFutureSkewHours", 0, 24 * 365));
+    int ring = r.intIn("writer.ringCapacity", 2, 1 << 26);
+    if (Integer.bitCount(ring) != 1) {
+      throw new ConfigException("writer.ringCapacity must be a power of 2, got " + ring);
+    }
+    TallyConfig.Writer writer = new TallyConfig.Writer(ring,
+        r.intIn("writer.batchSize", 1, 100_000),
+        r.longIn("writer.flushIntervalMs", 0, 60_000),
+        r.intIn("writer.maxInFlightBatches", 1, 64),
+        r.intIn("writer.dedupeWindowDays", 7, 3650),
+        r.longIn("writer.retryBackoffMinMs", 1, 60_000),
+        r.longIn("writer.retryBackoffMaxMs", 1, 600_000),
+        r.intIn("writer.partitionDaysAhead", 1, 366));
+    TallyConfig.Redis redis = new TallyConfig.Redis(
+        r.longIn("redis.minuteTtlSeconds", 3600, 30L * 86400),
+        r.longIn("redis.userTtlSeconds", 60, 3650L * 86400),
+        r.longIn("redis.dayTtlSeconds", 86400, 3650L * 86400),
+        r.intIn("redis.maxInFlightUpdates", 1, 1024));
+    return new TallyConfig(http, storage, ingest, writer, redis, projects(json));
+  }
+
+  private static List<ProjectConfig> projects(JsonObject json) {
+    Object raw = json.getValue("projects");
+    if (!(raw instanceof JsonArray arr) || arr.isEmpty()) {
+      throw new ConfigException("projects must be a non-empty array");
+    }
+    List<ProjectConfig> out = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    Set<String> keys = new HashSet<>();
+    for (int i = 0; i < arr.size(); i++) {
+      String where = "projects[" + i + "]";
+      if (!(arr.getValue(i) instanceof JsonObject p)) {
+        throw new ConfigException(where + " must be an object");
+      }
+      Object id = p.getValue("id");
+      if (!(id instanceof String s) || !s.matches("[A-Za-z0-9_.-]{1,64}")) {
+        throw new ConfigException(where + ".id must be 1-64 characters of [A-Za-z0-9_.-]");
+      }
+      if (!ids.add(s)) {
+        throw new ConfigException(where + ".id '" + s + "' is used twice");
+      }
+      List<String> write = keyList(p, where + ".writeKeys", "writeKeys", keys);
+      List<String> read = keyList(p, where + ".readKeys", "readKeys", keys);
+      ZoneId zone;
+      try {
+        zone = ZoneId.of(p.getString("timezone", "UTC"));
+      } catch (DateTimeException | ClassCastException e) {
+        throw new ConfigException(where + ".timezone is not a valid time zone: " + p.getValue("timezone"));
+      }
+      out.add(new ProjectConfig(s, write, read, zone));
+    }
+    return out;
+  }
+
+  private static List<String> keyList(JsonObject p, String where, String field, Set<String> seen) {
+    Object raw = p.getValue(field);
+    if (!(raw instanceof JsonArray arr)) {
+      throw new ConfigException(where + " must be an array of strings");
+    }
+    List<String> out = new ArrayList<>();
+    for (Object o : arr) {
+      if (!(o instanceof String k) || k.length() < 8) {
+        throw new ConfigException(where + " entries must be strings of at least 8 characters");
+      }
+      if (!seen.add(k)) {
+        throw new ConfigException(where + " repeats a key already used elsewhere: keys must be unique");
+      }
+      out.add(k);
+    }
+    return out;
+  }
+
+  /** Typed access to "section.key" with the key named in every error. */
+  private record Reader(JsonObject json) {
+    Object raw(String path) {
+      String[] parts = path.split("\\.");
+      Object section = json.getValue(parts[0]);
+      if (!(section instanceof JsonObject obj)) {
+        throw new ConfigException(parts[0] + " must be an object");
+      }
+      if (!obj.containsKey(parts[1])) {
+        throw new ConfigException(path + " is missing");
+      }
+      return obj.getValue(parts[1]);
+    }
+
+    String str(String path) {
+      Object v = raw(path);
+      if (!(v instanceof String s) || s.isBlank()) {
+        throw new ConfigException(path + " must be a non-empty string");
+      }
+      return s;
+    }
+
+    String strOrEmpty(String path) {
+      String[] parts = path.split("\\.");
+      JsonObject section = json.getJsonObject(parts[0]);
+      Object v = section == null ? null : section.getValue(parts[1]);
+      if (v == null) {
+        return "";
+      }
+      if (!(v instanceof String s)) {
+        throw new ConfigException(path + " must be a string");
+      }
+      return s.trim();
+    }
+
+    long longIn(String path, long min, long max) {
+      Object v = raw(path);
+      if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
+        throw new ConfigException(path + " must be an integer, got " + v);
+      }
+      long l = n.longValue();
+      if (l < min || l > max) {
+        throw new ConfigException(path + " must be between " + min + " and " + max + ", got " + l);
+      }
+      return l;
+    }
+
+    int intIn(String path, int min, int max) {
+      return (int) longIn(path, min, max);
+    }
+
+    List<String> strings(String path) {
+      Object v = raw(path);
+      if (!(v instanceof JsonArray arr)) {
+        throw new ConfigException(path + " must be an array of strings");
+      }
+      List<String> out = new ArrayList<>();
+      for (Object o : arr) {
+        if (!(o instanceof String s)) {
+          throw new ConfigException(path + " must be an array of strings");
+        }
+        out.add(s);
+      }
+      return out;
+    }
+  }
+}

@@ -1,0 +1,352 @@
+package io.tally.event;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.UUID;
+
+/**
+ * Collects the fields of one event as the parser meets them. The first problem found is remembered (with the
+ * field it concerns) and the rest of the event is still consumed, so one bad event never derails a batch.
+ */
+final class EventFields {
+  static final int MAX_ID = 128;
+  static final int MAX_NAME = 128;
+  static final int MAX_TEXT = 1024;
+  /** PostgreSQL timestamptz covers far more, but anything outside this range is a client bug. */
+  private static final Instant MIN_TS = Instant.parse("1970-01-01T00:00:00Z");
+  private static final Instant MAX_TS = Instant.parse("9999-12-31T23:59:59Z");
+
+  private final byte[] buf;
+  private String id;
+  private String sessionId;
+  private String userId;
+  private String anonymousId;
+  private Instant timestamp;
+  private Instant sentAt;
+  private String type;
+  private String typeCategory;
+  private String category;
+  private String action;
+  private String label;
+  private Double value;
+  private String properties;
+  private String page;
+  private String userContext;
+  private String ctxUserId;
+  private String ctxSessionId;
+  private String ctxAnonymousId;
+  private String errorField;
+  private String error;
+
+  EventFields(byte[] buf) {
+    this.buf = buf;
+  }
+
+  String error() {
+    return error;
+  }
+
+  String errorField() {
+    return errorField;
+  }
+
+  private void fail(String field, String message) {
+    if (error == null) {
+      errorField = field;
+      error = message;
+    }
+  }
+
+  /** Consumes the value the parser is positioned on. */
+  void field(String name, JsonParser p) throws IOException {
+    switch (name) {
+      case "id" -> id = idString(p, "id");
+      case "sessionId" -> sessionId = idString(p, "sessionId");
+      case "userId" -> userId = idString(p, "userId");
+      case "anonymousId" -> anonymousId = idString(p, "anonymousId");
+      case "timestamp" -> timestamp = time(p, "timestamp");
+      case "sentAt" -> sentAt = time(p, "sentAt");
+      case "type" -> type(p);
+      case "category" -> category(p);
+      case "action" -> action = text(p, "action", MAX_TEXT);
+      case "label" -> label = text(p, "label", MAX_TEXT);
+      case "value" -> value(p);
+      case "properties" -> properties = objectSlice(p, "properties");
+      case "page" -> page = objectSlice(p, "page");
+      case "userContext" -> userContext(p);
+      default -> p.skipChildren();
+    }
+  }
+
+  private String idString(JsonParser p, String field) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (t == JsonToken.VALUE_NUMBER_INT) {
+      return p.getText();
+    }
+    if (t != JsonToken.VALUE_STRING) {
+      p.skipChildren();
+      fail(field, field + " must be a string");
+      return null;
+    }
+    String s = p.getText();
+    if (s.isEmpty()) {
+      return null;
+    }
+    if (s.length() > MAX_ID) {
+      fail(field, field + " is longer than " + MAX_ID + " characters");
+      return null;
+    }
+    return clean(s, field);
+  }
+
+  private String text(JsonParser p, String field, int max) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (t != JsonToken.VALUE_STRING) {
+      p.skipChildren();
+      fail(field, field + " must be a string");
+      return null;
+    }
+    String s = p.getText();
+    if (s.length() > max) {
+      fail(field, field + " is longer than " + max + " characters");
+      return null;
+    }
+    return clean(s, field);
+  }
+
+  private String clean(String s, String field) {
+    if (s.indexOf('\0') >= 0) {
+      fail(field, field + " contains a NUL character, which cannot be stored");
+      return null;
+    }
+    return s;
+  }
+
+  private Instant time(JsonParser p, String field) throws IOException {
+    JsonToken t = p.currentToken();
+    Instant at = null;
+    if (t == JsonToken.VALUE_NULL) {
+      return null;
+    } else if (t == JsonToken.VALUE_NUMBER_INT) {
+      at = Instant.ofEpochMilli(p.getLongValue());
+    } else if (t == JsonToken.VALUE_STRING) {
+      String s = p.getText();
+      try {
+        at = Instant.parse(s);
+      } catch (DateTimeParseException e) {
+        try {
+          at = OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e2) {
+          fail(field, field + " must be an ISO-8601 date-time with a zone (e.g. 2026-11-24T10:00:00.000Z), got '"
+              + (s.length() > 40 ? s.substring(0, 40) + "…" : s) + "'");
+          return null;
+        }
+      }
+    } else {
+      p.skipChildren();
+      fail(field, field + " must be an ISO-8601 string or epoch milliseconds");
+      return null;
+    }
+    if (at.isBefore(MIN_TS) || at.isAfter(MAX_TS)) {
+      fail(field, field + " is outside 1970-01-01..9999-12-31");
+      return null;
+    }
+    return at;
+  }
+
+  private void type(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_STRING) {
+      type = text(p, "type", MAX_NAME);
+    } else if (t == JsonToken.START_OBJECT) {
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken v = p.nextToken();
+        if (name.equals("name")) {
+          type = text(p, "type.name", MAX_NAME);
+        } else if (name.equals("category")) {
+          if (v == JsonToken.START_OBJECT) {
+            typeCategory = idOf(p, "type.category");
+          } else {
+            typeCategory = text(p, "type.category", MAX_NAME);
+          }
+        } else {
+          p.skipChildren();
+        }
+      }
+    } else if (t != JsonToken.VALUE_NULL) {
+      p.skipChildren();
+      fail("type", "type must be a string or an object with a name");
+    }
+  }
+
+  private void category(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_STRING) {
+      category = text(p, "category", MAX_NAME);
+    } else if (t == JsonToken.START_OBJECT) {
+      category = idOf(p, "category");
+    } else if (t != JsonToken.VALUE_NULL) {
+      p.skipChildren();
+      fail("category", "category must be a string or an object with an id");
+    }
+  }
+
+  /** Reads {"id": ...} out of an object, ignoring its other fields. */
+  private String idOf(JsonParser p, String field) throws IOException {
+    String out = null;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      if (name.equals("id")) {
+        out = text(p, field + ".id", MAX_NAME);
+      } else {
+        p.skipChildren();
+      }
+    }
+    return out;
+  }
+
+  private void value(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+      double d = p.getDoubleValue();
+      if (Double.isFinite(d)) {
+        value = d;
+      } else {
+        fail("value", "value must be a finite number");
+      }
+    } else if (t != JsonToken.VALUE_NULL) {
+      p.skipChildren();
+      fail("value", "value must be a number");
+    }
+  }
+
+  /** Returns the object's exact source text; the parser is left on its END_OBJECT. */
+  private String objectSlice(JsonParser p, String field) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (t != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      fail(field, field + " must be an object");
+      return null;
+    }
+    int start = (int) p.currentTokenLocation().getByteOffset();
+    p.skipChildren();
+    return slice(start, (int) p.currentLocation().getByteOffset(), field);
+  }
+
+  private void userContext(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return;
+    }
+    if (t != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      fail("userContext", "userContext must be an object");
+      return;
+    }
+    int start = (int) p.currentTokenLocation().getByteOffset();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      switch (name) {
+        case "userId" -> ctxUserId = idString(p, "userContext.userId");
+        case "sessionId" -> ctxSessionId = idString(p, "userContext.sessionId");
+        case "anonymousId" -> ctxAnonymousId = idString(p, "userContext.anonymousId");
+        default -> p.skipChildren();
+      }
+    }
+    userContext = slice(start, (int) p.currentLocation().getByteOffset(), "userContext");
+  }
+
+  private String slice(int start, int end, String field) {
+    if (containsNulEscape(start, end)) {
+      fail(field, field + " contains \\u0000, which PostgreSQL cannot store");
+      return null;
+    }
+    return new String(buf, start, end - start, StandardCharsets.UTF_8);
+  }
+
+  /** True when the JSON text holds an unescaped {@code \u0000} escape (jsonb rejects it). */
+  private boolean containsNulEscape(int start, int end) {
+    for (int i = start; i + 5 < end; i++) {
+      if (buf[i] == '\\') {
+        if (buf[i + 1] == 'u' && buf[i + 2] == '0' && buf[i + 3] == '0' && buf[i + 4] == '0' && buf[i + 5] == '0') {
+          return true;
+        }
+        i++; // skip the escaped character, so "\\u0000" (an escaped backslash) is not mistaken for one
+      }
+    }
+    return false;
+  }
+
+  /** The validated event, or null when invalid (see {@link #error()}). */
+  Event build(String projectId, Instant receivedAt, long maxFutureSkewMs) {
+    if (error != null) {
+      return null;
+    }
+    if (type == null || type.isBlank()) {
+      fail("type", "type is required (a string or {\"name\": ...})");
+      return null;
+    }
+    if (timestamp == null) {
+      fail("timestamp", "timestamp is required");
+      return null;
+    }
+    String user = userId != null ? userId : ctxUserId;
+    String anon = anonymousId != null ? anonymousId : ctxAnonymousId;
+    String session = sessionId != null ? sessionId : ctxSessionId;
+    if (user == null && anon == null && session == null) {
+      fail("userContext", "an identity is required: userContext.userId, userContext.anonymousId or sessionId");
+      return null;
+    }
+    int flags = 0;
+    UUID uuid;
+    if (id == null) {
+      uuid = UUID.randomUUID();
+      flags |= Event.FLAG_ID_ASSIGNED;
+    } else {
+      uuid = toUuid(id);
+    }
+    Instant ts = timestamp;
+    if (sentAt != null) {
+      // the client clock may be off: keep the event's offset from its send time, anchored on our clock
+      ts = receivedAt.minusMillis(sentAt.toEpochMilli() - timestamp.toEpochMilli());
+      flags |= Event.FLAG_SKEW_CORRECTED;
+    }
+    if (ts.toEpochMilli() - receivedAt.toEpochMilli() > maxFutureSkewMs) {
+      ts = receivedAt;
+      flags |= Event.FLAG_FUTURE_CLAMPED;
+    }
+    String cat = typeCategory != null ? typeCategory : category;
+    return new Event(projectId, uuid, ts, receivedAt, type, cat, action, label, value, session, user, anon,
+        properties, page, userContext, flags);
+  }
+
+  /** UUIDs are stored as such; any other client id maps to a stable name-based UUID, so retries still dedupe. */
+  static UUID toUuid(String id) {
+    if (id.length() == 36) {
+      try {
+        return UUID.fromString(id);
+      } catch (IllegalArgumentException ignored) {
+        // not a UUID: fall through to the name-based form
+      }
+    }
+    return UUID.nameUUIDFromBytes(id.getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,161 @@
+package io.tally.event;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import io.tally.ApiError;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Parses a request body straight from bytes with a streaming parser: one pass, no intermediate tree. Sub-objects
+ * ({@code properties}, {@code page}, {@code userContext}) are stored as the exact bytes the client sent.
+ * <p>
+ * Whole-body problems (malformed JSON, too many events) throw {@link ApiError}; a problem with one event of a
+ * batch only rejects that event.
+ */
+public final class EventParser {
+  private static final JsonFactory FACTORY = new JsonFactory();
+
+  private final int maxEventBytes;
+  private final int maxBatchEvents;
+  private final long maxFutureSkewMs;
+
+  public EventParser(int maxEventBytes, int maxBatchEvents, long maxFutureSkewMs) {
+    if (maxEventBytes <= 0 || maxBatchEvents <= 0 || maxFutureSkewMs < 0) {
+      throw new IllegalArgumentException("limits must be positive");
+    }
+    this.maxEventBytes = maxEventBytes;
+    this.maxBatchEvents = maxBatchEvents;
+    this.maxFutureSkewMs = maxFutureSkewMs;
+  }
+
+  public ParsedBody parse(byte[] buf, int len, String projectId, Instant receivedAt) {
+    List<Event> events = new ArrayList<>();
+    List<Rejection> rejected = new ArrayList<>();
+    IntList indexes = new IntList();
+    try (JsonParser p = FACTORY.createParser(buf, 0, len)) {
+      JsonToken t = p.nextToken();
+      if (t == null) {
+        throw ApiError.malformedJson("empty body: expected one event or {\"batch\": [...]}");
+      }
+      boolean batch = false;
+      Long seq = null;
+      int total;
+      if (t == JsonToken.START_ARRAY) {
+        batch = true;
+        total = parseArray(p, buf, projectId, receivedAt, events, indexes, rejected);
+      } else if (t == JsonToken.START_OBJECT) {
+        EventFields single = new EventFields(buf);
+        total = 0;
+        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+          String name = p.currentName();
+          JsonToken value = p.nextToken();
+          if (name.equals("batch")) {
+            if (value != JsonToken.START_ARRAY) {
+              throw ApiError.badRequest("batch", "batch must be an array of events");
+            }
+            batch = true;
+            total = parseArray(p, buf, projectId, receivedAt, events, indexes, rejected);
+          } else if (name.equals("seq") && value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
+            if (value == JsonToken.VALUE_NUMBER_INT) {
+              seq = p.getLongValue();
+            } else if (value != JsonToken.VALUE_NULL) {
+              throw ApiError.badRequest("seq", "seq must be an integer");
+            }
+          } else {
+            single.field(name, p);
+          }
+        }
+        if (!batch) {
+          total = 1;
+          if (len > maxEventBytes) {
+            throw ApiError.tooLarge("ingest.maxEventBytes", maxEventBytes,
+                "event is " + len + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes);
+          }
+          addOrReject(single, 0, projectId, receivedAt, events, indexes, rejected);
+        }
+      } else {
+        throw ApiError.malformedJson("body must be a JSON object (one event or {\"batch\": [...]}), got " + t);
+      }
+      if (p.nextToken() != null) {
+        throw ApiError.malformedJson("unexpected content after the end of the JSON body");
+      }
+      return new ParsedBody(batch, seq, total, events, indexes.toArray(), rejected);
+    } catch (JsonProcessingException e) {
+      throw ApiError.malformedJson("malformed JSON: " + e.getOriginalMessage() + " at byte "
+          + e.getLocation().getByteOffset());
+    } catch (IOException e) {
+      throw ApiError.malformedJson("unreadable body: " + e.getMessage());
+    }
+  }
+
+  private int parseArray(JsonParser p, byte[] buf, String projectId, Instant receivedAt, List<Event> events,
+                         IntList indexes, List<Rejection> rejected) throws IOException {
+    int index = 0;
+    JsonToken t;
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t == null) {
+        throw ApiError.malformedJson("unterminated batch array");
+      }
+      if (index >= maxBatchEvents) {
+        throw ApiError.tooLarge("ingest.maxBatchEvents", maxBatchEvents,
+            "batch has more than " + maxBatchEvents + " events; the limit ingest.maxBatchEvents is " + maxBatchEvents);
+      }
+      if (t != JsonToken.START_OBJECT) {
+        p.skipChildren();
+        rejected.add(new Rejection(index, "event", "event must be a JSON object"));
+        index++;
+        continue;
+      }
+      long start = p.currentTokenLocation().getByteOffset();
+      EventFields f = new EventFields(buf);
+      while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        f.field(name, p);
+      }
+      long size = p.currentLocation().getByteOffset() - start;
+      if (size > maxEventBytes) {
+        rejected.add(new Rejection(index, "ingest.maxEventBytes",
+            "event is " + size + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes));
+      } else {
+        addOrReject(f, index, projectId, receivedAt, events, indexes, rejected);
+      }
+      index++;
+    }
+    return index;
+  }
+
+  private void addOrReject(EventFields f, int index, String projectId, Instant receivedAt, List<Event> events,
+                           IntList indexes, List<Rejection> rejected) {
+    Event e = f.build(projectId, receivedAt, maxFutureSkewMs);
+    if (e == null) {
+      rejected.add(new Rejection(index, f.errorField(), f.error()));
+    } else {
+      events.add(e);
+      indexes.add(index);
+    }
+  }
+
+  /** Growable int array, to avoid boxing the accepted indexes. */
+  private static final class IntList {
+    private int[] a = new int[16];
+    private int n;
+
+    void add(int v) {
+      if (n == a.length) {
+        a = java.util.Arrays.copyOf(a, n * 2);
+      }
+      a[n++] = v;
+    }
+
+    int[] toArray() {
+      return java.util.Arrays.copyOf(a, n);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package io.tally.ingest;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tally.ApiError;
+import io.tally.config.TallyConfig;
+import io.tally.query.QueryRoutes;
+import io.tally.store.StoreHealth;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/** Wires the HTTP routes (ingestion, stream, queries, operations) and maps every failure to a JSON answer. */
+public final class HttpServerVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpServerVerticle.class);
+
+  private final TallyConfig config;
+  private final KeyAuth auth;
+  private final IngestService ingest;
+  private final ServerState state;
+  private final StoreHealth health;
+  private final PrometheusMeterRegistry registry;
+  private HttpServer server;
+
+  public HttpServerVerticle(TallyConfig config, KeyAuth auth, IngestService ingest, ServerState state,
+                            StoreHealth health, PrometheusMeterRegistry registry) {
+    this.config = config;
+    this.auth = auth;
+    this.ingest = ingest;
+    this.state = state;
+    this.health = health;
+    this.registry = registry;
+  }
+
+  @Override
+  public Future<?> start() {
+    TallyConfig.Ingest in = config.ingest();
+    Router router = Router.router(vertx);
+    router.post("/v1/events").handler(auth.require(KeyAuth.Role.WRITE))
+        .handler(BodyHandler.create(false).setBodyLimit(in.maxBodyBytes()))
+        .handler(this::ingestHttp);
+    router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in));
+    new QueryRoutes(vertx, auth).mount(router);
+    router.get("/health/live").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
+    router.get("/health/ready").handler(this::ready);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(registry.scrape()));
+    router.route().last().handler(ctx -> ctx.fail(ApiError.notFound("no route for "
+        + ctx.request().method() + " " + ctx.request().path())));
+    router.route().failureHandler(this::failure);
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.http().host()).setPort(config.http().port())
+        .setMaxWebSocketFrameSize(in.wsMaxFrameBytes())
+        .setMaxWebSocketMessageSize(in.wsMaxMessageBytes())
+        .setCompressionSupported(false)
+        .setDecompressionSupported(false)
+        .setTcpNoDelay(true);
+    server = vertx.createHttpServer(options).requestHandler(router);
+    return server.listen();
+  }
+
+  /** Stops accepting connections and waits (bounded) for open ones to finish. */
+  public Future<Void> shutdownServer(long timeoutMs) {
+    return server.shutdown(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void ingestHttp(RoutingContext ctx) {
+    long start = System.nanoTime();
+    int[] len = new int[1];
+    byte[] raw = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    byte[] body = BodyDecoder.decode(ctx.request().getHeader("Content-Encoding"), raw, config.ingest().maxBodyBytes(),
+        len);
+    ingest.submit(KeyAuth.principal(ctx), body, len[0], start, true).answer()
+        .onSuccess(ctx::json)
+        .onFailure(ctx::fail);
+  }
+
+  private void ready(RoutingContext ctx) {
+    boolean ok = !state.closing() && health.up();
+    JsonObject body = new JsonObject().put("status", ok ? "UP" : "DOWN")
+        .put("postgres", health.up() ? "UP" : "DOWN").put("shuttingDown", state.closing());
+    if (!health.up()) {
+      body.put("error", health.lastError());
+    }
+    ctx.response().setStatusCode(ok ? 200 : 503).putHeader("Content-Type", "application/json").end(body.encode());
+  }
+
+  private void failure(RoutingContext ctx) {
+    Throwable f = ctx.failure();
+    ApiError e;
+    if (f instanceof ApiError api) {
+      e = api;
+    } else if (ctx.statusCode() == 413) {
+      e = ApiError.tooLarge("ingest.maxBodyBytes", config.ingest().maxBodyBytes(),
+          "body exceeds " + config.ingest().maxBodyBytes() + " bytes (ingest.maxBodyBytes)");
+    } else if (f == null && ctx.statusCode() > 0) {
+      e = new ApiError(ctx.statusCode(), "http_" + ctx.statusCode(), "request failed", null, null, null);
+    } else {
+      LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), f);
+      e = new ApiError(500, "internal", "internal error: " + (f == null ? "unknown" : f.getMessage()),
+          null, null, null);
+    }
+    if (ctx.response().ended()) {
+      return;
+    }
+    if (e.retryAfterMs() != null) {
+      ctx.response().putHeader("Retry-After", Long.toString(Math.max(1, (e.retryAfterMs() + 999) / 1000)));
+    }
+    ctx.response().setStatusCode(e.status()).putHeader("Content-Type", "application/json")
+        .end(e.toJson().encode());
+  }
+}

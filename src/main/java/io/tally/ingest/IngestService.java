@@ -1,0 +1,123 @@
+package io.tally.ingest;
+
+import io.tally.ApiError;
+import io.tally.buffer.EventRing;
+import io.tally.buffer.IngestTicket;
+import io.tally.buffer.PendingEvent;
+import io.tally.event.Event;
+import io.tally.event.EventParser;
+import io.tally.event.ParsedBody;
+import io.tally.event.Rejection;
+import io.tally.metrics.TallyMetrics;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The ingestion path shared by HTTP and WebSocket: parse and validate, reserve room in the ring for all valid
+ * events at once (or answer 503), publish, and answer once the writer has committed them.
+ */
+public final class IngestService {
+  private final EventRing ring;
+  private final EventParser parser;
+  private final TallyMetrics metrics;
+  private final ServerState state;
+  private final long retryAfterMs;
+
+  public IngestService(EventRing ring, EventParser parser, TallyMetrics metrics, ServerState state,
+                       long retryAfterMs) {
+    this.ring = ring;
+    this.parser = parser;
+    this.metrics = metrics;
+    this.state = state;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  /** The parsed request plus the future answer; {@code seq} is what the client sent, if anything. */
+  public record Submission(Long seq, Future<JsonObject> answer) {}
+
+  /**
+   * Must be called on an event loop (the answer is delivered there). Throws {@link ApiError} for whole-request
+   * problems; per-event problems are listed in the answer.
+   *
+   * @param singleInvalidIsError whether an invalid single-event body fails the request (HTTP: 400) rather than
+   *                             being answered as a rejection (WebSocket ack)
+   */
+  public Submission submit(KeyAuth.Principal principal, byte[] buf, int len, long startNanos,
+                           boolean singleInvalidIsError) {
+    ParsedBody body;
+    try {
+      body = parser.parse(buf, len, principal.projectId(), Instant.now());
+    } catch (ApiError e) {
+      metrics.eventsRejected(e.status() == 413 ? "too_large" : "malformed", 1);
+      throw e;
+    }
+    if (!body.rejected().isEmpty()) {
+      metrics.eventsRejected("invalid", body.rejected().size());
+    }
+    if (!body.batch() && singleInvalidIsError && !body.rejected().isEmpty()) {
+      Rejection r = body.rejected().get(0);
+      throw ApiError.badRequest(r.field(), r.error());
+    }
+    List<Event> events = body.events();
+    if (events.isEmpty()) {
+      return new Submission(body.seq(), Future.succeededFuture(answer(body, new IngestTicket.Outcome(0, 0, List.of()))));
+    }
+    if (state.closing()) {
+      throw ApiError.unavailable("shutting_down", "server is shutting down; retry against another instance or later",
+          retryAfterMs);
+    }
+    if (!ring.tryReserve(events.size())) {
+      metrics.eventsRejected("buffer_full", events.size());
+      throw ApiError.unavailable("buffer_full", "ingestion buffer is full (writer.ringCapacity="
+          + ring.capacity() + "); nothing of this request was stored, retry after " + retryAfterMs + " ms",
+          retryAfterMs);
+    }
+    Context context = Vertx.currentContext();
+    IngestTicket ticket = new IngestTicket(context, events.size());
+    List<PendingEvent> pending = new ArrayList<>(events.size());
+    int[] indexes = body.indexes();
+    for (int i = 0; i < events.size(); i++) {
+      pending.add(new PendingEvent(events.get(i), ticket, indexes[i]));
+    }
+    ring.publish(pending);
+    Future<JsonObject> answer = ticket.future().map(outcome -> {
+      metrics.ackLatency(System.nanoTime() - startNanos);
+      return answer(body, outcome);
+    });
+    return new Submission(body.seq(), answer);
+  }
+
+  static JsonObject answer(ParsedBody body, IngestTicket.Outcome outcome) {
+    List<Rejection> all = new ArrayList<>(body.rejected());
+    all.addAll(outcome.storeRejections());
+    all.sort(Comparator.comparingInt(Rejection::index));
+    JsonArray rejected = new JsonArray();
+    all.forEach(r -> rejected.add(r.toJson()));
+    JsonObject out = new JsonObject()
+        .put("accepted", outcome.accepted())
+        .put("duplicates", outcome.duplicates())
+        .put("rejected", rejected);
+    JsonArray assigned = null;
+    List<Event> events = body.events();
+    for (int i = 0; i < events.size(); i++) {
+      if (events.get(i).idAssigned()) {
+        if (assigned == null) {
+          assigned = new JsonArray();
+        }
+        assigned.add(new JsonObject().put("index", body.indexes()[i]).put("id", events.get(i).id().toString()));
+      }
+    }
+    if (assigned != null) {
+      out.put("assignedIds", assigned);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,113 @@
+package io.tally.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+/** {@link TallyMetrics} on a Micrometer registry; names are the Prometheus names without the _total suffix. */
+public final class MicrometerTallyMetrics implements TallyMetrics {
+  private final MeterRegistry registry;
+  private final Counter stored;
+  private final Counter duplicates;
+  private final Counter doNotTrack;
+  private final Counter writeFailures;
+  private final Counter redisSkipped;
+  private final Counter redisSkippedEvents;
+  private final DistributionSummary batchSize;
+  private final Timer flush;
+  private final AckLatencyRecorder ack = new AckLatencyRecorder();
+  private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
+  private final Map<String, Counter> queries = new ConcurrentHashMap<>();
+
+  public MicrometerTallyMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    stored = Counter.builder("analytics.events").description("Events committed to PostgreSQL").register(registry);
+    duplicates = Counter.builder("analytics.events.duplicate")
+        .description("Events recognised as retries of stored events and not stored again").register(registry);
+    doNotTrack = Counter.builder("analytics.events.dnt")
+        .description("Events dropped because the client asked not to be tracked").register(registry);
+    writeFailures = Counter.builder("analytics.write.failures")
+        .description("Batch writes that failed and were retried").register(registry);
+    redisSkipped = Counter.builder("analytics.redis.skipped")
+        .description("Batches whose Redis counter update was skipped (Redis down or saturated)").register(registry);
+    redisSkippedEvents = Counter.builder("analytics.redis.skipped.events")
+        .description("Events not counted in Redis because their update was skipped").register(registry);
+    batchSize = DistributionSummary.builder("analytics.batch.size").description("Events per written batch")
+        .publishPercentiles(0.5, 0.99).register(registry);
+    flush = Timer.builder("analytics.flush.duration").description("Time to write and commit one batch")
+        .publishPercentiles(0.5, 0.99).register(registry);
+    for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
+      Gauge.builder("analytics.ack.latency.seconds", ack, a -> a.windowSeconds(q * 100))
+          .description("Ack latency (receipt to ack, after commit) over the last 10 s window, HdrHistogram")
+          .tag("quantile", Double.toString(q)).register(registry);
+    }
+    Gauge.builder("analytics.ack.latency.max.seconds", ack, AckLatencyRecorder::windowMaxSeconds)
+        .description("Highest ack latency in the last 10 s window").register(registry);
+  }
+
+  public AckLatencyRecorder ackRecorder() {
+    return ack;
+  }
+
+  @Override
+  public void eventsStored(int n) {
+    stored.increment(n);
+  }
+
+  @Override
+  public void eventsDuplicate(int n) {
+    duplicates.increment(n);
+  }
+
+  @Override
+  public void eventsRejected(String reason, int n) {
+    rejected.computeIfAbsent(reason, r -> Counter.builder("analytics.events.rejected")
+        .description("Events refused, by reason").tag("reason", r).register(registry)).increment(n);
+  }
+
+  @Override
+  public void eventsDoNotTrack(int n) {
+    doNotTrack.increment(n);
+  }
+
+  @Override
+  public void batchWritten(int size, long flushNanos) {
+    batchSize.record(size);
+    flush.record(flushNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void writeFailed() {
+    writeFailures.increment();
+  }
+
+  @Override
+  public void redisSkipped(int events) {
+    redisSkipped.increment();
+    redisSkippedEvents.increment(events);
+  }
+
+  @Override
+  public void ackLatency(long nanos) {
+    ack.record(nanos);
+  }
+
+  @Override
+  public void query(String family) {
+    queries.computeIfAbsent(family, f -> Counter.builder("analytics.queries")
+        .description("Analytics queries answered, by family").tag("family", f).register(registry)).increment();
+  }
+
+  @Override
+  public void bufferedGauge(IntSupplier buffered) {
+    Gauge.builder("analytics.events.buffered", buffered, s -> s.getAsInt())
+        .description("Events waiting in the ring for the writer").register(registry);
+  }
+}

@@ -1,0 +1,197 @@
+package io.tally.store;
+
+import io.tally.buffer.EventRing;
+import io.tally.buffer.PendingEvent;
+import io.tally.config.TallyConfig;
+import io.tally.event.Event;
+import io.tally.metrics.TallyMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * Drains the ring into batches and commits each with one statement. Runs entirely on one context (the writer
+ * verticle's), so its fields need no synchronisation.
+ * <p>
+ * Batching: a batch closes at {@code batchSize} events or {@code flushIntervalMs} after its first event; at most
+ * {@code maxInFlightBatches} are being written at once (group commit), and while they are, events accumulate in
+ * the ring, so batches grow exactly when load does.
+ * <p>
+ * Failures: a connection-level failure retries the same batch with exponential backoff, forever: none of its
+ * events was acked, and none is dropped. A data error (SQLSTATE class 22/23/54) bisects the batch to isolate the
+ * event PostgreSQL refuses; only that event is reported as rejected.
+ */
+public final class BatchWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(BatchWriter.class);
+
+  private final Vertx vertx;
+  private final EventRing ring;
+  private final Pool pool;
+  private final TallyConfig.Writer cfg;
+  private final TallyMetrics metrics;
+  private final StoreHealth health;
+  private final CommitListener listener;
+  private final long flushIntervalNanos;
+
+  private List<PendingEvent> pending;
+  private long firstAt;
+  private long lingerTimer = -1;
+  private int inFlight;
+
+  public BatchWriter(Vertx vertx, EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
+                     StoreHealth health, CommitListener listener) {
+    this.vertx = vertx;
+    this.ring = ring;
+    this.pool = pool;
+    this.cfg = cfg;
+    this.metrics = metrics;
+    this.health = health;
+    this.listener = listener;
+    this.flushIntervalNanos = cfg.flushIntervalMs() * 1_000_000L;
+    this.pending = new ArrayList<>(cfg.batchSize());
+  }
+
+  /** Woken by producers (through the ring) on the writer's context. */
+  public void onWakeup() {
+    ring.clearSignal();
+    pump();
+  }
+
+  /** True when nothing is buffered, lingering or being written. */
+  public boolean idle() {
+    return inFlight == 0 && pending.isEmpty() && ring.isEmpty();
+  }
+
+  public int inFlight() {
+    return inFlight;
+  }
+
+  void pump() {
+    while (inFlight < cfg.maxInFlightBatches()) {
+      int before = pending.size();
+      if (before < cfg.batchSize()) {
+        ring.drainTo(pending, cfg.batchSize() - before);
+        if (before == 0 && !pending.isEmpty()) {
+          firstAt = System.nanoTime();
+        }
+      }
+      if (pending.isEmpty()) {
+        return;
+      }
+      if (pending.size() < cfg.batchSize() && flushIntervalNanos > 0) {
+        long waitNanos = firstAt + flushIntervalNanos - System.nanoTime();
+        if (waitNanos > 0) {
+          if (lingerTimer < 0) {
+            lingerTimer = vertx.setTimer(Math.max(1, waitNanos / 1_000_000L), id -> {
+              lingerTimer = -1;
+              pump();
+            });
+          }
+          return;
+        }
+      }
+      List<PendingEvent> batch = pending;
+      pending = new ArrayList<>(cfg.batchSize());
+      inFlight++;
+      write(batch).onComplete(ar -> {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  /** Writes a batch until it is committed (retrying) and every event in it is answered. Never fails. */
+  private Future<Void> write(List<PendingEvent> batch) {
+    Promise<Void> done = Promise.promise();
+    attempt(EventBatchSql.prepare(batch), done, cfg.retryBackoffMinMs());
+    return done.future();
+  }
+
+  private void attempt(EventBatchSql.Prepared batch, Promise<Void> done, long backoffMs) {
+    long start = System.nanoTime();
+    if (batch.rows().isEmpty()) {
+      done.complete();
+      return;
+    }
+    pool.preparedQuery(EventBatchSql.INSERT).execute(batch.tuple()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        if (health.markUp()) {
+          LOG.info("PostgreSQL writes resumed after {} failed attempts", health.failuresWhileDown());
+        }
+        committed(batch, ar.result(), System.nanoTime() - start);
+        done.complete();
+      } else if (isDataError(ar.cause())) {
+        isolate(batch, ar.cause()).onComplete(v -> done.complete());
+      } else {
+        metrics.writeFailed();
+        if (health.markDown(String.valueOf(ar.cause().getMessage()))) {
+          LOG.warn("PostgreSQL write failed, retrying with backoff (nothing acked is lost): {}",
+              ar.cause().toString());
+        }
+        vertx.setTimer(backoffMs, id ->
+            attempt(batch, done, Math.min(backoffMs * 2, cfg.retryBackoffMaxMs())));
+      }
+    });
+  }
+
+  private void committed(EventBatchSql.Prepared batch, RowSet<Row> duplicates, long nanos) {
+    BitSet dup = new BitSet(batch.rows().size());
+    for (Row r : duplicates) {
+      dup.set((int) (r.getLong(0) - 1));
+    }
+    List<PendingEvent> rows = batch.rows();
+    List<Event> stored = new ArrayList<>(rows.size());
+    for (int i = 0; i < rows.size(); i++) {
+      boolean isDup = dup.get(i);
+      if (!isDup) {
+        stored.add(rows.get(i).event());
+      }
+      rows.get(i).committed(isDup);
+    }
+    for (PendingEvent p : batch.inBatchRepeats()) {
+      p.committed(true);
+    }
+    int dupCount = rows.size() - stored.size() + batch.inBatchRepeats().size();
+    metrics.eventsStored(stored.size());
+    if (dupCount > 0) {
+      metrics.eventsDuplicate(dupCount);
+    }
+    metrics.batchWritten(rows.size() + batch.inBatchRepeats().size(), nanos);
+    if (!stored.isEmpty()) {
+      listener.committed(stored);
+    }
+  }
+
+  /** Splits a batch PostgreSQL refused as data until the refused events are alone, and reports only those. */
+  private Future<Void> isolate(EventBatchSql.Prepared batch, Throwable cause) {
+    List<PendingEvent> all = new ArrayList<>(batch.rows());
+    all.addAll(batch.inBatchRepeats());
+    if (all.size() == 1) {
+      metrics.eventsRejected("storage", 1);
+      all.get(0).refused("refused by storage: " + cause.getMessage());
+      return Future.succeededFuture();
+    }
+    int half = all.size() / 2;
+    List<PendingEvent> left = all.subList(0, half);
+    List<PendingEvent> right = all.subList(half, all.size());
+    return write(new ArrayList<>(left)).compose(v -> write(new ArrayList<>(right)));
+  }
+
+  static boolean isDataError(Throwable t) {
+    if (t instanceof PgException pg && pg.getSqlState() != null) {
+      String cls = pg.getSqlState().substring(0, 2);
+      return cls.equals("22") || cls.equals("23") || cls.equals("54");
+    }
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+package io.tally.store;
+
+import io.tally.buffer.EventRing;
+import io.tally.config.TallyConfig;
+import io.tally.metrics.TallyMetrics;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.sqlclient.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hosts the single {@link BatchWriter} consuming the ring, and the periodic partition / dedupe maintenance.
+ * Stopping it waits (bounded) until the ring is drained and every in-flight batch committed.
+ */
+public final class BatchWriterVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(BatchWriterVerticle.class);
+  private static final long MAINTENANCE_PERIOD_MS = 3_600_000L;
+
+  private final EventRing ring;
+  private final Pool pool;
+  private final TallyConfig.Writer cfg;
+  private final TallyMetrics metrics;
+  private final StoreHealth health;
+  private final CommitListener listener;
+  private BatchWriter writer;
+
+  public BatchWriterVerticle(EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
+                             StoreHealth health, CommitListener listener) {
+    this.ring = ring;
+    this.pool = pool;
+    this.cfg = cfg;
+    this.metrics = metrics;
+    this.health = health;
+    this.listener = listener;
+  }
+
+  @Override
+  public Future<?> start() {
+    writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, listener);
+    Context writerContext = context;
+    ring.onWakeup(() -> writerContext.runOnContext(v -> writer.onWakeup()));
+    PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);
+    vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
+    // events may have been published before the wakeup was registered
+    writer.onWakeup();
+    return maintainer.ensurePartitions()
+        .onSuccess(n -> LOG.info("event partitions ready ({} created)", n));
+  }
+
+  private void maintain(PartitionMaintainer maintainer) {
+    maintainer.ensurePartitions()
+        .compose(n -> maintainer.pruneDedupeRegistry())
+        .onFailure(err -> LOG.warn("partition maintenance failed, will retry: {}", err.toString()));
+  }
+
+  /** Completes once nothing is buffered or in flight, or after {@code timeoutMs}. */
+  public Future<Boolean> drain(long timeoutMs) {
+    Promise<Boolean> p = Promise.promise();
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    context.runOnContext(v -> poll(p, deadline));
+    return p.future();
+  }
+
+  private void poll(Promise<Boolean> p, long deadline) {
+    writer.onWakeup();
+    if (writer.idle()) {
+      p.complete(true);
+    } else if (System.currentTimeMillis() > deadline) {
+      p.complete(false);
+    } else {
+      vertx.setTimer(10, id -> poll(p, deadline));
+    }
+  }
+}
