@@ -151,6 +151,7 @@ public final class Tally {
           }, new DeploymentOptions().setInstances(config.http().instances())))
           .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
     } catch (Exception e) {
+      LOG.error("start failed, stopping what was started", e);
       tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw e;
     }

@@ -44,8 +44,9 @@ public final class HttpServerVerticle extends VerticleBase {
   public Future<?> start() {
     TallyConfig.Ingest in = config.ingest();
     Router router = Router.router(vertx);
-    router.post("/v1/events").handler(auth.require(KeyAuth.Role.WRITE))
-        .handler(BodyHandler.create(false).setBodyLimit(in.maxBodyBytes()))
+    // vertx-web requires the body handler first; it stops reading at the limit either way
+    router.post("/v1/events").handler(BodyHandler.create(false).setBodyLimit(in.maxBodyBytes()))
+        .handler(auth.require(KeyAuth.Role.WRITE))
         .handler(this::ingestHttp);
     router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in));
     new QueryRoutes(vertx, auth).mount(router);
@@ -70,7 +71,7 @@ public final class HttpServerVerticle extends VerticleBase {
 
   /** Stops accepting connections and waits (bounded) for open ones to finish. */
   public Future<Void> shutdownServer(long timeoutMs) {
-    return server.shutdown(timeoutMs, TimeUnit.MILLISECONDS);
+    return server == null ? Future.succeededFuture() : server.shutdown(timeoutMs, TimeUnit.MILLISECONDS);
   }
 
   public int actualPort() {

@@ -107,7 +107,7 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
 
   @Override
   public void bufferedGauge(IntSupplier buffered) {
-    Gauge.builder("analytics.events.buffered", buffered, s -> s.getAsInt())
+    Gauge.builder("analytics.events.buffered", buffered, s -> s.getAsInt()).strongReference(true)
         .description("Events waiting in the ring for the writer").register(registry);
   }
 }

@@ -1,0 +1,90 @@
+package io.tally.support;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.zip.GZIPOutputStream;
+
+/** A small synchronous HTTP client for tests (JDK HttpClient). */
+public final class Http {
+  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final int port;
+  private final String writeKey;
+  private final String readKey;
+
+  public Http(int port, String writeKey, String readKey) {
+    this.port = port;
+    this.writeKey = writeKey;
+    this.readKey = readKey;
+  }
+
+  public record Response(int status, String body, java.net.http.HttpHeaders headers) {
+    public JsonObject json() {
+      return new JsonObject(body);
+    }
+  }
+
+  public URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + port + path);
+  }
+
+  public Response post(String body) {
+    return send(HttpRequest.newBuilder(uri("/v1/events")).header("Authorization", "Bearer " + writeKey)
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  public Response postGzip(byte[] gzipped) {
+    return send(HttpRequest.newBuilder(uri("/v1/events")).header("Authorization", "Bearer " + writeKey)
+        .header("Content-Encoding", "gzip").POST(HttpRequest.BodyPublishers.ofByteArray(gzipped)).build());
+  }
+
+  public Response postWith(String authorization, String body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri("/v1/events")).POST(HttpRequest.BodyPublishers.ofString(body));
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    return send(b.build());
+  }
+
+  public Response get(String path) {
+    return getWith("Bearer " + readKey, path);
+  }
+
+  public Response getWith(String authorization, String path) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).GET();
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    return send(b.build());
+  }
+
+  public Response send(HttpRequest request) {
+    try {
+      HttpResponse<String> r = CLIENT.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      return new Response(r.statusCode(), r.body(), r.headers());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static byte[] gzip(byte[] raw) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+      gz.write(raw);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+}

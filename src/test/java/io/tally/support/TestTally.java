@@ -1,0 +1,67 @@
+package io.tally.support;
+
+import io.tally.Tally;
+import io.tally.config.ConfigLoader;
+import io.tally.config.ProjectConfig;
+import io.tally.config.TallyConfig;
+
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+/** Starts a Tally against the shared test servers, with a fresh project (so tests never see each other's data). */
+public final class TestTally implements AutoCloseable {
+  public final Tally tally;
+  public final String project;
+  public final String writeKey;
+  public final String readKey;
+  public final Http http;
+
+  private TestTally(Tally tally, String project, String writeKey, String readKey) {
+    this.tally = tally;
+    this.project = project;
+    this.writeKey = writeKey;
+    this.readKey = readKey;
+    this.http = new Http(tally.port(), writeKey, readKey);
+  }
+
+  public static TestTally start() {
+    return start(UnaryOperator.identity());
+  }
+
+  public static TestTally start(UnaryOperator<TallyConfig> tweak) {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    return start("p-" + suffix, "w-key-" + suffix, "r-key-" + suffix, tweak);
+  }
+
+  /** Starts with an explicit project and keys (to restart "the same" server). */
+  public static TestTally start(String project, String writeKey, String readKey, UnaryOperator<TallyConfig> tweak) {
+    TestServers servers = TestServers.get();
+    TallyConfig base = ConfigLoader.bind(ConfigLoader.defaults());
+    TallyConfig cfg = base
+        .withHttp(new TallyConfig.Http("127.0.0.1", 0, 2))
+        .withStorage(new TallyConfig.Storage(base.storage().dataDir(), servers.pgUrl().url(), servers.redisUrl(),
+            4, 0, 0))
+        .withProjects(List.of(new ProjectConfig(project, List.of(writeKey), List.of(readKey), ZoneOffset.UTC)));
+    try {
+      return new TestTally(Tally.start(tweak.apply(cfg)), project, writeKey, readKey);
+    } catch (Exception e) {
+      throw new IllegalStateException("test Tally failed to start", e);
+    }
+  }
+
+  public void stop() {
+    try {
+      tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}
