@@ -36,6 +36,7 @@ final class StreamUpgrade implements Handler<RoutingContext> {
     ctx.request().toWebSocket()
         .onSuccess(ws -> new StreamSession(vertx, ws, principal, ingest, state, cfg).start())
         .onFailure(err -> {
+          org.slf4j.LoggerFactory.getLogger(StreamUpgrade.class).warn("WebSocket upgrade failed", err);
           if (!ctx.response().ended()) {
             ctx.fail(ApiError.badRequest("Upgrade", "WebSocket upgrade failed: " + err.getMessage()));
           }

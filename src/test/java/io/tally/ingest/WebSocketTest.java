@@ -27,6 +27,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class WebSocketTest {
   static TestTally t;
+  /** Held on purpose: Vert.x 5 closes a client that becomes unreachable (a Cleaner), even mid-handshake. */
+  static final List<WebSocketClient> CLIENTS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  static WebSocketClient client(Vertx vertx) {
+    WebSocketClient c = vertx.createWebSocketClient();
+    CLIENTS.add(c);
+    return c;
+  }
 
   @BeforeAll
   static void start() {
@@ -45,7 +53,7 @@ class WebSocketTest {
   @Test
   void verifiesThatEachFrameIsAckedWithItsSeqOnlyAfterCommit(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a stream authenticated with ?key=
-    WebSocketClient client = vertx.createWebSocketClient();
+    WebSocketClient client = client(vertx);
     List<JsonObject> frames = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       frames.add(Events.batchOf(20, "message_sent").put("seq", 100 + i));
@@ -89,7 +97,7 @@ class WebSocketTest {
 
   @Test
   void verifiesThatAMalformedFrameIsNackedAndTheStreamContinues(Vertx vertx, VertxTestContext ctx) {
-    WebSocketClient client = vertx.createWebSocketClient();
+    WebSocketClient client = client(vertx);
     client.connect(options("").addHeader("Authorization", "Bearer " + t.writeKey)).onComplete(ctx.succeeding(ws -> {
       List<JsonObject> answers = new ArrayList<>();
       ws.textMessageHandler(text -> {
@@ -118,7 +126,7 @@ class WebSocketTest {
 
   @Test
   void verifiesThatTheUpgradeIsRefusedWithoutAKeyOrWithAReadKey(Vertx vertx, VertxTestContext ctx) {
-    WebSocketClient client = vertx.createWebSocketClient();
+    WebSocketClient client = client(vertx);
     client.connect(options("")).onComplete(ctx.failing(err -> {
       ctx.verify(() -> assertTrue(err.getMessage().contains("401"), err.getMessage()));
       client.connect(options("?key=" + t.readKey)).onComplete(ctx.failing(err2 -> {
@@ -135,7 +143,7 @@ class WebSocketTest {
         List.of("https://app.example"), c.ingest().wsPingIntervalMs(), c.ingest().wsMaxFrameBytes(),
         c.ingest().wsMaxMessageBytes(), c.ingest().wsMaxInFlightFrames(), c.ingest().retryAfterMs(),
         c.ingest().maxFutureSkewHours())))) {
-      WebSocketClient client = vertx.createWebSocketClient();
+      WebSocketClient client = client(vertx);
       WebSocketConnectOptions base = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(strict.tally.port())
           .setURI("/v1/stream?key=" + strict.writeKey);
       var bad = client.connect(new WebSocketConnectOptions(base).addHeader("Origin", "https://evil.example"));

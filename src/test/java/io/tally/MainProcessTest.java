@@ -1,0 +1,82 @@
+package io.tally;
+
+import io.tally.support.Events;
+import io.tally.support.Http;
+import io.tally.support.TestServers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.File;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Runs the real entry point in its own JVM, as a user would. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class MainProcessTest {
+
+  private static ProcessBuilder tally(Path log, String... env) {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        "io.tally.Main"));
+    pb.redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("TALLY_"));
+    for (int i = 0; i < env.length; i += 2) {
+      pb.environment().put(env[i], env[i + 1]);
+    }
+    return pb;
+  }
+
+  @Test
+  void verifiesThatSigtermDrainsAndExitsZeroWithinTenSeconds() throws Exception {
+    TestServers s = TestServers.get();
+    int port;
+    try (ServerSocket ss = new ServerSocket(0)) {
+      port = ss.getLocalPort();
+    }
+    Path log = Files.createTempFile(Path.of("target"), "main-", ".log");
+    // GIVEN Tally started by its main class with the default config and env overrides
+    Process p = tally(log, "TALLY_PG_URL", s.pgUrl().url(), "TALLY_REDIS_URL", s.redisUrl(),
+        "TALLY_HTTP_PORT", String.valueOf(port)).start();
+    try {
+      Http http = new Http(port, "dev-write-key", "dev-read-key");
+      boolean ready = false;
+      for (int i = 0; i < 200 && !ready; i++) {
+        try {
+          ready = http.get("/health/ready").status() == 200;
+        } catch (RuntimeException notYet) {
+          Thread.sleep(100);
+        }
+      }
+      assertTrue(ready, Files.readString(log));
+      String banner = Files.readString(log);
+      assertTrue(banner.contains("dev-write-key") && banner.contains("for local use only"), banner);
+      assertEquals(200, http.post(Events.event("page_view", "u-main").encode()).status());
+      // WHEN it receives SIGTERM
+      long start = System.nanoTime();
+      p.destroy();
+      // THEN it exits 0 within 10 s
+      assertTrue(p.waitFor(10, TimeUnit.SECONDS), "did not stop within 10 s");
+      assertEquals(0, p.exitValue(), Files.readString(log));
+      assertTrue((System.nanoTime() - start) / 1e9 < 10);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void verifiesThatInvalidConfigurationStopsTheStartNamingTheKey() throws Exception {
+    Path log = Files.createTempFile(Path.of("target"), "main-bad-", ".log");
+    Process p = tally(log, "TALLY_HTTP_PORT", "eighty").start();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(2, p.exitValue());
+    String out = Files.readString(log);
+    assertTrue(out.contains("http.port") && out.contains("TALLY_HTTP_PORT"), out);
+    new File(log.toString()).delete();
+  }
+}

@@ -1,0 +1,67 @@
+package io.tally.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ConfigLoaderTest {
+
+  private static TallyConfig withEnv(Map<String, String> env) {
+    JsonObject json = ConfigLoader.defaults();
+    ConfigLoader.applyEnv(json, env);
+    return ConfigLoader.bind(json);
+  }
+
+  @Test
+  void verifiesThatTheShippedDefaultsAreTheDocumentedOnes() {
+    TallyConfig c = ConfigLoader.bind(ConfigLoader.defaults());
+    assertEquals(8080, c.http().port());
+    assertTrue(c.storage().embeddedPg());
+    assertTrue(c.storage().embeddedRedis());
+    assertEquals(32768, c.ingest().maxEventBytes());
+    assertEquals(1 << 20, c.ingest().maxBodyBytes());
+    assertEquals(1000, c.ingest().maxBatchEvents());
+    assertEquals("default", c.projects().get(0).id());
+    assertEquals("dev-write-key", c.projects().get(0).writeKeys().get(0));
+    assertEquals("dev-read-key", c.projects().get(0).readKeys().get(0));
+  }
+
+  @Test
+  void verifiesThatEnvironmentVariablesOverrideKeys() {
+    TallyConfig c = withEnv(Map.of("TALLY_HTTP_PORT", "9090", "TALLY_PG_URL", "postgresql://u:p@db:5433/tally",
+        "TALLY_WRITER_BATCH_SIZE", "250", "TALLY_INGEST_ALLOWED_ORIGINS", "https://a.example,https://b.example"));
+    assertEquals(9090, c.http().port());
+    assertEquals("postgresql://u:p@db:5433/tally", c.storage().pgUrl());
+    assertEquals(250, c.writer().batchSize());
+    assertEquals(2, c.ingest().allowedOrigins().size());
+  }
+
+  @Test
+  void verifiesThatEveryErrorNamesTheBadKey() {
+    assertMessage(Map.of("TALLY_HTTP_PORT", "abc"), "http.port");
+    assertMessage(Map.of("TALLY_HTTP_PORT", "70000"), "http.port");
+    assertMessage(Map.of("TALLY_PG_URL", "mysql://x"), "storage.pgUrl");
+    assertMessage(Map.of("TALLY_REDIS_URL", "http://x"), "storage.redisUrl");
+    assertMessage(Map.of("TALLY_WRITER_RING_CAPACITY", "1000"), "writer.ringCapacity");
+    assertMessage(Map.of("TALLY_NO_SUCH_THING", "1"), "TALLY_NO_SUCH_THING");
+    JsonObject json = ConfigLoader.defaults();
+    json.getJsonArray("projects").getJsonObject(0).put("timezone", "Mars/Olympus");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(json));
+    assertTrue(e.getMessage().contains("projects[0].timezone"), e.getMessage());
+    JsonObject dupKeys = ConfigLoader.defaults();
+    dupKeys.getJsonArray("projects").getJsonObject(0).put("readKeys", new JsonArray().add("dev-write-key"));
+    ConfigException e2 = assertThrows(ConfigException.class, () -> ConfigLoader.bind(dupKeys));
+    assertTrue(e2.getMessage().contains("projects[0].readKeys"), e2.getMessage());
+  }
+
+  private static void assertMessage(Map<String, String> env, String key) {
+    ConfigException e = assertThrows(ConfigException.class, () -> withEnv(env));
+    assertTrue(e.getMessage().contains(key), e.getMessage());
+  }
+}

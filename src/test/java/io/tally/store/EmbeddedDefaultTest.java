@@ -1,0 +1,61 @@
+package io.tally.store;
+
+import io.tally.Tally;
+import io.tally.config.ConfigLoader;
+import io.tally.config.TallyConfig;
+import io.tally.support.Events;
+import io.tally.support.Http;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The default a newcomer gets: nothing configured, real embedded PostgreSQL and Redis, data kept across restarts. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class EmbeddedDefaultTest {
+
+  private static Tally start(Path dataDir) throws Exception {
+    TallyConfig base = ConfigLoader.bind(ConfigLoader.defaults());
+    return Tally.start(base.withHttp(new TallyConfig.Http("127.0.0.1", 0, 1))
+        .withStorage(new TallyConfig.Storage(dataDir, "", "", 4, 0, 0)));
+  }
+
+  private static void stop(Tally t) throws Exception {
+    t.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void verifiesThatTheEmbeddedDefaultKeepsEveryEventAcrossARestart() throws Exception {
+    Path dataDir = Files.createTempDirectory(Path.of("target"), "embedded-default-");
+    JsonObject batch = Events.batchOf(25, "message_sent");
+    // GIVEN Tally with the shipped defaults (dev keys, embedded servers) storing 25 events
+    Tally first = start(dataDir);
+    try {
+      Http http = new Http(first.port(), "dev-write-key", "dev-read-key");
+      assertEquals(25, http.post(batch.encode()).json().getInteger("accepted"));
+      assertTrue(Files.isRegularFile(dataDir.resolve("pg").resolve("PG_VERSION")), "data lives under dataDir/pg");
+    } finally {
+      stop(first);
+    }
+    // WHEN it is started again on the same data directory
+    Tally second = start(dataDir);
+    try {
+      Http http = new Http(second.port(), "dev-write-key", "dev-read-key");
+      // THEN the events are still there, and a retry of them is recognised as duplicates
+      long count = http.get("/v1/events/count?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z").json()
+          .getLong("count");
+      assertEquals(25, count);
+      JsonObject retry = http.post(batch.encode()).json();
+      assertEquals(0, retry.getInteger("accepted"));
+      assertEquals(25, retry.getInteger("duplicates"));
+    } finally {
+      stop(second);
+    }
+  }
+}
