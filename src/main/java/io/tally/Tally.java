@@ -6,7 +6,13 @@ import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
 import io.tally.event.Addresses;
 import io.tally.event.Event;
+import io.tally.event.EventCatalog;
 import io.tally.event.EventParser;
+import io.tally.enrich.ClientAddress;
+import io.tally.enrich.Enricher;
+import io.tally.enrich.GeoIpLookup;
+import io.tally.enrich.Sessionizer;
+import io.tally.enrich.UserAgentParser;
 import io.tally.ingest.HttpServerVerticle;
 import io.tally.ingest.IngestService;
 import io.tally.ingest.KeyAuth;
@@ -37,6 +43,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -133,9 +140,20 @@ public final class Tally {
     ServerState state = new ServerState();
     KeyAuth auth = new KeyAuth(config.projects());
     TallyConfig.Ingest ic = config.ingest();
+    TallyConfig.Enrich ec = config.enrich();
+    EventCatalog catalog = EventCatalog.load(ec.eventTypesFile());
+    UserAgentParser.warmUp();
+    GeoIpLookup geo = GeoIpLookup.open(ec.geoipDatabase());
+    LOG.info(geo.enabled() ? "geo-IP database: " + ec.geoipDatabase() + " (" + geo.databaseType() + ")"
+        : "no geo-IP database configured (enrich.geoipDatabase): locations stay empty");
+    Sessionizer sessionizer = new Sessionizer(Duration.ofMinutes(ec.sessionTimeoutMinutes()));
+    warmSessions(queryPool, sessionizer, ec.sessionTimeoutMinutes());
+    Enricher enricher = new Enricher(new UserAgentParser(ec.userAgentCacheSize()), geo,
+        new ClientAddress(ec.trustedProxies()), sessionizer, metrics);
     IngestService ingest = new IngestService(ring,
-        new EventParser(ic.maxEventBytes(), ic.maxBatchEvents(), TimeUnit.HOURS.toMillis(ic.maxFutureSkewHours())),
-        metrics, state, ic.retryAfterMs());
+        new EventParser(ic.maxEventBytes(), ic.maxBatchEvents(), TimeUnit.HOURS.toMillis(ic.maxFutureSkewHours()),
+            catalog),
+        enricher, metrics, state, ic.retryAfterMs());
     int port = config.http().port() == 0 ? freePort() : config.http().port();
     TallyConfig httpConfig = config.withHttp(new TallyConfig.Http(config.http().host(), port,
         config.http().instances()));
@@ -145,7 +163,8 @@ public final class Tally {
       vertx.deployVerticle(writer)
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics)))
           .compose(id -> vertx.deployVerticle(() -> {
-            HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry);
+            HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
+                catalog);
             http.add(v);
             return v;
           }, new DeploymentOptions().setInstances(config.http().instances())))
@@ -156,6 +175,18 @@ public final class Tally {
       throw e;
     }
     return tally;
+  }
+
+  /** Re-opens server-cut sessions still live, so a restart does not split them. */
+  private static void warmSessions(Pool pool, Sessionizer sessionizer, int timeoutMinutes) throws Exception {
+    pool.preparedQuery("""
+            SELECT project_id, coalesce(user_id, anonymous_id) AS actor, session_id, ended_at FROM sessions
+            WHERE server_assigned AND ended_at > now() - make_interval(mins => $1::int)
+              AND coalesce(user_id, anonymous_id) IS NOT NULL
+            """).execute(io.vertx.sqlclient.Tuple.of(timeoutMinutes))
+        .onSuccess(rows -> rows.forEach(r -> sessionizer.remember(r.getString(0), r.getString(1), r.getString(2),
+            r.getOffsetDateTime(3).toInstant())))
+        .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 
   private static JsonObject summary(List<Event> stored) {

@@ -183,7 +183,21 @@ public final class ConfigLoader {
         r.longIn("redis.userTtlSeconds", 60, 3650L * 86400),
         r.longIn("redis.dayTtlSeconds", 86400, 3650L * 86400),
         r.intIn("redis.maxInFlightUpdates", 1, 1024));
-    return new TallyConfig(http, storage, ingest, writer, redis, projects(json));
+    List<String> proxies = r.strings("enrich.trustedProxies");
+    for (String cidr : proxies) {
+      if (!cidr.matches("[0-9a-fA-F:.]+(/[0-9]{1,3})?")) {
+        throw new ConfigException("enrich.trustedProxies entries must be addresses or CIDR blocks, got '" + cidr + "'");
+      }
+    }
+    String geo = r.strOrEmpty("enrich.geoipDatabase");
+    if (!geo.isEmpty() && !java.nio.file.Files.isReadable(Path.of(geo))) {
+      throw new ConfigException("enrich.geoipDatabase '" + geo + "' is not a readable file");
+    }
+    TallyConfig.Enrich enrich = new TallyConfig.Enrich(geo, proxies,
+        r.intIn("enrich.sessionTimeoutMinutes", 1, 24 * 60),
+        r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
+        r.strOrEmpty("enrich.eventTypesFile"));
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json));
   }
 
   private static List<ProjectConfig> projects(JsonObject json) {
@@ -214,7 +228,17 @@ public final class ConfigLoader {
       } catch (DateTimeException | ClassCastException e) {
         throw new ConfigException(where + ".timezone is not a valid time zone: " + p.getValue("timezone"));
       }
-      out.add(new ProjectConfig(s, write, read, zone));
+      Object strict = p.getValue("strictEventTypes", false);
+      if (!(strict instanceof Boolean strictFlag)) {
+        throw new ConfigException(where + ".strictEventTypes must be true or false");
+      }
+      ProjectConfig.IpMode ipMode;
+      try {
+        ipMode = ProjectConfig.IpMode.valueOf(p.getString("ip", "anonymize").toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException | ClassCastException e) {
+        throw new ConfigException(where + ".ip must be one of anonymize, full, none");
+      }
+      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode));
     }
     return out;
   }

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The whole configuration, immutable once loaded. */
-public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis,
+public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
                           List<ProjectConfig> projects) {
 
   public TallyConfig {
@@ -36,25 +36,37 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
   public record Writer(int ringCapacity, int batchSize, long flushIntervalMs, int maxInFlightBatches,
                        int dedupeWindowDays, long retryBackoffMinMs, long retryBackoffMaxMs, int partitionDaysAhead) {}
 
+  /** Enrichment: geo-IP database (empty = no location), trusted proxies, session cut, caches. */
+  public record Enrich(String geoipDatabase, List<String> trustedProxies, int sessionTimeoutMinutes,
+                       int userAgentCacheSize, String eventTypesFile) {
+    public Enrich {
+      trustedProxies = List.copyOf(trustedProxies);
+    }
+  }
+
   public record Redis(long minuteTtlSeconds, long userTtlSeconds, long dayTtlSeconds, int maxInFlightUpdates) {}
 
   public TallyConfig withStorage(Storage s) {
-    return new TallyConfig(http, s, ingest, writer, redis, projects);
+    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects);
   }
 
   public TallyConfig withHttp(Http h) {
-    return new TallyConfig(h, storage, ingest, writer, redis, projects);
+    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects);
   }
 
   public TallyConfig withIngest(Ingest i) {
-    return new TallyConfig(http, storage, i, writer, redis, projects);
+    return new TallyConfig(http, storage, i, writer, redis, enrich, projects);
   }
 
   public TallyConfig withWriter(Writer w) {
-    return new TallyConfig(http, storage, ingest, w, redis, projects);
+    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects);
+  }
+
+  public TallyConfig withEnrich(Enrich e) {
+    return new TallyConfig(http, storage, ingest, writer, redis, e, projects);
   }
 
   public TallyConfig withProjects(List<ProjectConfig> p) {
-    return new TallyConfig(http, storage, ingest, writer, redis, p);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p);
   }
 }

@@ -6,6 +6,8 @@ public final class Addresses {
   public static final String EVENTS_COMMITTED = "events.committed";
   public static final String QUERY_REALTIME = "query.realtime";
   public static final String QUERY_EVENT_COUNT = "query.events.count";
+  public static final String QUERY_SESSION = "query.session";
+  public static final String QUERY_USER_SESSIONS = "query.user.sessions";
 
   private Addresses() {
   }

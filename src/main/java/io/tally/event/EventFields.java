@@ -43,6 +43,21 @@ final class EventFields {
   private String ctxAnonymousId;
   private String errorField;
   private String error;
+  private final java.util.Map<String, String> propertyTypes = new java.util.HashMap<>(8);
+  private String previousId;
+  private String userAgent;
+  private String ip;
+  private String screenResolution;
+  private String viewport;
+  private String language;
+  private String timezone;
+  private Boolean cookiesEnabled;
+  private Boolean doNotTrack;
+  private Boolean javascriptEnabled;
+  private String pageUrl;
+  private String pagePath;
+  private String pageSearch;
+  private String referrer;
 
   EventFields(byte[] buf) {
     this.buf = buf;
@@ -77,9 +92,10 @@ final class EventFields {
       case "action" -> action = text(p, "action", MAX_TEXT);
       case "label" -> label = text(p, "label", MAX_TEXT);
       case "value" -> value(p);
-      case "properties" -> properties = objectSlice(p, "properties");
-      case "page" -> page = objectSlice(p, "page");
+      case "properties" -> properties(p);
+      case "page" -> page(p);
       case "userContext" -> userContext(p);
+      case "context", "device", "browser" -> clientObject(p, name);
       default -> p.skipChildren();
     }
   }
@@ -234,6 +250,109 @@ final class EventFields {
     }
   }
 
+  /** Slices properties and notes the JSON type of each top-level value, for the catalogue's schema check. */
+  private void properties(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return;
+    }
+    if (t != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      fail("properties", "properties must be an object");
+      return;
+    }
+    int start = (int) p.currentTokenLocation().getByteOffset();
+    JsonToken v;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      v = p.nextToken();
+      String jsonType = switch (v) {
+        case VALUE_STRING -> "string";
+        case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "number";
+        case VALUE_TRUE, VALUE_FALSE -> "boolean";
+        case START_OBJECT -> "object";
+        case START_ARRAY -> "array";
+        default -> null;
+      };
+      if (jsonType != null) {
+        propertyTypes.put(name, jsonType);
+      }
+      if (v == JsonToken.VALUE_STRING && name.equals("previousId")) {
+        previousId = p.getText();
+      }
+      p.skipChildren();
+    }
+    properties = slice(start, (int) p.currentLocation().getByteOffset(), "properties");
+  }
+
+  /** Slices page and keeps the fields sessions and attribution need. */
+  private void page(JsonParser p) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.VALUE_NULL) {
+      return;
+    }
+    if (t != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      fail("page", "page must be an object");
+      return;
+    }
+    int start = (int) p.currentTokenLocation().getByteOffset();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      if (v == JsonToken.VALUE_STRING) {
+        switch (name) {
+          case "url" -> pageUrl = p.getText();
+          case "path" -> pagePath = p.getText();
+          case "search" -> pageSearch = p.getText();
+          case "referrer" -> referrer = p.getText();
+          default -> { }
+        }
+      } else {
+        p.skipChildren();
+      }
+    }
+    page = slice(start, (int) p.currentLocation().getByteOffset(), "page");
+  }
+
+  /** Client-sent environment: {@code context}, or the seed's {@code device} / {@code browser} objects. */
+  private void clientObject(JsonParser p, String field) throws IOException {
+    if (p.currentToken() != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      return;
+    }
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      if (v == JsonToken.VALUE_STRING) {
+        String s = p.getText();
+        if (s.length() > MAX_TEXT || s.indexOf('\0') >= 0) {
+          fail(field + "." + name, field + "." + name + " must be at most " + MAX_TEXT + " characters without NUL");
+          continue;
+        }
+        switch (name) {
+          case "userAgent" -> userAgent = s;
+          case "ip" -> ip = s;
+          case "screenResolution" -> screenResolution = s;
+          case "viewport" -> viewport = s;
+          case "language" -> language = s;
+          case "timezone" -> timezone = s;
+          default -> { }
+        }
+      } else if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
+        boolean b = v == JsonToken.VALUE_TRUE;
+        switch (name) {
+          case "cookiesEnabled" -> cookiesEnabled = b;
+          case "doNotTrack" -> doNotTrack = b;
+          case "javascriptEnabled" -> javascriptEnabled = b;
+          default -> { }
+        }
+      } else {
+        p.skipChildren();
+      }
+    }
+  }
+
   /** Returns the object's exact source text; the parser is left on its END_OBJECT. */
   private String objectSlice(JsonParser p, String field) throws IOException {
     JsonToken t = p.currentToken();
@@ -296,7 +415,7 @@ final class EventFields {
   }
 
   /** The validated event, or null when invalid (see {@link #error()}). */
-  Event build(String projectId, Instant receivedAt, long maxFutureSkewMs) {
+  Event build(String projectId, Instant receivedAt, long maxFutureSkewMs, EventCatalog catalog, boolean strict) {
     if (error != null) {
       return null;
     }
@@ -306,6 +425,11 @@ final class EventFields {
     }
     if (timestamp == null) {
       fail("timestamp", "timestamp is required");
+      return null;
+    }
+    String[] schemaError = catalog.check(type, propertyTypes, strict);
+    if (schemaError != null) {
+      fail(schemaError[0], schemaError[1]);
       return null;
     }
     String user = userId != null ? userId : ctxUserId;
@@ -333,9 +457,21 @@ final class EventFields {
       ts = receivedAt;
       flags |= Event.FLAG_FUTURE_CLAMPED;
     }
-    String cat = typeCategory != null ? typeCategory : category;
+    EventCatalog.EventType known = catalog.get(type);
+    String cat = typeCategory != null ? typeCategory : category != null ? category
+        : known != null ? known.category() : null;
+    if (known == null) {
+      flags |= Event.FLAG_CUSTOM_TYPE;
+    }
+    Event.ClientInfo client = userAgent == null && ip == null && screenResolution == null && viewport == null
+        && language == null && timezone == null && cookiesEnabled == null && doNotTrack == null
+        && javascriptEnabled == null && pageUrl == null && pagePath == null && pageSearch == null && referrer == null
+        && previousId == null
+        ? Event.ClientInfo.EMPTY
+        : new Event.ClientInfo(userAgent, ip, screenResolution, viewport, language, timezone, cookiesEnabled,
+            doNotTrack, javascriptEnabled, pageUrl, pagePath, pageSearch, referrer, previousId);
     return new Event(projectId, uuid, ts, receivedAt, type, cat, action, label, value, session, user, anon,
-        properties, page, userContext, flags);
+        properties, page, userContext, flags, client, null);
   }
 
   /** UUIDs are stored as such; any other client id maps to a stable name-based UUID, so retries still dedupe. */

@@ -24,17 +24,32 @@ public final class EventParser {
   private final int maxEventBytes;
   private final int maxBatchEvents;
   private final long maxFutureSkewMs;
+  private final EventCatalog catalog;
 
   public EventParser(int maxEventBytes, int maxBatchEvents, long maxFutureSkewMs) {
+    this(maxEventBytes, maxBatchEvents, maxFutureSkewMs, EventCatalog.empty());
+  }
+
+  public EventParser(int maxEventBytes, int maxBatchEvents, long maxFutureSkewMs, EventCatalog catalog) {
     if (maxEventBytes <= 0 || maxBatchEvents <= 0 || maxFutureSkewMs < 0) {
       throw new IllegalArgumentException("limits must be positive");
     }
     this.maxEventBytes = maxEventBytes;
     this.maxBatchEvents = maxBatchEvents;
     this.maxFutureSkewMs = maxFutureSkewMs;
+    this.catalog = catalog;
+  }
+
+  public EventCatalog catalog() {
+    return catalog;
   }
 
   public ParsedBody parse(byte[] buf, int len, String projectId, Instant receivedAt) {
+    return parse(buf, len, projectId, false, receivedAt);
+  }
+
+  /** @param strict whether unknown event types are refused (the project's strict mode) */
+  public ParsedBody parse(byte[] buf, int len, String projectId, boolean strict, Instant receivedAt) {
     List<Event> events = new ArrayList<>();
     List<Rejection> rejected = new ArrayList<>();
     IntList indexes = new IntList();
@@ -48,7 +63,7 @@ public final class EventParser {
       int total;
       if (t == JsonToken.START_ARRAY) {
         batch = true;
-        total = parseArray(p, buf, projectId, receivedAt, events, indexes, rejected);
+        total = parseArray(p, buf, projectId, strict, receivedAt, events, indexes, rejected);
       } else if (t == JsonToken.START_OBJECT) {
         EventFields single = new EventFields(buf);
         total = 0;
@@ -60,7 +75,7 @@ public final class EventParser {
               throw ApiError.badRequest("batch", "batch must be an array of events");
             }
             batch = true;
-            total = parseArray(p, buf, projectId, receivedAt, events, indexes, rejected);
+            total = parseArray(p, buf, projectId, strict, receivedAt, events, indexes, rejected);
           } else if (name.equals("seq") && value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
             if (value == JsonToken.VALUE_NUMBER_INT) {
               seq = p.getLongValue();
@@ -77,7 +92,7 @@ public final class EventParser {
             throw ApiError.tooLarge("ingest.maxEventBytes", maxEventBytes,
                 "event is " + len + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes);
           }
-          addOrReject(single, 0, projectId, receivedAt, events, indexes, rejected);
+          addOrReject(single, 0, projectId, strict, receivedAt, events, indexes, rejected);
         }
       } else {
         throw ApiError.malformedJson("body must be a JSON object (one event or {\"batch\": [...]}), got " + t);
@@ -94,7 +109,8 @@ public final class EventParser {
     }
   }
 
-  private int parseArray(JsonParser p, byte[] buf, String projectId, Instant receivedAt, List<Event> events,
+  private int parseArray(JsonParser p, byte[] buf, String projectId, boolean strict, Instant receivedAt,
+                         List<Event> events,
                          IntList indexes, List<Rejection> rejected) throws IOException {
     int index = 0;
     JsonToken t;
@@ -124,16 +140,16 @@ public final class EventParser {
         rejected.add(new Rejection(index, "ingest.maxEventBytes",
             "event is " + size + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes));
       } else {
-        addOrReject(f, index, projectId, receivedAt, events, indexes, rejected);
+        addOrReject(f, index, projectId, strict, receivedAt, events, indexes, rejected);
       }
       index++;
     }
     return index;
   }
 
-  private void addOrReject(EventFields f, int index, String projectId, Instant receivedAt, List<Event> events,
-                           IntList indexes, List<Rejection> rejected) {
-    Event e = f.build(projectId, receivedAt, maxFutureSkewMs);
+  private void addOrReject(EventFields f, int index, String projectId, boolean strict, Instant receivedAt,
+                           List<Event> events, IntList indexes, List<Rejection> rejected) {
+    Event e = f.build(projectId, receivedAt, maxFutureSkewMs, catalog, strict);
     if (e == null) {
       rejected.add(new Rejection(index, f.errorField(), f.error()));
     } else {

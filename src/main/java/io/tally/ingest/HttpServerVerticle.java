@@ -3,6 +3,8 @@ package io.tally.ingest;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tally.ApiError;
 import io.tally.config.TallyConfig;
+import io.tally.enrich.Enricher;
+import io.tally.event.EventCatalog;
 import io.tally.query.QueryRoutes;
 import io.tally.store.StoreHealth;
 import io.vertx.core.Future;
@@ -28,10 +30,12 @@ public final class HttpServerVerticle extends VerticleBase {
   private final ServerState state;
   private final StoreHealth health;
   private final PrometheusMeterRegistry registry;
+  private final EventCatalog catalog;
   private HttpServer server;
 
   public HttpServerVerticle(TallyConfig config, KeyAuth auth, IngestService ingest, ServerState state,
-                            StoreHealth health, PrometheusMeterRegistry registry) {
+                            StoreHealth health, PrometheusMeterRegistry registry, EventCatalog catalog) {
+    this.catalog = catalog;
     this.config = config;
     this.auth = auth;
     this.ingest = ingest;
@@ -50,6 +54,8 @@ public final class HttpServerVerticle extends VerticleBase {
         .handler(this::ingestHttp);
     router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in));
     new QueryRoutes(vertx, auth).mount(router);
+    router.get("/v1/event-types").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> ctx.json(catalog.toJson()
+        .put("strict", KeyAuth.principal(ctx).project().strictEventTypes())));
     router.get("/health/live").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(ctx -> ctx.response()
@@ -84,7 +90,10 @@ public final class HttpServerVerticle extends VerticleBase {
     byte[] raw = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
     byte[] body = BodyDecoder.decode(ctx.request().getHeader("Content-Encoding"), raw, config.ingest().maxBodyBytes(),
         len);
-    ingest.submit(KeyAuth.principal(ctx), body, len[0], start, true).answer()
+    var req = ctx.request();
+    Enricher.RequestInfo info = new Enricher.RequestInfo(req.remoteAddress() == null ? null
+        : req.remoteAddress().hostAddress(), req.getHeader("X-Forwarded-For"), req.getHeader("User-Agent"));
+    ingest.submit(KeyAuth.principal(ctx), body, len[0], start, true, info).answer()
         .onSuccess(ctx::json)
         .onFailure(ctx::fail);
   }

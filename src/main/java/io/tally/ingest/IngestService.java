@@ -4,6 +4,7 @@ import io.tally.ApiError;
 import io.tally.buffer.EventRing;
 import io.tally.buffer.IngestTicket;
 import io.tally.buffer.PendingEvent;
+import io.tally.enrich.Enricher;
 import io.tally.event.Event;
 import io.tally.event.EventParser;
 import io.tally.event.ParsedBody;
@@ -30,9 +31,11 @@ public final class IngestService {
   private final TallyMetrics metrics;
   private final ServerState state;
   private final long retryAfterMs;
+  private final Enricher enricher;
 
-  public IngestService(EventRing ring, EventParser parser, TallyMetrics metrics, ServerState state,
-                       long retryAfterMs) {
+  public IngestService(EventRing ring, EventParser parser, Enricher enricher, TallyMetrics metrics,
+                       ServerState state, long retryAfterMs) {
+    this.enricher = enricher;
     this.ring = ring;
     this.parser = parser;
     this.metrics = metrics;
@@ -51,10 +54,10 @@ public final class IngestService {
    *                             being answered as a rejection (WebSocket ack)
    */
   public Submission submit(KeyAuth.Principal principal, byte[] buf, int len, long startNanos,
-                           boolean singleInvalidIsError) {
+                           boolean singleInvalidIsError, Enricher.RequestInfo request) {
     ParsedBody body;
     try {
-      body = parser.parse(buf, len, principal.projectId(), Instant.now());
+      body = parser.parse(buf, len, principal.projectId(), principal.project().strictEventTypes(), Instant.now());
     } catch (ApiError e) {
       metrics.eventsRejected(e.status() == 413 ? "too_large" : "malformed", 1);
       throw e;
@@ -66,20 +69,21 @@ public final class IngestService {
       Rejection r = body.rejected().get(0);
       throw ApiError.badRequest(r.field(), r.error());
     }
-    List<Event> events = body.events();
-    if (events.isEmpty()) {
+    List<Event> parsed = body.events();
+    if (parsed.isEmpty()) {
       return new Submission(body.seq(), Future.succeededFuture(answer(body, new IngestTicket.Outcome(0, 0, List.of()))));
     }
     if (state.closing()) {
       throw ApiError.unavailable("shutting_down", "server is shutting down; retry against another instance or later",
           retryAfterMs);
     }
-    if (!ring.tryReserve(events.size())) {
-      metrics.eventsRejected("buffer_full", events.size());
+    if (!ring.tryReserve(parsed.size())) {
+      metrics.eventsRejected("buffer_full", parsed.size());
       throw ApiError.unavailable("buffer_full", "ingestion buffer is full (writer.ringCapacity="
           + ring.capacity() + "); nothing of this request was stored, retry after " + retryAfterMs + " ms",
           retryAfterMs);
     }
+    List<Event> events = enricher.enrich(parsed, request, principal.project());
     Context context = Vertx.currentContext();
     IngestTicket ticket = new IngestTicket(context, events.size());
     List<PendingEvent> pending = new ArrayList<>(events.size());

@@ -22,13 +22,15 @@ final class StreamSession {
   private final IngestService ingest;
   private final ServerState state;
   private final TallyConfig.Ingest cfg;
+  private final io.tally.enrich.Enricher.RequestInfo request;
   private long frames;
   private int inFlight;
   private long lastPong = System.currentTimeMillis();
   private long pingTimer;
 
   StreamSession(Vertx vertx, ServerWebSocket ws, KeyAuth.Principal principal, IngestService ingest,
-                ServerState state, TallyConfig.Ingest cfg) {
+                ServerState state, TallyConfig.Ingest cfg, io.tally.enrich.Enricher.RequestInfo request) {
+    this.request = request;
     this.vertx = vertx;
     this.ws = ws;
     this.principal = principal;
@@ -71,7 +73,7 @@ final class StreamSession {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     IngestService.Submission submission;
     try {
-      submission = ingest.submit(principal, bytes, bytes.length, start, false);
+      submission = ingest.submit(principal, bytes, bytes.length, start, false, request);
     } catch (ApiError e) {
       send(nack(frame, frame, e));
       return;

@@ -33,8 +33,12 @@ final class StreamUpgrade implements Handler<RoutingContext> {
     if (state.closing()) {
       throw ApiError.unavailable("shutting_down", "server is shutting down", cfg.retryAfterMs());
     }
+    var req = ctx.request();
+    io.tally.enrich.Enricher.RequestInfo info = new io.tally.enrich.Enricher.RequestInfo(
+        req.remoteAddress() == null ? null : req.remoteAddress().hostAddress(), req.getHeader("X-Forwarded-For"),
+        req.getHeader("User-Agent"));
     ctx.request().toWebSocket()
-        .onSuccess(ws -> new StreamSession(vertx, ws, principal, ingest, state, cfg).start())
+        .onSuccess(ws -> new StreamSession(vertx, ws, principal, ingest, state, cfg, info).start())
         .onFailure(err -> {
           org.slf4j.LoggerFactory.getLogger(StreamUpgrade.class).warn("WebSocket upgrade failed", err);
           if (!ctx.response().ended()) {

@@ -18,6 +18,7 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   private final Counter duplicates;
   private final Counter doNotTrack;
   private final Counter writeFailures;
+  private final Counter bots;
   private final Counter redisSkipped;
   private final Counter redisSkippedEvents;
   private final DistributionSummary batchSize;
@@ -33,6 +34,9 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
         .description("Events recognised as retries of stored events and not stored again").register(registry);
     doNotTrack = Counter.builder("analytics.events.dnt")
         .description("Events dropped because the client asked not to be tracked").register(registry);
+    bots = Counter.builder("analytics.events.bot")
+        .description("Events flagged as bot or headless traffic (stored for audit, excluded from analytics)")
+        .register(registry);
     writeFailures = Counter.builder("analytics.write.failures")
         .description("Batch writes that failed and were retried").register(registry);
     redisSkipped = Counter.builder("analytics.redis.skipped")
@@ -75,6 +79,11 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   @Override
   public void eventsDoNotTrack(int n) {
     doNotTrack.increment(n);
+  }
+
+  @Override
+  public void eventsBot(int n) {
+    bots.increment(n);
   }
 
   @Override

@@ -13,6 +13,8 @@ public interface TallyMetrics {
 
   void eventsDoNotTrack(int n);
 
+  void eventsBot(int n);
+
   void batchWritten(int size, long flushNanos);
 
   void writeFailed();
@@ -30,6 +32,7 @@ public interface TallyMetrics {
     @Override public void eventsDuplicate(int n) { }
     @Override public void eventsRejected(String reason, int n) { }
     @Override public void eventsDoNotTrack(int n) { }
+    @Override public void eventsBot(int n) { }
     @Override public void batchWritten(int size, long flushNanos) { }
     @Override public void writeFailed() { }
     @Override public void redisSkipped(int events) { }

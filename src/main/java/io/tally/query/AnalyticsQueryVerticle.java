@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -39,9 +40,12 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   public Future<?> start() {
     RealtimeQuery realtime = new RealtimeQuery(redis, Clock.systemUTC());
     EventCountQuery count = new EventCountQuery(pool);
-    return Future.all(
+    SessionQuery sessions = new SessionQuery(pool);
+    return Future.all(List.of(
         consume(Addresses.QUERY_REALTIME, "realtime", q -> realtime.run(q.getString("projectId"))),
-        consume(Addresses.QUERY_EVENT_COUNT, "events_count", count::run));
+        consume(Addresses.QUERY_EVENT_COUNT, "events_count", count::run),
+        consume(Addresses.QUERY_SESSION, "session", sessions::one),
+        consume(Addresses.QUERY_USER_SESSIONS, "user_sessions", sessions::ofUser)));
   }
 
   private Future<Void> consume(String address, String family, Function<JsonObject, Future<JsonObject>> query) {

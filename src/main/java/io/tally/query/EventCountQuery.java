@@ -17,16 +17,21 @@ final class EventCountQuery {
     this.pool = pool;
   }
 
+  /** Bots are stored for audit but excluded from analytics unless asked for. */
+  private static String bots(JsonObject q) {
+    return q.getBoolean("includeBots", false) ? "" : " AND NOT is_bot";
+  }
+
   Future<JsonObject> run(JsonObject q) {
     String project = q.getString("projectId");
     OffsetDateTime from = OffsetDateTime.ofInstant(Instant.parse(q.getString("from")), ZoneOffset.UTC);
     OffsetDateTime to = OffsetDateTime.ofInstant(Instant.parse(q.getString("to")), ZoneOffset.UTC);
     String type = q.getString("type");
     Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> rows = type == null
-        ? pool.preparedQuery("SELECT count(*) FROM events WHERE project_id = $1 AND ts >= $2 AND ts < $3")
-            .execute(Tuple.of(project, from, to))
+        ? pool.preparedQuery("SELECT count(*) FROM events WHERE project_id = $1 AND ts >= $2 AND ts < $3"
+                + bots(q)).execute(Tuple.of(project, from, to))
         : pool.preparedQuery(
-                "SELECT count(*) FROM events WHERE project_id = $1 AND type = $4 AND ts >= $2 AND ts < $3")
+                "SELECT count(*) FROM events WHERE project_id = $1 AND type = $4 AND ts >= $2 AND ts < $3" + bots(q))
             .execute(Tuple.of(project, from, to, type));
     return rows.map(rs -> {
       JsonObject out = new JsonObject().put("count", rs.iterator().next().getLong(0))

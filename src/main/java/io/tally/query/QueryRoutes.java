@@ -36,8 +36,16 @@ public final class QueryRoutes {
       if (type != null && !type.isBlank()) {
         q.put("type", type);
       }
+      if ("true".equals(ctx.request().getParam("includeBots"))) {
+        q.put("includeBots", true);
+      }
       forward(ctx, Addresses.QUERY_EVENT_COUNT, q);
     });
+    router.get("/v1/sessions/:id").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_SESSION, base(ctx).put("sessionId", ctx.pathParam("id"))));
+    router.get("/v1/users/:id/sessions").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_USER_SESSIONS,
+            period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
   }
 
   private static JsonObject base(RoutingContext ctx) {

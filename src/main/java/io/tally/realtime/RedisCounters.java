@@ -67,6 +67,9 @@ public final class RedisCounters {
     Map<String, Set<String>> hll = new HashMap<>();
     Map<String, Long> ttl = new HashMap<>();
     for (Event e : stored) {
+      if (e.bot()) {
+        continue; // bots are kept for audit, not counted
+      }
       String minuteKey = RedisKeys.minute(e.projectId(), e.receivedAt().getEpochSecond() / 60);
       hashes.computeIfAbsent(minuteKey, k -> new HashMap<>()).merge(e.type(), 1, Integer::sum);
       ttl.putIfAbsent(minuteKey, cfg.minuteTtlSeconds());

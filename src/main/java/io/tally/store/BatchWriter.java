@@ -11,7 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -128,8 +128,22 @@ public final class BatchWriter {
         if (health.markUp()) {
           LOG.info("PostgreSQL writes resumed after {} failed attempts", health.failuresWhileDown());
         }
-        committed(batch, ar.result(), System.nanoTime() - start);
-        done.complete();
+        long nanos = System.nanoTime() - start;
+        List<Tuple> links = new ArrayList<>();
+        BitSet dup = new BitSet(batch.rows().size());
+        for (Row r : ar.result()) {
+          if ("d".equals(r.getString(0))) {
+            dup.set((int) (r.getLong(1) - 1));
+          } else {
+            links.add(Tuple.of(r.getString(2), r.getString(3), r.getString(4)));
+          }
+        }
+        // the events are committed; identity merges (rare) run before the acks so a client that identifies and
+        // then queries sees one person
+        mergeIdentities(links).onComplete(v -> {
+          committed(batch, dup, nanos);
+          done.complete();
+        });
       } else if (isDataError(ar.cause())) {
         isolate(batch, ar.cause()).onComplete(v -> done.complete());
       } else {
@@ -144,11 +158,21 @@ public final class BatchWriter {
     });
   }
 
-  private void committed(EventBatchSql.Prepared batch, RowSet<Row> duplicates, long nanos) {
-    BitSet dup = new BitSet(batch.rows().size());
-    for (Row r : duplicates) {
-      dup.set((int) (r.getLong(0) - 1));
+  private Future<Void> mergeIdentities(List<Tuple> links) {
+    Future<Void> chain = Future.succeededFuture();
+    for (Tuple link : links) {
+      chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link)
+          .<Void>mapEmpty()
+          .recover(err -> {
+            LOG.warn("identity merge failed (events are stored; history stays under the anonymous id): {}",
+                err.toString());
+            return Future.succeededFuture();
+          }));
     }
+    return chain;
+  }
+
+  private void committed(EventBatchSql.Prepared batch, BitSet dup, long nanos) {
     List<PendingEvent> rows = batch.rows();
     List<Event> stored = new ArrayList<>(rows.size());
     for (int i = 0; i < rows.size(); i++) {

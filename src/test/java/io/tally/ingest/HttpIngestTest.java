@@ -79,6 +79,7 @@ class HttpIngestTest {
         .put("timestamp", Instant.now().toString()).put("userContext", new JsonObject().put("userId", "u-forms"));
     JsonObject e2 = new JsonObject().put("id", b)
         .put("type", new JsonObject().put("name", "error").put("category", new JsonObject().put("id", "error")))
+        .put("properties", new JsonObject().put("code", "E42"))
         .put("timestamp", Instant.now().toString()).put("sessionId", "s-forms");
     Http.Response r = t.http.post(Events.batch(e1, e2).encode());
     assertEquals(200, r.status(), r.body());

@@ -40,7 +40,7 @@ class RedisCountersTest {
       JsonArray batch = new JsonArray();
       Map<String, Integer> expected = new HashMap<>();
       Set<String> users = new HashSet<>();
-      String[] types = {"message_sent", "message_received", "page_view", "error"};
+      String[] types = {"message_sent", "message_received", "page_view", "signup"};
       for (int i = 0; i < 137; i++) {
         String type = types[(i * 7) % types.length];
         String user = "u-" + (i % 23);

@@ -46,6 +46,16 @@ public final class Http {
         .header("Content-Encoding", "gzip").POST(HttpRequest.BodyPublishers.ofByteArray(gzipped)).build());
   }
 
+  /** POST with extra headers given as name, value, name, value... */
+  public Response postHeaders(String body, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri("/v1/events")).header("Authorization", "Bearer " + writeKey)
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b.build());
+  }
+
   public Response postWith(String authorization, String body) {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri("/v1/events")).POST(HttpRequest.BodyPublishers.ofString(body));
     if (authorization != null) {

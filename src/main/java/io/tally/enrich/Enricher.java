@@ -1,0 +1,173 @@
+package io.tally.enrich;
+
+import io.tally.config.ProjectConfig;
+import io.tally.event.Event;
+import io.tally.metrics.TallyMetrics;
+import io.vertx.core.json.JsonObject;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Derives, on the ingest path, what the server knows about each event: device and browser from the user agent,
+ * location from the IP (then anonymised), attribution, the bot flag and the server-side session. Everything is
+ * cached (user agents, IPs) and computed once per request when the events share their origin: no per-event I/O.
+ */
+public final class Enricher {
+  private final UserAgentParser userAgents;
+  private final GeoIpLookup geo;
+  private final ClientAddress addresses;
+  private final Sessionizer sessions;
+  private final TallyMetrics metrics;
+
+  /** What the transport knows about a request. */
+  public record RequestInfo(String peer, String forwardedFor, String userAgent) {
+    public static final RequestInfo NONE = new RequestInfo(null, null, null);
+  }
+
+  public Enricher(UserAgentParser userAgents, GeoIpLookup geo, ClientAddress addresses, Sessionizer sessions,
+                  TallyMetrics metrics) {
+    this.userAgents = userAgents;
+    this.geo = geo;
+    this.addresses = addresses;
+    this.sessions = sessions;
+    this.metrics = metrics;
+  }
+
+  public Sessionizer sessions() {
+    return sessions;
+  }
+
+  public List<Event> enrich(List<Event> events, RequestInfo req, ProjectConfig project) {
+    InetAddress requestIp = addresses.resolve(req.peer(), req.forwardedFor());
+    List<Event> out = new ArrayList<>(events.size());
+    // events of one request nearly always share their origin: compute the shared part once
+    String lastUa = null;
+    InetAddress lastIp = null;
+    Origin lastOrigin = null;
+    int bots = 0;
+    for (Event e : events) {
+      Event.ClientInfo c = e.client();
+      String ua = c.userAgent() != null ? c.userAgent() : browserAgent(req.userAgent());
+      InetAddress ip = c.ip() != null ? ClientAddress.parse(c.ip()) : requestIp;
+      Origin origin;
+      if (lastOrigin != null && Objects.equals(ua, lastUa) && Objects.equals(ip, lastIp)) {
+        origin = lastOrigin;
+      } else {
+        origin = origin(ua, ip, project);
+        lastUa = ua;
+        lastIp = ip;
+        lastOrigin = origin;
+      }
+      JsonObject attribution = Attribution.of(c.pageUrl(), c.pageSearch(), c.referrer());
+      String context = c == Event.ClientInfo.EMPTY ? origin.json() : withClient(origin, c);
+      int flags = origin.bot() ? Event.FLAG_BOT : 0;
+      if (origin.bot()) {
+        bots++;
+      }
+      String session = e.sessionId();
+      String actor = e.actor();
+      if (session == null && actor != null) {
+        session = sessions.sessionFor(e.projectId(), actor, e.timestamp());
+        flags |= Event.FLAG_SESSION_ASSIGNED;
+      }
+      out.add(e.enriched(new Event.Enrichment(context, attribution == null ? null : attribution.encode(),
+          origin.country(), origin.deviceType(), origin.browser(), origin.storedIp()), flags, session));
+    }
+    if (bots > 0) {
+      metrics.eventsBot(bots);
+    }
+    return out;
+  }
+
+  /**
+   * The request's own User-Agent describes the end user only when a browser sent the request (browsers and the
+   * crawlers imitating them all start with "Mozilla/"). A backend forwarding events (curl, python-requests, a Java
+   * client) is not the user: it neither gives a device nor makes the events bot traffic. Such senders pass the
+   * user's agent in {@code context.userAgent}.
+   */
+  static String browserAgent(String header) {
+    return header != null && header.startsWith("Mozilla/") ? header : null;
+  }
+
+  /** Device, browser and location of one user agent + address, as stored. */
+  private record Origin(UserAgentParser.UserAgentInfo ua, GeoIpLookup.Location location, String storedIp,
+                        String json) {
+    boolean bot() {
+      return ua != null && ua.bot();
+    }
+
+    String country() {
+      return location == null ? null : location.country();
+    }
+
+    String deviceType() {
+      return ua == null ? null : ua.deviceType();
+    }
+
+    String browser() {
+      return ua == null ? null : ua.browser();
+    }
+  }
+
+  private Origin origin(String userAgent, InetAddress ip, ProjectConfig project) {
+    UserAgentParser.UserAgentInfo ua = userAgents.parse(userAgent);
+    GeoIpLookup.Location loc = null;
+    String storedIp = null;
+    if (ip != null && project.ipMode() != ProjectConfig.IpMode.NONE) {
+      loc = geo.lookup(ip);
+      storedIp = project.ipMode() == ProjectConfig.IpMode.FULL ? ip.getHostAddress() : ClientAddress.anonymize(ip);
+    }
+    return new Origin(ua, loc, storedIp, build(ua, loc, storedIp, Event.ClientInfo.EMPTY).encode());
+  }
+
+  private static String withClient(Origin o, Event.ClientInfo c) {
+    return build(o.ua(), o.location(), o.storedIp(), c).encode();
+  }
+
+  private static JsonObject build(UserAgentParser.UserAgentInfo ua, GeoIpLookup.Location loc, String ip,
+                                  Event.ClientInfo c) {
+    JsonObject device = new JsonObject();
+    JsonObject browser = new JsonObject();
+    if (ua != null) {
+      put(device, "type", ua.deviceType());
+      put(device, "os", ua.os());
+      put(device, "osVersion", ua.osVersion());
+      put(device, "device", ua.device());
+      put(browser, "name", ua.browser());
+      put(browser, "version", ua.browserVersion());
+      put(browser, "engine", ua.engine());
+    }
+    put(device, "screenResolution", c.screenResolution());
+    put(device, "viewport", c.viewport());
+    put(device, "language", c.language());
+    put(device, "timezone", c.timezone());
+    put(browser, "cookiesEnabled", c.cookiesEnabled());
+    put(browser, "javascriptEnabled", c.javascriptEnabled());
+    put(browser, "doNotTrack", c.doNotTrack());
+    JsonObject location = new JsonObject();
+    if (loc != null) {
+      put(location, "country", loc.country());
+      put(location, "region", loc.region());
+      put(location, "city", loc.city());
+      put(location, "timezone", loc.timezone());
+      put(location, "isp", loc.isp());
+    }
+    JsonObject o = new JsonObject().put("device", device).put("browser", browser).put("location", location);
+    if (ip != null) {
+      o.put("ip", ip);
+    }
+    if (ua != null && ua.bot()) {
+      o.put("bot", true);
+    }
+    return o;
+  }
+
+  private static void put(JsonObject o, String k, Object v) {
+    if (v != null) {
+      o.put(k, v);
+    }
+  }
+}
