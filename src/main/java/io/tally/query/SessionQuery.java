@@ -15,6 +15,8 @@ import java.time.ZoneOffset;
 /** The seed's SessionAnalytics for one session, and a user's sessions over a period. */
 final class SessionQuery {
   static final int MAX_EVENTS = 1000;
+  static final java.util.Set<String> CONVERSION_TYPES = java.util.Set.of("signup", "subscription", "upgrade",
+      "referral", "payment");
   private static final String SESSION_COLUMNS = """
       s.session_id, s.user_id, s.anonymous_id, s.started_at, s.ended_at, s.duration_ms, s.event_count, s.page_count,
       s.entry_page, s.exit_page, s.bounce, s.context, s.attribution, s.server_assigned,
@@ -43,7 +45,9 @@ final class SessionQuery {
             JsonArray conversions = new JsonArray();
             for (Object o : events) {
               JsonObject e = (JsonObject) o;
-              if ("conversion".equals(e.getJsonObject("category", new JsonObject()).getString("id"))) {
+              String type = e.getJsonObject("type").getString("name");
+              if (CONVERSION_TYPES.contains(type)
+                  || "conversion".equals(e.getJsonObject("category", new JsonObject()).getString("id"))) {
                 JsonObject props = e.getJsonObject("properties", new JsonObject());
                 conversions.add(new JsonObject().put("id", e.getString("id"))
                     .put("type", e.getJsonObject("type").getString("name"))
@@ -66,8 +70,8 @@ final class SessionQuery {
     return pool.preparedQuery("""
             SELECT id, ts, type, category, action, label, value, session_id, user_id, anonymous_id, properties, page,
                    context, attribution, is_bot
-            FROM events WHERE project_id = $1 AND session_id = $2 AND ts >= $3 AND ts <= $5 AND\s""" + who + """
-             ORDER BY ts, id LIMIT\s""" + MAX_EVENTS)
+            FROM events WHERE project_id = $1 AND session_id = $2 AND ts >= $3 AND ts <= $5 AND\s"""
+            + who + " ORDER BY ts, id LIMIT " + MAX_EVENTS)
         .execute(Tuple.of(project, sessionId, s.getOffsetDateTime("started_at"), person,
             s.getOffsetDateTime("ended_at")))
         .map(rows -> {
