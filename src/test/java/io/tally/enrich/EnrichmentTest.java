@@ -71,9 +71,24 @@ class EnrichmentTest {
     e.put("context", new JsonObject().put("screenResolution", "1920x1080").put("viewport", "1280x720")
         .put("language", "fr-FR").put("timezone", "Europe/Paris").put("cookiesEnabled", true)
         .put("doNotTrack", false));
-    Http.Response r = t.http.postHeaders(e.encode(), "User-Agent", UserAgentParserTest.IPHONE,
-        "X-Forwarded-For", "203.0.113.77");
+    // (logs are captured: slf4j-simple writes to the current System.err)
+    java.io.PrintStream err = System.err;
+    java.io.PrintStream out = System.out;
+    java.io.ByteArrayOutputStream logs = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream capture = new java.io.PrintStream(logs, true);
+    Http.Response r;
+    try {
+      System.setErr(capture);
+      System.setOut(capture);
+      r = t.http.postHeaders(e.encode(), "User-Agent", UserAgentParserTest.IPHONE, "X-Forwarded-For", "203.0.113.77");
+      t.http.postHeaders("{not json", "X-Forwarded-For", "203.0.113.77");
+      t.http.postHeaders(Events.event("error", "u-geo").encode(), "X-Forwarded-For", "203.0.113.77");
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
     assertEquals(200, r.status(), r.body());
+    assertFalse(logs.toString().contains("203.0.113.77"), logs.toString());
     // THEN device, browser and location are derived and the IP is stored with its last octet zeroed
     Map<String, Object> row = row(e.getString("id"));
     JsonObject ctx = new JsonObject((String) row.get("context"));
