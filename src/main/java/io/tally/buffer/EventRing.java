@@ -86,6 +86,12 @@ public final class EventRing {
     return n;
   }
 
+  /** Consumer side: receipt time (ms) of the event at the head, MAX_VALUE when empty. */
+  public long oldestReceivedMs() {
+    PendingEvent head = queue.peek();
+    return head == null ? Long.MAX_VALUE : head.event().receivedAt().toEpochMilli();
+  }
+
   public boolean isEmpty() {
     return queue.isEmpty();
   }

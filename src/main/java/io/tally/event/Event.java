@@ -46,9 +46,10 @@ public record Event(String projectId, UUID id, Instant timestamp, Instant receiv
   /** What the client sent about its environment and page (any field may be null). */
   public record ClientInfo(String userAgent, String ip, String screenResolution, String viewport, String language,
                            String timezone, Boolean cookiesEnabled, Boolean doNotTrack, Boolean javascriptEnabled,
-                           String pageUrl, String pagePath, String pageSearch, String referrer, String previousId) {
+                           String pageUrl, String pagePath, String pageSearch, String referrer, String previousId,
+                           String userPropertiesJson) {
     public static final ClientInfo EMPTY = new ClientInfo(null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null);
+        null, null, null, null, null);
   }
 
   /** What the server derived: the JSON context stored with the event, plus the columns queries filter on. */

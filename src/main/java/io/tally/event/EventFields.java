@@ -58,6 +58,7 @@ final class EventFields {
   private String pagePath;
   private String pageSearch;
   private String referrer;
+  private String userProperties;
 
   EventFields(byte[] buf) {
     this.buf = buf;
@@ -387,6 +388,15 @@ final class EventFields {
         case "userId" -> ctxUserId = idString(p, "userContext.userId");
         case "sessionId" -> ctxSessionId = idString(p, "userContext.sessionId");
         case "anonymousId" -> ctxAnonymousId = idString(p, "userContext.anonymousId");
+        case "userProperties" -> {
+          if (p.currentToken() == JsonToken.START_OBJECT) {
+            int from = (int) p.currentTokenLocation().getByteOffset();
+            p.skipChildren();
+            userProperties = slice(from, (int) p.currentLocation().getByteOffset(), "userContext.userProperties");
+          } else {
+            p.skipChildren();
+          }
+        }
         default -> p.skipChildren();
       }
     }
@@ -466,10 +476,10 @@ final class EventFields {
     Event.ClientInfo client = userAgent == null && ip == null && screenResolution == null && viewport == null
         && language == null && timezone == null && cookiesEnabled == null && doNotTrack == null
         && javascriptEnabled == null && pageUrl == null && pagePath == null && pageSearch == null && referrer == null
-        && previousId == null
+        && previousId == null && userProperties == null
         ? Event.ClientInfo.EMPTY
         : new Event.ClientInfo(userAgent, ip, screenResolution, viewport, language, timezone, cookiesEnabled,
-            doNotTrack, javascriptEnabled, pageUrl, pagePath, pageSearch, referrer, previousId);
+            doNotTrack, javascriptEnabled, pageUrl, pagePath, pageSearch, referrer, previousId, userProperties);
     return new Event(projectId, uuid, ts, receivedAt, type, cat, action, label, value, session, user, anon,
         properties, page, userContext, flags, client, null);
   }

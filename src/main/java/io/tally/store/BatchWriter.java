@@ -11,7 +11,6 @@ import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +46,8 @@ public final class BatchWriter {
   private long firstAt;
   private long lingerTimer = -1;
   private int inFlight;
+  /** Oldest receipt time (ms) of each batch being written, for the derived-tables watermark. */
+  private final List<Long> inFlightOldest = new ArrayList<>();
 
   public BatchWriter(Vertx vertx, EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
                      StoreHealth health, CommitListener listener) {
@@ -103,11 +104,31 @@ public final class BatchWriter {
       List<PendingEvent> batch = pending;
       pending = new ArrayList<>(cfg.batchSize());
       inFlight++;
+      Long oldest = oldestReceived(batch);
+      inFlightOldest.add(oldest);
       write(batch).onComplete(ar -> {
         inFlight--;
+        inFlightOldest.remove(oldest);
         pump();
       });
     }
+  }
+
+  private static long oldestReceived(List<PendingEvent> events) {
+    long min = Long.MAX_VALUE;
+    for (PendingEvent p : events) {
+      min = Math.min(min, p.event().receivedAt().toEpochMilli());
+    }
+    return min;
+  }
+
+  /** Oldest receipt time (ms) of anything buffered, lingering or being written; MAX_VALUE when none. */
+  public long oldestPendingMs() {
+    long min = oldestReceived(pending);
+    for (Long l : inFlightOldest) {
+      min = Math.min(min, l);
+    }
+    return Math.min(min, ring.oldestReceivedMs());
   }
 
   /** Writes a batch until it is committed (retrying) and every event in it is answered. Never fails. */
@@ -129,21 +150,12 @@ public final class BatchWriter {
           LOG.info("PostgreSQL writes resumed after {} failed attempts", health.failuresWhileDown());
         }
         long nanos = System.nanoTime() - start;
-        List<Tuple> links = new ArrayList<>();
         BitSet dup = new BitSet(batch.rows().size());
         for (Row r : ar.result()) {
-          if ("d".equals(r.getString(0))) {
-            dup.set((int) (r.getLong(1) - 1));
-          } else {
-            links.add(Tuple.of(r.getString(2), r.getString(3), r.getString(4)));
-          }
+          dup.set((int) (r.getLong(0) - 1));
         }
-        // the events are committed; identity merges (rare) run before the acks so a client that identifies and
-        // then queries sees one person
-        mergeIdentities(links).onComplete(v -> {
-          committed(batch, dup, nanos);
-          done.complete();
-        });
+        committed(batch, dup, nanos);
+        done.complete();
       } else if (isDataError(ar.cause())) {
         isolate(batch, ar.cause()).onComplete(v -> done.complete());
       } else {
@@ -156,20 +168,6 @@ public final class BatchWriter {
             attempt(batch, done, Math.min(backoffMs * 2, cfg.retryBackoffMaxMs())));
       }
     });
-  }
-
-  private Future<Void> mergeIdentities(List<Tuple> links) {
-    Future<Void> chain = Future.succeededFuture();
-    for (Tuple link : links) {
-      chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link)
-          .<Void>mapEmpty()
-          .recover(err -> {
-            LOG.warn("identity merge failed (events are stored; history stays under the anonymous id): {}",
-                err.toString());
-            return Future.succeededFuture();
-          }));
-    }
-    return chain;
   }
 
   private void committed(EventBatchSql.Prepared batch, BitSet dup, long nanos) {

@@ -25,7 +25,9 @@ public final class BatchWriterVerticle extends VerticleBase {
   private final TallyMetrics metrics;
   private final StoreHealth health;
   private final CommitListener listener;
+  private static final long DERIVED_FLUSH_MS = 500;
   private BatchWriter writer;
+  private DerivedUpdater derived;
 
   public BatchWriterVerticle(EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
                              StoreHealth health, CommitListener listener) {
@@ -39,15 +41,24 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, listener);
+    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs());
+    writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, stored -> {
+      derived.accept(stored);
+      listener.committed(stored);
+    });
     Context writerContext = context;
-    ring.onWakeup(() -> writerContext.runOnContext(v -> writer.onWakeup()));
     PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
-    // events may have been published before the wakeup was registered
-    writer.onWakeup();
+    vertx.setPeriodic(DERIVED_FLUSH_MS, id -> derived.flush());
     return maintainer.ensurePartitions()
-        .onSuccess(n -> LOG.info("event partitions ready ({} created)", n));
+        .onSuccess(n -> LOG.info("event partitions ready ({} created)", n))
+        // after a crash, sessions and people are re-derived before new events are written
+        .compose(n -> DerivedUpdater.repair(pool))
+        .onSuccess(v -> {
+          ring.onWakeup(() -> writerContext.runOnContext(x -> writer.onWakeup()));
+          // events may have been published before the wakeup was registered
+          writer.onWakeup();
+        });
   }
 
   private void maintain(PartitionMaintainer maintainer) {
@@ -66,7 +77,10 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   private void poll(Promise<Boolean> p, long deadline) {
     writer.onWakeup();
-    if (writer.idle()) {
+    if (writer.idle() && !derived.idle()) {
+      derived.flush();
+    }
+    if (writer.idle() && derived.idle()) {
       p.complete(true);
     } else if (System.currentTimeMillis() > deadline) {
       p.complete(false);

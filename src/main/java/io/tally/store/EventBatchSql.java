@@ -14,16 +14,10 @@ import java.util.UUID;
 
 /**
  * The one statement that writes a batch: columns travel as arrays and are unnested server side (the Vert.x client
- * has no COPY, and this is its fastest bulk form). In the same statement, hence the same transaction:
- * <ul>
- *   <li>dedupe: only ids newly registered in {@code event_ids} are stored;</li>
- *   <li>identity: an anonymous-only event of a linked anonymous id is stored under its user;</li>
- *   <li>sessions, users and touchpoints are upserted from the batch (bots excluded), rows in key order so that
- *       concurrent batches lock them in the same order;</li>
- *   <li>identify / alias events register their link.</li>
- * </ul>
- * It returns the ordinals of duplicate rows ({@code kind = 'd'}) and the new identity links ({@code 'l'}), which the
- * writer then applies to the history.
+ * has no COPY, and this is its fastest bulk form). In the same statement, hence the same transaction, dedupe: only
+ * ids newly registered in {@code event_ids} are stored; and identity: an anonymous-only event of a linked anonymous
+ * id is stored under its user. It returns the ordinals of the duplicate rows. Sessions, people, touchpoints and
+ * links are derived afterwards by the {@link DerivedUpdater} (measured: deriving them here doubled the statement).
  */
 final class EventBatchSql {
 
@@ -55,84 +49,9 @@ final class EventBatchSql {
                r.session_id, r.person, r.anonymous_id, r.properties::jsonb, r.page::jsonb, r.user_context::jsonb,
                r.flags, r.context::jsonb, r.attribution::jsonb, r.country, r.device_type, r.browser, r.ip, r.bot
         FROM resolved r
-      ), sess AS (
-        INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
-                                   page_count, entry_page, exit_page, context, attribution, country, device_type,
-                                   browser, server_assigned)
-        SELECT project_id, session_id, max(person), max(anonymous_id), min(ts), max(ts), count(*),
-               count(*) FILTER (WHERE type = 'page_view'),
-               (array_agg(page_path ORDER BY ts) FILTER (WHERE page_path IS NOT NULL))[1],
-               (array_agg(page_path ORDER BY ts DESC) FILTER (WHERE page_path IS NOT NULL))[1],
-               (array_agg(context ORDER BY ts) FILTER (WHERE context IS NOT NULL))[1]::jsonb,
-               (array_agg(attribution ORDER BY ts) FILTER (WHERE attribution IS NOT NULL))[1]::jsonb,
-               (array_agg(country ORDER BY ts) FILTER (WHERE country IS NOT NULL))[1],
-               (array_agg(device_type ORDER BY ts) FILTER (WHERE device_type IS NOT NULL))[1],
-               (array_agg(browser ORDER BY ts) FILTER (WHERE browser IS NOT NULL))[1],
-               bool_or((flags & 16) <> 0)
-        FROM resolved WHERE session_id IS NOT NULL AND NOT bot
-        GROUP BY project_id, session_id
-        ORDER BY project_id, session_id
-        ON CONFLICT (project_id, session_id) DO UPDATE SET
-          user_id = coalesce(excluded.user_id, s.user_id),
-          anonymous_id = coalesce(s.anonymous_id, excluded.anonymous_id),
-          entry_page = CASE WHEN excluded.started_at < s.started_at THEN coalesce(excluded.entry_page, s.entry_page)
-                            ELSE coalesce(s.entry_page, excluded.entry_page) END,
-          exit_page = CASE WHEN excluded.ended_at >= s.ended_at THEN coalesce(excluded.exit_page, s.exit_page)
-                           ELSE coalesce(s.exit_page, excluded.exit_page) END,
-          started_at = least(s.started_at, excluded.started_at),
-          ended_at = greatest(s.ended_at, excluded.ended_at),
-          event_count = s.event_count + excluded.event_count,
-          page_count = s.page_count + excluded.page_count,
-          context = coalesce(s.context, excluded.context),
-          attribution = coalesce(s.attribution, excluded.attribution),
-          country = coalesce(s.country, excluded.country),
-          device_type = coalesce(s.device_type, excluded.device_type),
-          browser = coalesce(s.browser, excluded.browser)
-      ), people AS (
-        INSERT INTO users AS u (project_id, user_key, identified, first_seen, last_seen, event_count, traits,
-                                first_touch, last_touch)
-        SELECT project_id, coalesce(person, anonymous_id), bool_or(person IS NOT NULL), min(ts), max(ts), count(*),
-               (array_agg(user_context::jsonb -> 'userProperties' ORDER BY ts DESC)
-                  FILTER (WHERE jsonb_typeof(user_context::jsonb -> 'userProperties') = 'object'))[1],
-               (array_agg(attribution ORDER BY ts) FILTER (WHERE attribution IS NOT NULL))[1]::jsonb,
-               (array_agg(attribution ORDER BY ts DESC) FILTER (WHERE attribution IS NOT NULL))[1]::jsonb
-        FROM resolved WHERE NOT bot AND coalesce(person, anonymous_id) IS NOT NULL
-        GROUP BY project_id, coalesce(person, anonymous_id)
-        ORDER BY 1, 2
-        ON CONFLICT (project_id, user_key) DO UPDATE SET
-          identified = u.identified OR excluded.identified,
-          first_touch = CASE WHEN excluded.first_seen < u.first_seen THEN coalesce(excluded.first_touch, u.first_touch)
-                             ELSE coalesce(u.first_touch, excluded.first_touch) END,
-          last_touch = CASE WHEN excluded.last_seen >= u.last_seen THEN coalesce(excluded.last_touch, u.last_touch)
-                            ELSE coalesce(u.last_touch, excluded.last_touch) END,
-          first_seen = least(u.first_seen, excluded.first_seen),
-          last_seen = greatest(u.last_seen, excluded.last_seen),
-          event_count = u.event_count + excluded.event_count,
-          traits = CASE WHEN excluded.traits IS NULL THEN u.traits
-                        ELSE coalesce(u.traits, '{}'::jsonb) || excluded.traits END
-      ), touches AS (
-        INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution)
-        SELECT project_id, coalesce(person, anonymous_id), ts, attribution::jsonb ->> 'source',
-               attribution::jsonb ->> 'medium', attribution::jsonb ->> 'campaign', type, attribution::jsonb
-        FROM resolved WHERE attribution IS NOT NULL AND NOT bot AND coalesce(person, anonymous_id) IS NOT NULL
-      ), links AS (
-        INSERT INTO identities (project_id, anonymous_id, user_id, linked_at)
-        SELECT DISTINCT ON (project_id, anon) project_id, anon, uid, ts FROM (
-          SELECT project_id, anonymous_id AS anon, user_id AS uid, ts FROM resolved
-          WHERE type = 'identify' AND anonymous_id IS NOT NULL AND user_id IS NOT NULL
-          UNION ALL
-          SELECT project_id, properties::jsonb ->> 'previousId', user_id, ts FROM resolved
-          WHERE type = 'alias' AND user_id IS NOT NULL AND properties::jsonb ->> 'previousId' IS NOT NULL
-        ) l
-        WHERE anon <> uid
-        ORDER BY project_id, anon, ts
-        ON CONFLICT DO NOTHING
-        RETURNING project_id, anonymous_id, user_id
       )
-      SELECT 'd' AS kind, i.ord, NULL AS project_id, NULL AS anonymous_id, NULL AS user_id FROM input i
+      SELECT i.ord FROM input i
       WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.project_id = i.project_id AND f.id = i.id)
-      UNION ALL
-      SELECT 'l', NULL, project_id, anonymous_id, user_id FROM links
       """;
 
   /**

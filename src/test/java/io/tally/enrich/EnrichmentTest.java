@@ -112,6 +112,8 @@ class EnrichmentTest {
     assertEquals("203.0.113.0", row.get("ip"));
     // AND the raw address is nowhere in PostgreSQL or Redis
     assertEquals(0, Db.count("SELECT count(*) FROM events e WHERE e::text LIKE '%203.0.113.77%'"));
+    io.tally.support.Eventually.until("the session of u-geo", () -> Db.count(
+        "SELECT count(*) FROM sessions WHERE project_id = ? AND user_id = 'u-geo'", t.project) > 0);
     assertEquals(0, Db.count("SELECT count(*) FROM sessions s WHERE s::text LIKE '%203.0.113.77%'"));
     assertEquals(0, Db.count("SELECT count(*) FROM users u WHERE u::text LIKE '%203.0.113.77%'"));
     URI redis = URI.create(TestServers.get().redisUrl());
@@ -168,9 +170,16 @@ class EnrichmentTest {
   void verifiesThatBotsAreFlaggedKeptForAuditAndExcludedFromAnalytics() throws Exception {
     String bot = UUID.randomUUID().toString();
     JsonObject e = Events.event("page_view", "u-bot-" + bot).put("id", bot);
+    JsonObject human = Events.event("page_view", "u-human-" + bot)
+        .put("context", new JsonObject().put("userAgent", UserAgentParserTest.CHROME_WINDOWS));
     double before = metric("analytics_events_bot_total");
-    assertEquals(200, t.http.postHeaders(e.encode(), "User-Agent", UserAgentParserTest.GOOGLEBOT).status());
+    assertEquals(200, t.http.postHeaders(Events.batch(e, human).encode(), "User-Agent", UserAgentParserTest.GOOGLEBOT)
+        .status());
     assertEquals(true, row(bot).get("is_bot"));
+    assertEquals(false, row(human.getString("id")).get("is_bot"));
+    // once the human's person row exists, the derived tables have seen this batch
+    io.tally.support.Eventually.until("the human's person row", () -> Db.count(
+        "SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?", t.project, "u-human-" + bot) == 1);
     assertEquals(0, Db.count("SELECT count(*) FROM sessions WHERE project_id = ? AND session_id = ?", t.project,
         e.getString("sessionId")));
     assertEquals(0, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?", t.project,
@@ -195,6 +204,8 @@ class EnrichmentTest {
         .put("page", new JsonObject().put("url", "https://app.example/pricing").put("path", "/pricing")
             .put("referrer", "https://www.google.com/search?q=tally"));
     assertEquals(3, t.http.post(Events.batch(last, first, middle).encode()).json().getInteger("accepted"));
+    io.tally.support.Eventually.until("the touches of " + user, () -> Db.count(
+        "SELECT count(*) FROM touchpoints WHERE project_id = ? AND user_key = ?", t.project, user) == 2);
     Map<String, Object> u = Db.query("SELECT first_touch::text AS f, last_touch::text AS l FROM users "
         + "WHERE project_id = ? AND user_key = ?", t.project, user).get(0);
     JsonObject f = new JsonObject((String) u.get("f"));

@@ -58,6 +58,8 @@ class SessionsIdentityTest {
     assertEquals(2, t.http.post(Events.batch(a, b).encode()).json().getInteger("accepted"));
     assertEquals(2, t.http.post(Events.batch(c, d).encode()).json().getInteger("accepted"));
     // THEN two sessions: {a, b, c} and {d}
+    io.tally.support.Eventually.until("4 events in sessions of " + user, () -> Db.count(
+        "SELECT coalesce(sum(event_count), 0) FROM sessions WHERE project_id = ? AND user_id = ?", t.project, user) == 4);
     List<Map<String, Object>> sessions = Db.query("SELECT session_id, event_count, page_count, entry_page, exit_page, "
         + "duration_ms, bounce, server_assigned, device_type, browser FROM sessions WHERE project_id = ? AND user_id = ? "
         + "ORDER BY started_at", t.project, user);
@@ -94,6 +96,7 @@ class SessionsIdentityTest {
         .put("timestamp", t0.plus(Duration.ofMinutes(55)).toString())
         .put("properties", new JsonObject().put("amount", 20).put("currency", "EUR"));
     assertEquals(3, t.http.post(Events.batch(pay, start, msg).encode()).json().getInteger("accepted"));
+    io.tally.support.Eventually.until("session " + session, () -> t.http.get("/v1/sessions/" + session).status() == 200);
     Http.Response r = t.http.get("/v1/sessions/" + session);
     assertEquals(200, r.status(), r.body());
     JsonObject s = r.json();
@@ -129,16 +132,21 @@ class SessionsIdentityTest {
     JsonObject a1 = pv("x", t0, "/landing").put("userContext", new JsonObject().put("anonymousId", anon));
     JsonObject a2 = pv("x", t0.plusSeconds(60), "/signup").put("userContext", new JsonObject().put("anonymousId", anon));
     t.http.post(Events.batch(a1, a2).encode());
-    assertEquals(1, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?", t.project, anon));
+    io.tally.support.Eventually.until("the anonymous person", () -> Db.count(
+        "SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?", t.project, anon) == 1);
     // WHEN an identify event links the anonymous id to a user id
     JsonObject identify = new JsonObject().put("type", "identify").put("timestamp", t0.plusSeconds(120).toString())
         .put("userContext", new JsonObject().put("anonymousId", anon).put("userId", user)
             .put("userProperties", new JsonObject().put("plan", "pro")));
     assertEquals(200, t.http.post(identify.encode()).status());
+    io.tally.support.Eventually.until("the link of " + anon, () -> Db.count(
+        "SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?", t.project, anon) == 0);
     // AND the visitor keeps sending only the anonymous id
     JsonObject a3 = pv("x", t0.plusSeconds(180), "/chat").put("userContext", new JsonObject().put("anonymousId", anon));
     t.http.post(a3.encode());
     // THEN every event, the session and the person belong to the user: one person, history included
+    io.tally.support.Eventually.until("4 events counted for " + user, () -> Db.count(
+        "SELECT coalesce(sum(event_count), 0) FROM users WHERE project_id = ? AND user_key = ?", t.project, user) == 4);
     assertEquals(0, Db.count("SELECT count(*) FROM events WHERE project_id = ? AND anonymous_id = ? AND user_id IS NULL",
         t.project, anon));
     assertEquals(4, Db.count("SELECT count(*) FROM events WHERE project_id = ? AND user_id = ?", t.project, user));
@@ -162,6 +170,8 @@ class SessionsIdentityTest {
         .put("userContext", new JsonObject().put("userId", newId))
         .put("properties", new JsonObject().put("previousId", oldId));
     assertEquals(200, t.http.post(alias.encode()).status());
+    io.tally.support.Eventually.until("the alias merge", () -> Db.count(
+        "SELECT count(*) FROM events WHERE project_id = ? AND user_id = ?", t.project, oldId) == 0);
     assertEquals(0, Db.count("SELECT count(*) FROM events WHERE project_id = ? AND user_id = ?", t.project, oldId));
     assertEquals(2, Db.count("SELECT count(*) FROM events WHERE project_id = ? AND user_id = ?", t.project, newId));
     assertEquals(1, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND user_key IN (?, ?)", t.project,

@@ -1,0 +1,172 @@
+package io.tally.store;
+
+/** SQL of the derived tables: the coalesced upsert of one flush, and the idempotent re-derivation after a crash. */
+final class DerivedSql {
+  private DerivedSql() {
+  }
+
+  /** One flush: pre-aggregated sessions and people, touchpoints, links; moves the watermark. */
+  static final String FLUSH = """
+      WITH s_in AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+                             $7::int4[], $8::int4[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                             $14::text[], $15::text[], $16::bool[])
+          AS t(project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count, page_count,
+               entry_page, exit_page, context, attribution, country, device_type, browser, server_assigned)
+      ), sess AS (
+        INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
+                                   page_count, entry_page, exit_page, context, attribution, country, device_type,
+                                   browser, server_assigned)
+        SELECT project_id, session_id,
+               coalesce(user_id, (SELECT x.user_id FROM identities x
+                                  WHERE x.project_id = i.project_id AND x.anonymous_id = i.anonymous_id)),
+               anonymous_id, started_at, ended_at, event_count, page_count, entry_page, exit_page, context::jsonb,
+               attribution::jsonb, country, device_type, browser, server_assigned
+        FROM s_in i ORDER BY project_id, session_id
+        ON CONFLICT (project_id, session_id) DO UPDATE SET
+          user_id = coalesce(excluded.user_id, s.user_id),
+          anonymous_id = coalesce(s.anonymous_id, excluded.anonymous_id),
+          entry_page = CASE WHEN excluded.started_at < s.started_at THEN coalesce(excluded.entry_page, s.entry_page)
+                            ELSE coalesce(s.entry_page, excluded.entry_page) END,
+          exit_page = CASE WHEN excluded.ended_at >= s.ended_at THEN coalesce(excluded.exit_page, s.exit_page)
+                           ELSE coalesce(s.exit_page, excluded.exit_page) END,
+          started_at = least(s.started_at, excluded.started_at),
+          ended_at = greatest(s.ended_at, excluded.ended_at),
+          event_count = s.event_count + excluded.event_count,
+          page_count = s.page_count + excluded.page_count,
+          context = coalesce(s.context, excluded.context),
+          attribution = coalesce(s.attribution, excluded.attribution),
+          country = coalesce(s.country, excluded.country),
+          device_type = coalesce(s.device_type, excluded.device_type),
+          browser = coalesce(s.browser, excluded.browser)
+      ), p_in AS (
+        SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
+                                         WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
+                             t.anonymous_id) AS person
+        FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::int8[],
+                    $23::text[], $24::text[], $25::text[])
+          AS t(project_id, user_id, anonymous_id, first_seen, last_seen, event_count, traits, first_touch, last_touch)
+      ), people AS (
+        INSERT INTO users AS u (project_id, user_key, identified, first_seen, last_seen, event_count, traits,
+                                first_touch, last_touch)
+        SELECT project_id, person, bool_or(person IS DISTINCT FROM anonymous_id OR user_id IS NOT NULL),
+               min(first_seen), max(last_seen), sum(event_count),
+               (array_agg(traits::jsonb ORDER BY last_seen DESC) FILTER (WHERE traits IS NOT NULL))[1],
+               (array_agg(first_touch::jsonb ORDER BY first_seen) FILTER (WHERE first_touch IS NOT NULL))[1],
+               (array_agg(last_touch::jsonb ORDER BY last_seen DESC) FILTER (WHERE last_touch IS NOT NULL))[1]
+        FROM p_in GROUP BY project_id, person ORDER BY 1, 2
+        ON CONFLICT (project_id, user_key) DO UPDATE SET
+          identified = u.identified OR excluded.identified,
+          first_touch = CASE WHEN excluded.first_seen < u.first_seen THEN coalesce(excluded.first_touch, u.first_touch)
+                             ELSE coalesce(u.first_touch, excluded.first_touch) END,
+          last_touch = CASE WHEN excluded.last_seen >= u.last_seen THEN coalesce(excluded.last_touch, u.last_touch)
+                            ELSE coalesce(u.last_touch, excluded.last_touch) END,
+          first_seen = least(u.first_seen, excluded.first_seen),
+          last_seen = greatest(u.last_seen, excluded.last_seen),
+          event_count = u.event_count + excluded.event_count,
+          traits = CASE WHEN excluded.traits IS NULL THEN u.traits
+                        ELSE coalesce(u.traits, '{}'::jsonb) || excluded.traits END
+      ), touches AS (
+        INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution, event_id)
+        SELECT t.project_id,
+               coalesce(t.user_id, (SELECT x.user_id FROM identities x
+                                    WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
+                        t.anonymous_id),
+               t.ts, a ->> 'source', a ->> 'medium', a ->> 'campaign', t.event_type, a, t.event_id
+        FROM unnest($26::text[], $27::text[], $28::text[], $29::timestamptz[], $30::text[], $31::text[], $32::uuid[])
+          AS t(project_id, user_id, anonymous_id, ts, event_type, attribution, event_id),
+          LATERAL (SELECT t.attribution::jsonb AS a) j
+        ON CONFLICT (project_id, event_id) DO NOTHING
+      ), links AS (
+        INSERT INTO identities (project_id, anonymous_id, user_id, linked_at)
+        SELECT DISTINCT ON (project_id, anon) project_id, anon, uid, ts
+        FROM unnest($33::text[], $34::text[], $35::text[], $36::timestamptz[]) AS t(project_id, anon, uid, ts)
+        WHERE anon <> uid
+        ORDER BY project_id, anon, ts
+        ON CONFLICT DO NOTHING
+        RETURNING project_id, anonymous_id, user_id
+      ), progress AS (
+        INSERT INTO derived_progress (id, applied_until) VALUES (1, $37)
+        ON CONFLICT (id) DO UPDATE SET applied_until = excluded.applied_until
+      )
+      SELECT project_id, anonymous_id, user_id FROM links
+      """;
+
+  /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */
+  static final String REPAIR_SESSIONS = """
+      WITH touched AS (
+        SELECT DISTINCT project_id, session_id FROM events
+        WHERE received_at >= $1 AND session_id IS NOT NULL AND NOT is_bot
+      )
+      INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
+                                 page_count, entry_page, exit_page, context, attribution, country, device_type,
+                                 browser, server_assigned)
+      SELECT e.project_id, e.session_id, max(e.user_id), max(e.anonymous_id), min(e.ts), max(e.ts), count(*),
+             count(*) FILTER (WHERE e.type = 'page_view'),
+             (array_agg(e.page ->> 'path' ORDER BY e.ts) FILTER (WHERE e.page ->> 'path' IS NOT NULL))[1],
+             (array_agg(e.page ->> 'path' ORDER BY e.ts DESC) FILTER (WHERE e.page ->> 'path' IS NOT NULL))[1],
+             (array_agg(e.context ORDER BY e.ts) FILTER (WHERE e.context IS NOT NULL))[1],
+             (array_agg(e.attribution ORDER BY e.ts) FILTER (WHERE e.attribution IS NOT NULL))[1],
+             (array_agg(e.country ORDER BY e.ts) FILTER (WHERE e.country IS NOT NULL))[1],
+             (array_agg(e.device_type ORDER BY e.ts) FILTER (WHERE e.device_type IS NOT NULL))[1],
+             (array_agg(e.browser ORDER BY e.ts) FILTER (WHERE e.browser IS NOT NULL))[1],
+             bool_or((e.flags & 16) <> 0)
+      FROM events e JOIN touched t ON t.project_id = e.project_id AND t.session_id = e.session_id
+      WHERE NOT e.is_bot
+      GROUP BY e.project_id, e.session_id
+      ON CONFLICT (project_id, session_id) DO UPDATE SET
+        user_id = excluded.user_id, anonymous_id = excluded.anonymous_id, started_at = excluded.started_at,
+        ended_at = excluded.ended_at, event_count = excluded.event_count, page_count = excluded.page_count,
+        entry_page = excluded.entry_page, exit_page = excluded.exit_page, context = excluded.context,
+        attribution = excluded.attribution, country = excluded.country, device_type = excluded.device_type,
+        browser = excluded.browser, server_assigned = excluded.server_assigned
+      """;
+
+  static final String REPAIR_PEOPLE = """
+      WITH touched AS (
+        SELECT DISTINCT project_id, coalesce(user_id, anonymous_id) AS person FROM events
+        WHERE received_at >= $1 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
+      )
+      INSERT INTO users AS u (project_id, user_key, identified, first_seen, last_seen, event_count, traits,
+                              first_touch, last_touch)
+      SELECT t.project_id, t.person, bool_or(e.user_id IS NOT NULL), min(e.ts), max(e.ts), count(*),
+             (array_agg(e.user_context -> 'userProperties' ORDER BY e.ts DESC)
+                FILTER (WHERE jsonb_typeof(e.user_context -> 'userProperties') = 'object'))[1],
+             (array_agg(e.attribution ORDER BY e.ts) FILTER (WHERE e.attribution IS NOT NULL))[1],
+             (array_agg(e.attribution ORDER BY e.ts DESC) FILTER (WHERE e.attribution IS NOT NULL))[1]
+      FROM touched t JOIN events e ON e.project_id = t.project_id
+        AND (e.user_id = t.person OR (e.user_id IS NULL AND e.anonymous_id = t.person))
+      WHERE NOT e.is_bot
+      GROUP BY t.project_id, t.person
+      ON CONFLICT (project_id, user_key) DO UPDATE SET
+        identified = excluded.identified, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+        event_count = excluded.event_count, first_touch = excluded.first_touch, last_touch = excluded.last_touch,
+        traits = coalesce(u.traits, '{}'::jsonb) || coalesce(excluded.traits, '{}'::jsonb)
+      """;
+
+  static final String REPAIR_TOUCHPOINTS = """
+      INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution, event_id)
+      SELECT project_id, coalesce(user_id, anonymous_id), ts, attribution ->> 'source', attribution ->> 'medium',
+             attribution ->> 'campaign', type, attribution, id
+      FROM events
+      WHERE received_at >= $1 AND attribution IS NOT NULL AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
+      ON CONFLICT (project_id, event_id) DO NOTHING
+      """;
+
+  static final String REPAIR_LINKS = """
+      INSERT INTO identities (project_id, anonymous_id, user_id, linked_at)
+      SELECT DISTINCT ON (project_id, anon) project_id, anon, user_id, ts FROM (
+        SELECT project_id, anonymous_id AS anon, user_id, ts FROM events
+        WHERE received_at >= $1 AND type = 'identify' AND anonymous_id IS NOT NULL AND user_id IS NOT NULL
+        UNION ALL
+        SELECT project_id, properties ->> 'previousId', user_id, ts FROM events
+        WHERE received_at >= $1 AND type = 'alias' AND user_id IS NOT NULL AND properties ->> 'previousId' IS NOT NULL
+      ) l WHERE anon <> user_id
+      ORDER BY project_id, anon, ts
+      ON CONFLICT DO NOTHING
+      """;
+
+  static final String RELINK_SINCE = """
+      SELECT project_id, anonymous_id, user_id FROM identities WHERE linked_at >= $1::timestamptz - interval '1 day'
+      """;
+}

@@ -1,0 +1,359 @@
+package io.tally.store;
+
+import io.tally.event.Event;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.LongSupplier;
+
+/**
+ * Keeps sessions, people, touchpoints and identity links up to date from committed events, off the ingest
+ * statement: events are aggregated in memory (a user's events coalesce into one row per flush) and written by one
+ * statement per flush. Runs on the writer's context. A crash between a commit and the next flush loses nothing:
+ * the flush records a watermark, and {@link #repair} re-derives events received since it at start.
+ */
+public final class DerivedUpdater {
+  private static final Logger LOG = LoggerFactory.getLogger(DerivedUpdater.class);
+  /** Slack between the receipt clock of the events and the watermark. */
+  private static final long WATERMARK_MARGIN_MS = 5_000;
+
+  private final Pool pool;
+  private final LongSupplier writerOldestPendingMs;
+  private Batch current = new Batch();
+  private Batch failed;
+  private boolean flushing;
+
+  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs) {
+    this.pool = pool;
+    this.writerOldestPendingMs = writerOldestPendingMs;
+  }
+
+  /** Adds the newly stored (non-duplicate) events of a committed batch. */
+  public void accept(List<Event> stored) {
+    for (Event e : stored) {
+      current.add(e);
+    }
+  }
+
+  public boolean idle() {
+    return !flushing && current.isEmpty() && failed == null;
+  }
+
+  /** Writes what was accumulated; a failed flush is retried first next time. */
+  public Future<Void> flush() {
+    if (flushing) {
+      return Future.succeededFuture();
+    }
+    Batch batch;
+    if (failed != null) {
+      batch = failed;
+      failed = null;
+    } else {
+      batch = current;
+      current = new Batch();
+    }
+    long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldestPendingMs.getAsLong());
+    long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
+    if (batch.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    flushing = true;
+    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.tuple(watermark))
+        .compose(links -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (var r : links) {
+            Tuple link = Tuple.of(r.getString(0), r.getString(1), r.getString(2));
+            chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link).mapEmpty());
+          }
+          return chain;
+        })
+        .onFailure(err -> {
+          LOG.warn("derived tables flush failed, will retry: {}", err.toString());
+          failed = batch;
+        })
+        .onComplete(ar -> flushing = false)
+        .mapEmpty();
+  }
+
+  /** Re-derives, idempotently, everything touched by events received since the last recorded watermark. */
+  public static Future<Void> repair(Pool pool) {
+    return pool.query("SELECT applied_until FROM derived_progress WHERE id = 1").execute().compose(rows -> {
+      if (rows.size() == 0) {
+        return Future.succeededFuture();
+      }
+      OffsetDateTime since = rows.iterator().next().getOffsetDateTime(0);
+      Tuple p = Tuple.of(since);
+      long start = System.currentTimeMillis();
+      return pool.withTransaction(c -> c.preparedQuery(DerivedSql.REPAIR_LINKS).execute(p)
+              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_SESSIONS).execute(p))
+              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_PEOPLE).execute(p))
+              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_TOUCHPOINTS).execute(p))
+              .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
+          .compose(links -> {
+            Future<Void> chain = Future.succeededFuture();
+            for (var r : links) {
+              Tuple link = Tuple.of(r.getString(0), r.getString(1), r.getString(2));
+              chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link).mapEmpty());
+            }
+            return chain;
+          })
+          .compose(v -> pool.query("UPDATE derived_progress SET applied_until = now() WHERE id = 1").execute())
+          .onSuccess(v -> LOG.info("derived tables re-derived from events received since {} ({} ms)", since,
+              System.currentTimeMillis() - start))
+          .mapEmpty();
+    });
+  }
+
+  /** One flush worth of aggregates. */
+  private static final class Batch {
+    final Map<String, SessionAgg> sessions = new HashMap<>();
+    final Map<String, PersonAgg> people = new HashMap<>();
+    final List<Event> touches = new ArrayList<>();
+    final List<String[]> links = new ArrayList<>();
+    final List<Instant> linkTimes = new ArrayList<>();
+    long oldestReceivedMs = Long.MAX_VALUE;
+
+    boolean isEmpty() {
+      return sessions.isEmpty() && people.isEmpty() && touches.isEmpty() && links.isEmpty();
+    }
+
+    void add(Event e) {
+      oldestReceivedMs = Math.min(oldestReceivedMs, e.receivedAt().toEpochMilli());
+      if ("identify".equals(e.type()) && e.anonymousId() != null && e.userId() != null) {
+        links.add(new String[] {e.projectId(), e.anonymousId(), e.userId()});
+        linkTimes.add(e.timestamp());
+      } else if ("alias".equals(e.type()) && e.userId() != null && e.client().previousId() != null) {
+        links.add(new String[] {e.projectId(), e.client().previousId(), e.userId()});
+        linkTimes.add(e.timestamp());
+      }
+      if (e.bot()) {
+        return;
+      }
+      Event.Enrichment en = e.enrichment() == null ? Event.Enrichment.NONE : e.enrichment();
+      if (e.sessionId() != null) {
+        sessions.computeIfAbsent(e.projectId() + '\u0001' + e.sessionId(), k -> new SessionAgg(e)).add(e, en);
+      }
+      String person = e.actor();
+      if (person != null) {
+        people.computeIfAbsent(e.projectId() + '\u0001' + person, k -> new PersonAgg(e)).add(e, en);
+        if (en.attributionJson() != null) {
+          touches.add(e);
+        }
+      }
+    }
+
+    Tuple tuple(long watermarkMs) {
+      int n = sessions.size();
+      String[] sp = new String[n], sid = new String[n], su = new String[n], sa = new String[n];
+      OffsetDateTime[] ss = new OffsetDateTime[n], se = new OffsetDateTime[n];
+      Integer[] sc = new Integer[n], spg = new Integer[n];
+      String[] sentry = new String[n], sexit = new String[n], sctx = new String[n], sattr = new String[n];
+      String[] scountry = new String[n], sdev = new String[n], sbr = new String[n];
+      Boolean[] ssrv = new Boolean[n];
+      int i = 0;
+      for (SessionAgg s : sessions.values()) {
+        sp[i] = s.project;
+        sid[i] = s.session;
+        su[i] = s.user;
+        sa[i] = s.anon;
+        ss[i] = odt(s.firstMs);
+        se[i] = odt(s.lastMs);
+        sc[i] = s.count;
+        spg[i] = s.pages;
+        sentry[i] = s.entry;
+        sexit[i] = s.exit;
+        sctx[i] = s.context;
+        sattr[i] = s.attribution;
+        scountry[i] = s.country;
+        sdev[i] = s.device;
+        sbr[i] = s.browser;
+        ssrv[i] = s.serverAssigned;
+        i++;
+      }
+      int m = people.size();
+      String[] pp = new String[m], pu = new String[m], pa = new String[m], ptr = new String[m];
+      String[] pft = new String[m], plt = new String[m];
+      OffsetDateTime[] pf = new OffsetDateTime[m], pl = new OffsetDateTime[m];
+      Long[] pc = new Long[m];
+      int j = 0;
+      for (PersonAgg p : people.values()) {
+        pp[j] = p.project;
+        pu[j] = p.user;
+        pa[j] = p.anon;
+        pf[j] = odt(p.firstMs);
+        pl[j] = odt(p.lastMs);
+        pc[j] = p.count;
+        ptr[j] = p.traits;
+        pft[j] = p.firstTouch;
+        plt[j] = p.lastTouch;
+        j++;
+      }
+      int k = touches.size();
+      String[] tp = new String[k], tu = new String[k], ta = new String[k], tt = new String[k], tat = new String[k];
+      OffsetDateTime[] tts = new OffsetDateTime[k];
+      UUID[] tid = new UUID[k];
+      for (int x = 0; x < k; x++) {
+        Event e = touches.get(x);
+        tp[x] = e.projectId();
+        tu[x] = e.userId();
+        ta[x] = e.anonymousId();
+        tts[x] = odt(e.timestamp().toEpochMilli());
+        tt[x] = e.type();
+        tat[x] = e.enrichment().attributionJson();
+        tid[x] = e.id();
+      }
+      int l = links.size();
+      String[] lp = new String[l], la = new String[l], lu = new String[l];
+      OffsetDateTime[] lt = new OffsetDateTime[l];
+      for (int x = 0; x < l; x++) {
+        lp[x] = links.get(x)[0];
+        la[x] = links.get(x)[1];
+        lu[x] = links.get(x)[2];
+        lt[x] = odt(linkTimes.get(x).toEpochMilli());
+      }
+      return Tuple.tuple()
+          .addArrayOfString(sp).addArrayOfString(sid).addArrayOfString(su).addArrayOfString(sa)
+          .addArrayOfOffsetDateTime(ss).addArrayOfOffsetDateTime(se).addArrayOfInteger(sc).addArrayOfInteger(spg)
+          .addArrayOfString(sentry).addArrayOfString(sexit).addArrayOfString(sctx).addArrayOfString(sattr)
+          .addArrayOfString(scountry).addArrayOfString(sdev).addArrayOfString(sbr).addArrayOfBoolean(ssrv)
+          .addArrayOfString(pp).addArrayOfString(pu).addArrayOfString(pa).addArrayOfOffsetDateTime(pf)
+          .addArrayOfOffsetDateTime(pl).addArrayOfLong(pc).addArrayOfString(ptr).addArrayOfString(pft)
+          .addArrayOfString(plt)
+          .addArrayOfString(tp).addArrayOfString(tu).addArrayOfString(ta).addArrayOfOffsetDateTime(tts)
+          .addArrayOfString(tt).addArrayOfString(tat).addArrayOfUUID(tid)
+          .addArrayOfString(lp).addArrayOfString(la).addArrayOfString(lu).addArrayOfOffsetDateTime(lt)
+          .addOffsetDateTime(odt(watermarkMs));
+    }
+  }
+
+  private static OffsetDateTime odt(long ms) {
+    return OffsetDateTime.ofInstant(Instant.ofEpochMilli(ms), ZoneOffset.UTC);
+  }
+
+  /** A session's events within one flush. */
+  private static final class SessionAgg {
+    final String project;
+    final String session;
+    String user;
+    String anon;
+    long firstMs = Long.MAX_VALUE;
+    long lastMs = Long.MIN_VALUE;
+    int count;
+    int pages;
+    String entry;
+    long entryMs = Long.MAX_VALUE;
+    String exit;
+    long exitMs = Long.MIN_VALUE;
+    String context;
+    String attribution;
+    long attributionMs = Long.MAX_VALUE;
+    String country;
+    String device;
+    String browser;
+    boolean serverAssigned;
+
+    SessionAgg(Event e) {
+      project = e.projectId();
+      session = e.sessionId();
+    }
+
+    void add(Event e, Event.Enrichment en) {
+      long t = e.timestamp().toEpochMilli();
+      count++;
+      if ("page_view".equals(e.type())) {
+        pages++;
+      }
+      if (e.userId() != null) {
+        user = e.userId();
+      }
+      if (anon == null) {
+        anon = e.anonymousId();
+      }
+      String path = e.client().pagePath();
+      if (path != null && t < entryMs) {
+        entry = path;
+        entryMs = t;
+      }
+      if (path != null && t >= exitMs) {
+        exit = path;
+        exitMs = t;
+      }
+      if (t < firstMs) {
+        firstMs = t;
+        if (en.contextJson() != null) {
+          context = en.contextJson();
+          country = en.country();
+          device = en.deviceType();
+          browser = en.browser();
+        }
+      }
+      if (context == null && en.contextJson() != null) {
+        context = en.contextJson();
+        country = en.country();
+        device = en.deviceType();
+        browser = en.browser();
+      }
+      lastMs = Math.max(lastMs, t);
+      if (en.attributionJson() != null && t < attributionMs) {
+        attribution = en.attributionJson();
+        attributionMs = t;
+      }
+      serverAssigned |= (e.flags() & Event.FLAG_SESSION_ASSIGNED) != 0;
+    }
+  }
+
+  /** A person's events within one flush. */
+  private static final class PersonAgg {
+    final String project;
+    final String user;
+    final String anon;
+    long firstMs = Long.MAX_VALUE;
+    long lastMs = Long.MIN_VALUE;
+    long count;
+    String traits;
+    long traitsMs = Long.MIN_VALUE;
+    String firstTouch;
+    long firstTouchMs = Long.MAX_VALUE;
+    String lastTouch;
+    long lastTouchMs = Long.MIN_VALUE;
+
+    PersonAgg(Event e) {
+      project = e.projectId();
+      user = e.userId();
+      anon = e.userId() == null ? e.anonymousId() : null;
+    }
+
+    void add(Event e, Event.Enrichment en) {
+      long t = e.timestamp().toEpochMilli();
+      count++;
+      firstMs = Math.min(firstMs, t);
+      lastMs = Math.max(lastMs, t);
+      String props = e.client().userPropertiesJson();
+      if (props != null && t >= traitsMs) {
+        traits = props;
+        traitsMs = t;
+      }
+      if (en.attributionJson() != null) {
+        if (t < firstTouchMs) {
+          firstTouch = en.attributionJson();
+          firstTouchMs = t;
+        }
+        if (t >= lastTouchMs) {
+          lastTouch = en.attributionJson();
+          lastTouchMs = t;
+        }
+      }
+    }
+  }
+}
