@@ -25,7 +25,6 @@ public final class BatchWriterVerticle extends VerticleBase {
   private final TallyMetrics metrics;
   private final StoreHealth health;
   private final CommitListener listener;
-  private static final long DERIVED_FLUSH_MS = 500;
   private BatchWriter writer;
   private DerivedUpdater derived;
 
@@ -49,7 +48,7 @@ public final class BatchWriterVerticle extends VerticleBase {
     Context writerContext = context;
     PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
-    vertx.setPeriodic(DERIVED_FLUSH_MS, id -> derived.flush());
+    vertx.setPeriodic(cfg.derivedFlushMs(), id -> derived.flush());
     return maintainer.ensurePartitions()
         .onSuccess(n -> LOG.info("event partitions ready ({} created)", n))
         // after a crash, sessions and people are re-derived before new events are written

@@ -41,6 +41,10 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           .setCleanDataDirectory(false)
           .setPort(port)
           .setPGStartupWait(Duration.ofSeconds(60))
+          // zonky turns durability off for tests; an ack here means committed to disk, so turn it back on
+          .setServerConfig("fsync", "on")
+          .setServerConfig("synchronous_commit", "on")
+          .setServerConfig("full_page_writes", "on")
           .setServerConfig("max_connections", "200")
           .setServerConfig("shared_buffers", "512MB")
           .setServerConfig("max_wal_size", "4GB")

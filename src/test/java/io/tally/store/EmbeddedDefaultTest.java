@@ -31,6 +31,15 @@ class EmbeddedDefaultTest {
   }
 
   @Test
+  void verifiesThatTheEmbeddedPostgresIsDurable() {
+    // an ack means committed: the embedded server must not run with the test-friendly fsync=off
+    org.junit.jupiter.api.Assumptions.assumeTrue(io.tally.support.TestServers.get().embedded());
+    assertEquals("on", io.tally.support.Db.query("SHOW fsync").get(0).get("fsync"));
+    assertEquals("on", io.tally.support.Db.query("SHOW synchronous_commit").get(0).get("synchronous_commit"));
+    assertEquals("on", io.tally.support.Db.query("SHOW full_page_writes").get(0).get("full_page_writes"));
+  }
+
+  @Test
   void verifiesThatTheEmbeddedDefaultKeepsEveryEventAcrossARestart() throws Exception {
     Path dataDir = Files.createTempDirectory(Path.of("target"), "embedded-default-");
     JsonObject batch = Events.batchOf(25, "message_sent");

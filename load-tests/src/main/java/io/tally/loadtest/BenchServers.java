@@ -1,0 +1,93 @@
+package io.tally.loadtest;
+
+import io.tally.store.EmbeddedPostgresServer;
+import io.tally.store.EmbeddedRedisServer;
+import io.tally.store.Migrations;
+import io.tally.store.PgUrl;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Self-contained setup: a fresh embedded PostgreSQL and Redis, and Tally itself as a child JVM (the real jar, as a
+ * user runs it), all on this machine. Everything stops on close, also on failure or Ctrl-C.
+ */
+final class BenchServers implements AutoCloseable {
+  final PgUrl pg;
+  final URI tally;
+  private final EmbeddedPostgresServer postgres;
+  private final EmbeddedRedisServer redis;
+  private final Process child;
+  final Path log;
+
+  BenchServers(Path jar, Path workDir, String heap, String gc, List<String> env) throws Exception {
+    Files.createDirectories(workDir);
+    Path pgDir = Files.createTempDirectory(workDir, "pg-");
+    postgres = EmbeddedPostgresServer.start(pgDir, 0);
+    redis = EmbeddedRedisServer.start(0);
+    pg = postgres.url();
+    Migrations.migrate(pg);
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    log = workDir.resolve("tally-" + port + ".log");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx" + heap, "-Xms" + heap, "-XX:+Use" + gc + "GC", "-jar", jar.toString());
+    pb.environment().keySet().removeIf(k -> k.startsWith("TALLY_"));
+    pb.environment().put("TALLY_PG_URL", pg.url());
+    pb.environment().put("TALLY_REDIS_URL", redis.url());
+    pb.environment().put("TALLY_HTTP_PORT", String.valueOf(port));
+    for (String kv : env) {
+      int eq = kv.indexOf('=');
+      pb.environment().put(kv.substring(0, eq), kv.substring(eq + 1));
+    }
+    pb.redirectErrorStream(true).redirectOutput(log.toFile());
+    child = pb.start();
+    tally = URI.create("http://127.0.0.1:" + port);
+    Runtime.getRuntime().addShutdownHook(new Thread(this::close));
+    waitReady();
+  }
+
+  private void waitReady() throws Exception {
+    long deadline = System.currentTimeMillis() + 120_000;
+    while (System.currentTimeMillis() < deadline) {
+      if (!child.isAlive()) {
+        throw new IllegalStateException("Tally exited during start; see " + log);
+      }
+      try {
+        HttpURLConnection c = (HttpURLConnection) tally.resolve("/health/ready").toURL().openConnection();
+        if (c.getResponseCode() == 200) {
+          return;
+        }
+      } catch (IOException notYet) {
+        // not listening yet
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("Tally not ready within 120 s; see " + log);
+  }
+
+  @Override
+  public synchronized void close() {
+    if (child.isAlive()) {
+      child.destroy();
+      try {
+        if (!child.waitFor(15, TimeUnit.SECONDS)) {
+          child.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        child.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+    redis.close();
+    postgres.close();
+  }
+}
