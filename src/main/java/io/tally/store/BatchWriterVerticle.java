@@ -80,7 +80,7 @@ public final class BatchWriterVerticle extends VerticleBase {
       derived.flush();
     }
     if (writer.idle() && derived.idle()) {
-      p.complete(true);
+      derived.markClean().onComplete(ar -> p.complete(true));
     } else if (System.currentTimeMillis() > deadline) {
       p.complete(false);
     } else {

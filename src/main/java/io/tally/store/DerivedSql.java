@@ -126,18 +126,25 @@ final class DerivedSql {
       WITH touched AS (
         SELECT DISTINCT project_id, coalesce(user_id, anonymous_id) AS person FROM events
         WHERE received_at >= $1 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
+      ), ev AS (
+        -- two indexed joins rather than one join on an OR, which the planner can only nest-loop
+        SELECT e.project_id, e.user_id AS person, e.ts, e.user_id, e.user_context, e.attribution
+        FROM touched t JOIN events e ON e.project_id = t.project_id AND e.user_id = t.person
+        WHERE NOT e.is_bot
+        UNION ALL
+        SELECT e.project_id, e.anonymous_id, e.ts, e.user_id, e.user_context, e.attribution
+        FROM touched t JOIN events e ON e.project_id = t.project_id AND e.user_id IS NULL AND e.anonymous_id = t.person
+        WHERE NOT e.is_bot
       )
       INSERT INTO users AS u (project_id, user_key, identified, first_seen, last_seen, event_count, traits,
                               first_touch, last_touch)
-      SELECT t.project_id, t.person, bool_or(e.user_id IS NOT NULL), min(e.ts), max(e.ts), count(*),
-             (array_agg(e.user_context -> 'userProperties' ORDER BY e.ts DESC)
-                FILTER (WHERE jsonb_typeof(e.user_context -> 'userProperties') = 'object'))[1],
-             (array_agg(e.attribution ORDER BY e.ts) FILTER (WHERE e.attribution IS NOT NULL))[1],
-             (array_agg(e.attribution ORDER BY e.ts DESC) FILTER (WHERE e.attribution IS NOT NULL))[1]
-      FROM touched t JOIN events e ON e.project_id = t.project_id
-        AND (e.user_id = t.person OR (e.user_id IS NULL AND e.anonymous_id = t.person))
-      WHERE NOT e.is_bot
-      GROUP BY t.project_id, t.person
+      SELECT project_id, person, bool_or(user_id IS NOT NULL), min(ts), max(ts), count(*),
+             (array_agg(user_context -> 'userProperties' ORDER BY ts DESC)
+                FILTER (WHERE jsonb_typeof(user_context -> 'userProperties') = 'object'))[1],
+             (array_agg(attribution ORDER BY ts) FILTER (WHERE attribution IS NOT NULL))[1],
+             (array_agg(attribution ORDER BY ts DESC) FILTER (WHERE attribution IS NOT NULL))[1]
+      FROM ev
+      GROUP BY project_id, person
       ON CONFLICT (project_id, user_key) DO UPDATE SET
         identified = excluded.identified, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
         event_count = excluded.event_count, first_touch = excluded.first_touch, last_touch = excluded.last_touch,

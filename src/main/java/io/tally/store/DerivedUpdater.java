@@ -86,13 +86,20 @@ public final class DerivedUpdater {
         .mapEmpty();
   }
 
+  /** After a graceful drain (nothing pending anywhere): nothing received so far needs re-deriving. */
+  public Future<Void> markClean() {
+    return pool.query("UPDATE derived_progress SET applied_until = 'infinity' WHERE id = 1").execute().mapEmpty();
+  }
+
   /** Re-derives, idempotently, everything touched by events received since the last recorded watermark. */
   public static Future<Void> repair(Pool pool) {
-    return pool.query("SELECT applied_until FROM derived_progress WHERE id = 1").execute().compose(rows -> {
-      if (rows.size() == 0) {
-        return Future.succeededFuture();
+    return pool.query("SELECT applied_until = 'infinity' AS clean, applied_until FROM derived_progress WHERE id = 1")
+        .execute().compose(rows -> {
+      if (rows.size() == 0 || rows.iterator().next().getBoolean("clean")) {
+        // first start, or the last run stopped cleanly: until the first flush, a crash must re-derive from now on
+        return pool.query("UPDATE derived_progress SET applied_until = now() WHERE id = 1").execute().mapEmpty();
       }
-      OffsetDateTime since = rows.iterator().next().getOffsetDateTime(0);
+      OffsetDateTime since = rows.iterator().next().getOffsetDateTime("applied_until");
       Tuple p = Tuple.of(since);
       long start = System.currentTimeMillis();
       return pool.withTransaction(c -> c.preparedQuery(DerivedSql.REPAIR_LINKS).execute(p)
