@@ -119,8 +119,10 @@ public final class Tally {
     vertx.setPeriodic(10_000, id -> metrics.ackRecorder().roll());
 
     TallyConfig.Writer wc = config.writer();
+    // the ingest statement is always the same shape: plan it once (measured: planning was ~0.7 ms of a 100-row batch)
     Pool writerPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(wc.maxInFlightBatches() + 1))
-        .connectingTo(pgUrl.connectOptions()).using(vertx).build();
+        .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan"))
+        .using(vertx).build();
     Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))
         .connectingTo(pgUrl.connectOptions()).using(vertx).build();
     Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl)

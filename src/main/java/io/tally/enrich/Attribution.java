@@ -25,6 +25,9 @@ public final class Attribution {
   /** Returns the attribution JSON, or null when the event says nothing about where the visit came from. */
   public static JsonObject of(String pageUrl, String pageSearch, String referrer) {
     Map<String, String> utm = utm(pageSearch != null && !pageSearch.isBlank() ? pageSearch : queryOf(pageUrl));
+    if (utm.isEmpty() && (referrer == null || referrer.isBlank())) {
+      return null; // the common case (internal navigation, app events): no URL parsing at all
+    }
     String pageHost = host(pageUrl);
     String refHost = host(referrer);
     boolean external = refHost != null && (pageHost == null || !sameSite(refHost, pageHost));

@@ -47,6 +47,9 @@ public final class Enricher {
     String lastUa = null;
     InetAddress lastIp = null;
     Origin lastOrigin = null;
+    Origin lastContextOrigin = null;
+    String lastContextKey = null;
+    String lastContextJson = null;
     int bots = 0;
     for (Event e : events) {
       Event.ClientInfo c = e.client();
@@ -62,7 +65,19 @@ public final class Enricher {
         lastOrigin = origin;
       }
       JsonObject attribution = Attribution.of(c.pageUrl(), c.pageSearch(), c.referrer());
-      String context = c == Event.ClientInfo.EMPTY ? origin.json() : withClient(origin, c);
+      String context;
+      if (c == Event.ClientInfo.EMPTY || !c.hasEnvironment()) {
+        context = origin.json();
+      } else {
+        // a request's events usually share their client environment too: build its JSON once
+        String key = c.environmentKey();
+        if (origin != lastContextOrigin || !key.equals(lastContextKey)) {
+          lastContextJson = withClient(origin, c);
+          lastContextKey = key;
+          lastContextOrigin = origin;
+        }
+        context = lastContextJson;
+      }
       int flags = origin.bot() ? Event.FLAG_BOT : 0;
       if (origin.bot()) {
         bots++;

@@ -50,6 +50,18 @@ public record Event(String projectId, UUID id, Instant timestamp, Instant receiv
                            String userPropertiesJson) {
     public static final ClientInfo EMPTY = new ClientInfo(null, null, null, null, null, null, null, null, null, null,
         null, null, null, null, null);
+
+    /** Whether the client described its screen, language or browser settings. */
+    public boolean hasEnvironment() {
+      return screenResolution != null || viewport != null || language != null || timezone != null
+          || cookiesEnabled != null || doNotTrack != null || javascriptEnabled != null;
+    }
+
+    /** The environment fields as one key, to reuse the context built for an identical environment. */
+    public String environmentKey() {
+      return screenResolution + '|' + viewport + '|' + language + '|' + timezone + '|' + cookiesEnabled + '|'
+          + doNotTrack + '|' + javascriptEnabled;
+    }
   }
 
   /** What the server derived: the JSON context stored with the event, plus the columns queries filter on. */

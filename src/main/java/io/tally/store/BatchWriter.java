@@ -33,6 +33,9 @@ import java.util.List;
 public final class BatchWriter {
   private static final Logger LOG = LoggerFactory.getLogger(BatchWriter.class);
 
+  /** Smallest part a batch is split into when idle connections can share it. */
+  static final int MIN_SPLIT = 32;
+
   private final Vertx vertx;
   private final EventRing ring;
   private final Pool pool;
@@ -103,15 +106,26 @@ public final class BatchWriter {
       }
       List<PendingEvent> batch = pending;
       pending = new ArrayList<>(cfg.batchSize());
-      inFlight++;
-      Long oldest = oldestReceived(batch);
-      inFlightOldest.add(oldest);
-      write(batch).onComplete(ar -> {
-        inFlight--;
-        inFlightOldest.remove(oldest);
-        pump();
-      });
+      // with writer connections idle (light load), one batch is split across them so that its statement time is
+      // shared by both cores; under load every slot already carries its own batch and nothing is split
+      int free = cfg.maxInFlightBatches() - inFlight;
+      int parts = batch.size() >= 2 * MIN_SPLIT ? Math.min(free, batch.size() / MIN_SPLIT) : 1;
+      int size = (batch.size() + parts - 1) / parts;
+      for (int from = 0; from < batch.size(); from += size) {
+        start(new ArrayList<>(batch.subList(from, Math.min(batch.size(), from + size))));
+      }
     }
+  }
+
+  private void start(List<PendingEvent> batch) {
+    inFlight++;
+    Long oldest = oldestReceived(batch);
+    inFlightOldest.add(oldest);
+    write(batch).onComplete(ar -> {
+      inFlight--;
+      inFlightOldest.remove(oldest);
+      pump();
+    });
   }
 
   private static long oldestReceived(List<PendingEvent> events) {

@@ -26,29 +26,26 @@ final class EventBatchSql {
         SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
                              $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[],
                              $13::text[], $14::text[], $15::text[], $16::int4[], $17::text[], $18::text[],
-                             $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
+                             $19::text[], $20::text[], $21::text[], $22::text[])
           WITH ORDINALITY AS t(project_id, id, ts, received_at, type, category, action, label, value, session_id,
                                user_id, anonymous_id, properties, page, user_context, flags, context, attribution,
-                               country, device_type, browser, ip, page_path, ord)
+                               country, device_type, browser, ip, ord)
       ), fresh AS (
         INSERT INTO event_ids (project_id, id, first_seen)
         SELECT project_id, id, received_at FROM input
         ON CONFLICT DO NOTHING
         RETURNING project_id, id
-      ), resolved AS MATERIALIZED (
-        SELECT i.*,
-               coalesce(i.user_id, (SELECT x.user_id FROM identities x
-                                    WHERE x.project_id = i.project_id AND x.anonymous_id = i.anonymous_id)) AS person,
-               (i.flags & 8) <> 0 AS bot
-        FROM input i JOIN fresh f ON f.project_id = i.project_id AND f.id = i.id
       ), stored AS (
         INSERT INTO events (project_id, id, ts, received_at, type, category, action, label, value, session_id,
                             user_id, anonymous_id, properties, page, user_context, flags, context, attribution,
                             country, device_type, browser, ip, is_bot)
-        SELECT r.project_id, r.id, r.ts, r.received_at, r.type, r.category, r.action, r.label, r.value,
-               r.session_id, r.person, r.anonymous_id, r.properties::jsonb, r.page::jsonb, r.user_context::jsonb,
-               r.flags, r.context::jsonb, r.attribution::jsonb, r.country, r.device_type, r.browser, r.ip, r.bot
-        FROM resolved r
+        SELECT i.project_id, i.id, i.ts, i.received_at, i.type, i.category, i.action, i.label, i.value,
+               i.session_id,
+               coalesce(i.user_id, (SELECT x.user_id FROM identities x
+                                    WHERE x.project_id = i.project_id AND x.anonymous_id = i.anonymous_id)),
+               i.anonymous_id, i.properties::jsonb, i.page::jsonb, i.user_context::jsonb, i.flags, i.context::jsonb,
+               i.attribution::jsonb, i.country, i.device_type, i.browser, i.ip, (i.flags & 8) <> 0
+        FROM input i JOIN fresh f ON f.project_id = i.project_id AND f.id = i.id
       )
       SELECT i.ord FROM input i
       WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.project_id = i.project_id AND f.id = i.id)
@@ -134,7 +131,6 @@ final class EventBatchSql {
     String[] deviceType = new String[m];
     String[] browser = new String[m];
     String[] ip = new String[m];
-    String[] pagePath = new String[m];
     for (int i = 0; i < m; i++) {
       Event e = rows.get(i).event();
       project[i] = e.projectId();
@@ -160,7 +156,6 @@ final class EventBatchSql {
       deviceType[i] = en.deviceType();
       browser[i] = en.browser();
       ip[i] = en.ip();
-      pagePath[i] = e.client() == null ? null : e.client().pagePath();
     }
     Tuple t = Tuple.tuple()
         .addArrayOfString(project).addArrayOfUUID(id).addArrayOfOffsetDateTime(ts).addArrayOfOffsetDateTime(received)
@@ -168,7 +163,7 @@ final class EventBatchSql {
         .addArrayOfDouble(value).addArrayOfString(session).addArrayOfString(user).addArrayOfString(anon)
         .addArrayOfString(props).addArrayOfString(page).addArrayOfString(ctx).addArrayOfInteger(flags)
         .addArrayOfString(context).addArrayOfString(attribution).addArrayOfString(country)
-        .addArrayOfString(deviceType).addArrayOfString(browser).addArrayOfString(ip).addArrayOfString(pagePath);
+        .addArrayOfString(deviceType).addArrayOfString(browser).addArrayOfString(ip);
     return new Prepared(t, rows, repeats);
   }
 }

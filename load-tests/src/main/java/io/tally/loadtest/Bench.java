@@ -95,6 +95,9 @@ public final class Bench {
           env.add(k + "=" + v);
         }
       });
+      if (opt.containsKey("no-migrate")) {
+        env.add("BENCH_NO_MIGRATE=1");
+      }
       servers = new BenchServers(Path.of(opt.getOrDefault("jar", "target/tally.jar")),
           Path.of(opt.getOrDefault("work-dir", "load-tests/target")), opt.getOrDefault("heap", "1g"),
           opt.getOrDefault("gc", "G1"), env);
@@ -164,23 +167,35 @@ public final class Bench {
     return median;
   }
 
+  /**
+   * Steps the rate up (x{@code --step-factor}) until a step is not sustained (errors, or under 97 % of the offered
+   * rate acknowledged). Reports the highest sustained rate, and the highest one whose p99 also stayed within 10 ms.
+   */
   private int findMax(boolean ws) throws Exception {
-    int rate = intOpt("start-rate", 5_000);
-    int step = intOpt("step-seconds", 15);
+    int rate = intOpt("start-rate", 2_000);
+    int step = intOpt("step-seconds", 12);
+    double factor = Double.parseDouble(opt.getOrDefault("step-factor", "1.3"));
     int best = 0;
+    int bestWithinTarget = 0;
     for (int i = 0; i < 30; i++) {
       JsonObject r = load(ws, rate, step);
-      boolean ok = r.getDouble("p99Ms") <= 10 && r.getLong("errors") == 0
-          && r.getDouble("achievedEventsPerSec") >= 0.97 * rate;
-      System.out.printf("step %d: %d events/s -> %s%n", i + 1, rate, ok ? "sustained" : "NOT sustained");
-      if (!ok) {
+      boolean sustained = r.getLong("errors") == 0 && r.getDouble("achievedEventsPerSec") >= 0.97 * rate;
+      boolean withinTarget = sustained && r.getDouble("p99Ms") <= 10;
+      System.out.printf("step %d: %d events/s -> %s%s%n", i + 1, rate, sustained ? "sustained" : "NOT sustained",
+          withinTarget ? ", p99 <= 10 ms" : "");
+      if (!sustained) {
         break;
       }
       best = rate;
-      rate = (int) (rate * Double.parseDouble(opt.getOrDefault("step-factor", "1.25")));
+      if (withinTarget) {
+        bestWithinTarget = rate;
+      }
+      rate = (int) (rate * factor);
     }
-    record(new JsonObject().put("mode", "max").put("transport", ws ? "ws" : "http").put("maxEventsPerSec", best));
-    System.out.println("highest sustainable rate (p99 <= 10 ms, no errors): " + best + " events/s");
+    record(new JsonObject().put("mode", "max").put("transport", ws ? "ws" : "http").put("maxEventsPerSec", best)
+        .put("maxWithP99Within10Ms", bestWithinTarget));
+    System.out.println("highest sustained rate: " + best + " events/s; highest with p99 <= 10 ms: "
+        + bestWithinTarget + " events/s");
     return best;
   }
 

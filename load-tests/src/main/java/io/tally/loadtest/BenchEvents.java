@@ -76,7 +76,8 @@ final class BenchEvents {
     int p = r.nextInt(PROVIDERS.length);
     String provider = PROVIDERS[p];
     String model = MODELS[p][r.nextInt(2)];
-    sb.append("{\"id\":\"").append(UUID.randomUUID()).append("\",\"sessionId\":\"s-").append(u)
+    sb.append("{\"id\":\"").append(new UUID((r.nextLong() & ~0xF000L) | 0x4000L,
+            (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L)).append("\",\"sessionId\":\"s-").append(u)
         .append("\",\"timestamp\":\"").append(now).append("\",\"label\":\"").append(runId).append('"');
     if (kind < 35) {
       type(sb, "message_sent", "conversation").append(",\"action\":\"send\",\"properties\":{\"provider\":\"")
