@@ -24,11 +24,12 @@ final class BenchServers implements AutoCloseable {
   private final EmbeddedPostgresServer postgres;
   private final EmbeddedRedisServer redis;
   private final Process child;
+  private final Path pgDir;
   final Path log;
 
   BenchServers(Path jar, Path workDir, String heap, String gc, List<String> env) throws Exception {
     Files.createDirectories(workDir);
-    Path pgDir = Files.createTempDirectory(workDir, "pg-");
+    pgDir = Files.createTempDirectory(workDir, "pg-");
     postgres = EmbeddedPostgresServer.start(pgDir, 0);
     redis = EmbeddedRedisServer.start(0);
     pg = postgres.url();
@@ -91,5 +92,14 @@ final class BenchServers implements AutoCloseable {
     }
     redis.close();
     postgres.close();
+    // a run's database is only for that run: do not leave gigabytes of WAL and tables behind
+    if (!Files.exists(pgDir)) {
+      return;
+    }
+    try (var paths = Files.walk(pgDir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      System.err.println("could not remove " + pgDir + ": " + e.getMessage());
+    }
   }
 }

