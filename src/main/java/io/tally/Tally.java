@@ -163,7 +163,8 @@ public final class Tally {
     Tally tally = new Tally(config, pg, redisServer, pgUrl, vertx, ring, state, http, writer, port);
     try {
       vertx.deployVerticle(writer)
-          .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics)))
+          .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
+              config.projects(), catalog)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
                 catalog);

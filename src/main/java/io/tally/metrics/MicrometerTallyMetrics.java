@@ -26,9 +26,15 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   private final AckLatencyRecorder ack = new AckLatencyRecorder();
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
   private final Map<String, Counter> queries = new ConcurrentHashMap<>();
+  private final Counter cacheHits;
+  private final Counter cacheMisses;
 
   public MicrometerTallyMetrics(MeterRegistry registry) {
     this.registry = registry;
+    cacheHits = Counter.builder("analytics.query.cache").description("Analytics queries by result-cache outcome")
+        .tag("result", "hit").register(registry);
+    cacheMisses = Counter.builder("analytics.query.cache").description("Analytics queries by result-cache outcome")
+        .tag("result", "miss").register(registry);
     stored = Counter.builder("analytics.events").description("Events committed to PostgreSQL").register(registry);
     duplicates = Counter.builder("analytics.events.duplicate")
         .description("Events recognised as retries of stored events and not stored again").register(registry);
@@ -106,6 +112,11 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   @Override
   public void ackLatency(long nanos) {
     ack.record(nanos);
+  }
+
+  @Override
+  public void queryCache(boolean hit) {
+    (hit ? cacheHits : cacheMisses).increment();
   }
 
   @Override

@@ -25,6 +25,10 @@ public interface TallyMetrics {
 
   void query(String family);
 
+  /** A cached analytics query answered from the result cache ({@code hit}) or computed. */
+  default void queryCache(boolean hit) {
+  }
+
   void bufferedGauge(IntSupplier buffered);
 
   TallyMetrics NOOP = new TallyMetrics() {

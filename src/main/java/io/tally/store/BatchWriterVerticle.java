@@ -40,7 +40,8 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs());
+    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(),
+        notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, stored -> {
       derived.accept(stored);
       listener.committed(stored);

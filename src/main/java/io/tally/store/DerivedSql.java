@@ -88,6 +88,29 @@ final class DerivedSql {
       ), progress AS (
         INSERT INTO derived_progress (id, applied_until) VALUES (1, $37)
         ON CONFLICT (id) DO UPDATE SET applied_until = excluded.applied_until
+      ), hourly AS (
+        INSERT INTO rollup_hourly AS r
+        SELECT * FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                             $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                             $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (project_id, hour, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), minutes AS (
+        INSERT INTO rollup_minute AS r
+        SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
+        ON CONFLICT (project_id, minute) DO UPDATE SET sent = r.sent + excluded.sent, errors = r.errors + excluded.errors
+      ), days AS (
+        INSERT INTO user_days
+        SELECT DISTINCT t.project_id, t.day,
+               coalesce(t.user_id, (SELECT x.user_id FROM identities x
+                                    WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
+                        t.anonymous_id)
+        FROM unnest($58::text[], $59::date[], $60::text[], $61::text[]) AS t(project_id, day, user_id, anonymous_id)
+        ORDER BY 1, 2, 3
+        ON CONFLICT DO NOTHING
       )
       SELECT project_id, anonymous_id, user_id FROM links
       """;
@@ -170,6 +193,57 @@ final class DerivedSql {
         WHERE received_at >= $1 AND type = 'alias' AND user_id IS NOT NULL AND properties ->> 'previousId' IS NOT NULL
       ) l WHERE anon <> user_id
       ORDER BY project_id, anon, ts
+      ON CONFLICT DO NOTHING
+      """;
+
+  /** Rollup hours and minutes touched by events received since $1 are rebuilt whole from the events. */
+  static final String REPAIR_TOUCHED = """
+      CREATE TEMP TABLE IF NOT EXISTS repair_hours (project_id text, hour timestamptz) ON COMMIT DROP
+      """;
+
+  static final String REPAIR_FILL_TOUCHED = """
+      INSERT INTO repair_hours SELECT DISTINCT project_id, date_trunc('hour', ts) FROM events
+      WHERE received_at >= $1 AND NOT is_bot
+      """;
+
+  static final String REPAIR_DELETE_HOURLY = """
+      DELETE FROM rollup_hourly r USING repair_hours t WHERE r.project_id = t.project_id AND r.hour = t.hour
+      """;
+
+  static final String REPAIR_DELETE_MINUTES = """
+      DELETE FROM rollup_minute r USING repair_hours t
+      WHERE r.project_id = t.project_id AND r.minute >= t.hour AND r.minute < t.hour + interval '1 hour'
+      """;
+
+  static final String REPAIR_HOURLY = """
+      INSERT INTO rollup_hourly
+      SELECT e.project_id, date_trunc('hour', e.ts), e.type, coalesce(tally_str(e.properties, 'provider'), ''),
+             coalesce(tally_str(e.properties, 'model'), ''), coalesce(e.country, ''), coalesce(e.device_type, ''),
+             coalesce(e.browser, ''), count(*), coalesce(sum(tally_num(e.properties, 'tokens')), 0),
+             coalesce(sum(tally_num(e.properties, 'cost')), 0), coalesce(sum(tally_num(e.properties, 'amount')), 0),
+             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
+             count(tally_num(e.properties, 'responseTimeMs')),
+             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+      FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
+        AND e.ts < t.hour + interval '1 hour'
+      WHERE NOT e.is_bot
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      """;
+
+  static final String REPAIR_MINUTES = """
+      INSERT INTO rollup_minute
+      SELECT e.project_id, date_trunc('minute', e.ts), count(*) FILTER (WHERE e.type = 'message_sent'),
+             count(*) FILTER (WHERE e.type = 'error')
+      FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
+        AND e.ts < t.hour + interval '1 hour'
+      WHERE NOT e.is_bot AND e.type IN ('message_sent', 'error')
+      GROUP BY 1, 2
+      """;
+
+  static final String REPAIR_USER_DAYS = """
+      INSERT INTO user_days
+      SELECT DISTINCT project_id, (ts AT TIME ZONE 'UTC')::date, coalesce(user_id, anonymous_id) FROM events
+      WHERE received_at >= $1 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
       ON CONFLICT DO NOTHING
       """;
 

@@ -34,9 +34,17 @@ public final class DerivedUpdater {
   private Batch failed;
   private boolean flushing;
 
-  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs) {
+  private final java.util.function.Consumer<io.vertx.core.json.JsonObject> flushed;
+
+  /**
+   * @param flushed told after each flush {projects: {id: earliest event time ms}, merged: [ids with identity merges]}
+   *                (the query cache invalidates from it)
+   */
+  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs,
+                        java.util.function.Consumer<io.vertx.core.json.JsonObject> flushed) {
     this.pool = pool;
     this.writerOldestPendingMs = writerOldestPendingMs;
+    this.flushed = flushed;
   }
 
   /** Adds the newly stored (non-duplicate) events of a committed batch. */
@@ -69,14 +77,22 @@ public final class DerivedUpdater {
       return Future.succeededFuture();
     }
     flushing = true;
-    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.tuple(watermark))
+    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark)))
         .compose(links -> {
           Future<Void> chain = Future.succeededFuture();
+          io.vertx.core.json.JsonArray merged = new io.vertx.core.json.JsonArray();
           for (var r : links) {
             Tuple link = Tuple.of(r.getString(0), r.getString(1), r.getString(2));
+            if (!merged.contains(r.getString(0))) {
+              merged.add(r.getString(0));
+            }
             chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link).mapEmpty());
           }
-          return chain;
+          return chain.onSuccess(v -> {
+            io.vertx.core.json.JsonObject projects = new io.vertx.core.json.JsonObject();
+            batch.minTsByProject.forEach(projects::put);
+            flushed.accept(new io.vertx.core.json.JsonObject().put("projects", projects).put("merged", merged));
+          });
         })
         .onFailure(err -> {
           LOG.warn("derived tables flush failed, will retry: {}", err.toString());
@@ -106,6 +122,13 @@ public final class DerivedUpdater {
               .compose(v -> c.preparedQuery(DerivedSql.REPAIR_SESSIONS).execute(p))
               .compose(v -> c.preparedQuery(DerivedSql.REPAIR_PEOPLE).execute(p))
               .compose(v -> c.preparedQuery(DerivedSql.REPAIR_TOUCHPOINTS).execute(p))
+              .compose(v -> c.query(DerivedSql.REPAIR_TOUCHED).execute())
+              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_FILL_TOUCHED).execute(p))
+              .compose(v -> c.query(DerivedSql.REPAIR_DELETE_HOURLY).execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_HOURLY).execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_MINUTES).execute())
+              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_USER_DAYS).execute(p))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
             Future<Void> chain = Future.succeededFuture();
@@ -129,10 +152,33 @@ public final class DerivedUpdater {
     final List<Event> touches = new ArrayList<>();
     final List<String[]> links = new ArrayList<>();
     final List<Instant> linkTimes = new ArrayList<>();
+    final Map<HourKey, HourAgg> hours = new HashMap<>();
+    final Map<MinuteKey, long[]> minutes = new HashMap<>();
+    final java.util.Set<DayKey> days = new java.util.HashSet<>();
+    final Map<String, Long> minTsByProject = new HashMap<>();
     long oldestReceivedMs = Long.MAX_VALUE;
 
     boolean isEmpty() {
-      return sessions.isEmpty() && people.isEmpty() && touches.isEmpty() && links.isEmpty();
+      return sessions.isEmpty() && people.isEmpty() && touches.isEmpty() && links.isEmpty() && hours.isEmpty();
+    }
+
+    void rollup(Event e, Event.Enrichment en) {
+      long t = e.timestamp().toEpochMilli();
+      minTsByProject.merge(e.projectId(), t, Math::min);
+      Event.Measures m = e.measures() == null ? Event.Measures.NONE : e.measures();
+      HourKey hk = new HourKey(e.projectId(), Math.floorDiv(t, 3_600_000L) * 3_600_000L, e.type(),
+          nz(m.provider()), nz(m.model()), nz(en.country()), nz(en.deviceType()), nz(en.browser()));
+      hours.computeIfAbsent(hk, k -> new HourAgg()).add(m);
+      boolean sent = "message_sent".equals(e.type());
+      if (sent || "error".equals(e.type())) {
+        long[] c = minutes.computeIfAbsent(new MinuteKey(e.projectId(), Math.floorDiv(t, 60_000L) * 60_000L),
+            k -> new long[2]);
+        c[sent ? 0 : 1]++;
+      }
+      if (e.actor() != null) {
+        days.add(new DayKey(e.projectId(), Math.floorDiv(t, 86_400_000L), e.userId(),
+            e.userId() == null ? e.anonymousId() : null));
+      }
     }
 
     void add(Event e) {
@@ -151,6 +197,7 @@ public final class DerivedUpdater {
       if (e.sessionId() != null) {
         sessions.computeIfAbsent(e.projectId() + '\u0001' + e.sessionId(), k -> new SessionAgg(e)).add(e, en);
       }
+      rollup(e, en);
       String person = e.actor();
       if (person != null) {
         people.computeIfAbsent(e.projectId() + '\u0001' + person, k -> new PersonAgg(e)).add(e, en);
@@ -241,6 +288,112 @@ public final class DerivedUpdater {
           .addArrayOfString(tt).addArrayOfString(tat).addArrayOfUUID(tid)
           .addArrayOfString(lp).addArrayOfString(la).addArrayOfString(lu).addArrayOfOffsetDateTime(lt)
           .addOffsetDateTime(odt(watermarkMs));
+    }
+
+    /** Appends the rollup arrays ($38…$61). */
+    Tuple withRollups(Tuple t) {
+      int n = hours.size();
+      String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
+      String[] hd = new String[n], hb = new String[n];
+      OffsetDateTime[] hh = new OffsetDateTime[n];
+      Long[] hev = new Long[n], hrn = new Long[n], hdn = new Long[n];
+      Double[] htok = new Double[n], hcost = new Double[n], hamt = new Double[n], hrt = new Double[n];
+      Double[] hdur = new Double[n];
+      int i = 0;
+      for (Map.Entry<HourKey, HourAgg> x : hours.entrySet()) {
+        HourKey k = x.getKey();
+        HourAgg a = x.getValue();
+        hp[i] = k.project();
+        hh[i] = odt(k.hourMs());
+        ht[i] = k.type();
+        hpr[i] = k.provider();
+        hm[i] = k.model();
+        hc[i] = k.country();
+        hd[i] = k.device();
+        hb[i] = k.browser();
+        hev[i] = a.events;
+        htok[i] = a.tokens;
+        hcost[i] = a.cost;
+        hamt[i] = a.amount;
+        hrt[i] = a.rtSum;
+        hrn[i] = a.rtN;
+        hdur[i] = a.durSum;
+        hdn[i] = a.durN;
+        i++;
+      }
+      int m = minutes.size();
+      String[] mp = new String[m];
+      OffsetDateTime[] mm = new OffsetDateTime[m];
+      Long[] ms = new Long[m], me = new Long[m];
+      int j = 0;
+      for (Map.Entry<MinuteKey, long[]> x : minutes.entrySet()) {
+        mp[j] = x.getKey().project();
+        mm[j] = odt(x.getKey().minuteMs());
+        ms[j] = x.getValue()[0];
+        me[j] = x.getValue()[1];
+        j++;
+      }
+      int d = days.size();
+      String[] dp = new String[d], du = new String[d], da = new String[d];
+      java.time.LocalDate[] dd = new java.time.LocalDate[d];
+      int k = 0;
+      for (DayKey x : days) {
+        dp[k] = x.project();
+        dd[k] = java.time.LocalDate.ofEpochDay(x.epochDay());
+        du[k] = x.user();
+        da[k] = x.anon();
+        k++;
+      }
+      return t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh).addArrayOfString(ht).addArrayOfString(hpr)
+          .addArrayOfString(hm).addArrayOfString(hc).addArrayOfString(hd).addArrayOfString(hb)
+          .addArrayOfLong(hev).addArrayOfDouble(htok).addArrayOfDouble(hcost).addArrayOfDouble(hamt)
+          .addArrayOfDouble(hrt).addArrayOfLong(hrn).addArrayOfDouble(hdur).addArrayOfLong(hdn)
+          .addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
+          .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da);
+    }
+  }
+
+  private static String nz(String s) {
+    return s == null ? "" : s;
+  }
+
+  private record HourKey(String project, long hourMs, String type, String provider, String model, String country,
+                         String device, String browser) {}
+
+  private record MinuteKey(String project, long minuteMs) {}
+
+  private record DayKey(String project, long epochDay, String user, String anon) {}
+
+  /** One rollup row's worth of events within one flush. */
+  private static final class HourAgg {
+    long events;
+    double tokens;
+    double cost;
+    double amount;
+    double rtSum;
+    long rtN;
+    double durSum;
+    long durN;
+
+    void add(Event.Measures m) {
+      events++;
+      if (m.has(Event.Measures.TOKENS)) {
+        tokens += m.tokens();
+      }
+      if (m.has(Event.Measures.COST)) {
+        cost += m.cost();
+      }
+      if (m.has(Event.Measures.AMOUNT)) {
+        amount += m.amount();
+      }
+      if (m.has(Event.Measures.RESPONSE_TIME)) {
+        rtSum += m.responseTimeMs();
+        rtN++;
+      }
+      if (m.has(Event.Measures.DURATION)) {
+        durSum += m.durationMs();
+        durN++;
+      }
     }
   }
 
