@@ -128,6 +128,8 @@ public final class DerivedUpdater {
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
               .compose(v -> c.query(DerivedSql.REPAIR_HOURLY).execute())
               .compose(v -> c.query(DerivedSql.REPAIR_MINUTES).execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_DAILY_FILL).execute())
               .compose(v -> c.preparedQuery(DerivedSql.REPAIR_USER_DAYS).execute(p))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
