@@ -29,9 +29,11 @@ final class SeriesQuery {
   static final int MAX_POINTS = 10_000;
 
   private final Pool pool;
+  private final PersonIndex index;
 
-  SeriesQuery(Pool pool) {
+  SeriesQuery(Pool pool, PersonIndex index) {
     this.pool = pool;
+    this.index = index;
   }
 
   /** Bucket starts overlapping [from, to), in order. */
@@ -144,7 +146,13 @@ final class SeriesQuery {
         && zone.getRules().getOffset(from).equals(ZoneOffset.UTC) && !f.any() && !f.raw();
     List<String> parts = new ArrayList<>();
     Agg.Split s = utcDays ? Agg.Split.of(from, to, ChronoUnit.DAYS) : new Agg.Split(from, to, to, to);
-    if (s.hasMiddle()) {
+    PersonIndex.Project people = utcDays ? index.project(project) : null;
+    Map<Instant, Double> fromIndex = new HashMap<>();
+    if (s.hasMiddle() && people != null) {
+      for (Instant d = s.a(); d.isBefore(s.b()); d = d.plus(1, ChronoUnit.DAYS)) {
+        fromIndex.put(d, (double) people.day((int) (d.getEpochSecond() / 86_400)).cardinality());
+      }
+    } else if (s.hasMiddle()) {
       t.addLocalDate(s.a().atOffset(ZoneOffset.UTC).toLocalDate())
           .addLocalDate(s.b().atOffset(ZoneOffset.UTC).toLocalDate());
       // one row per (day, person): a count per day, no distinct needed
@@ -158,9 +166,12 @@ final class SeriesQuery {
           + "WHERE project_id = $1 AND ts >= $" + (t.size() - 1) + " AND ts < $" + t.size() + " AND NOT is_bot "
           + "AND coalesce(user_id, anonymous_id) IS NOT NULL" + Agg.filterSql(f, t, false) + " GROUP BY 1");
     }
+    if (parts.isEmpty()) {
+      return Future.succeededFuture(fromIndex);
+    }
     String sql = "SELECT b, sum(c)::bigint FROM (" + String.join(" UNION ALL ", parts) + ") x(b, c) GROUP BY b";
     return pool.preparedQuery(sql).execute(t).map(rows -> {
-      Map<Instant, Double> m = new HashMap<>();
+      Map<Instant, Double> m = new HashMap<>(fromIndex);
       for (Row r : rows) {
         m.put(r.getOffsetDateTime(0).toInstant(), (double) r.getLong(1));
       }

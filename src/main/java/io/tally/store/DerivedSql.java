@@ -66,6 +66,7 @@ final class DerivedSql {
           event_count = u.event_count + excluded.event_count,
           traits = CASE WHEN excluded.traits IS NULL THEN u.traits
                         ELSE coalesce(u.traits, '{}'::jsonb) || excluded.traits END
+        RETURNING project_id, user_key, first_seen
       ), touches AS (
         INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution, event_id)
         SELECT t.project_id,
@@ -125,8 +126,12 @@ final class DerivedSql {
         FROM unnest($58::text[], $59::date[], $60::text[], $61::text[]) AS t(project_id, day, user_id, anonymous_id)
         ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
+        RETURNING project_id, day, user_key
       )
-      SELECT project_id, anonymous_id, user_id FROM links
+      SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS ms FROM links
+      UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
+      UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8
+      FROM people
       """;
 
   /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */
