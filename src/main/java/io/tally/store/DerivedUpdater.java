@@ -133,6 +133,16 @@ public final class DerivedUpdater {
     return pool.query("UPDATE derived_progress SET applied_until = 'infinity' WHERE id = 1").execute().mapEmpty();
   }
 
+  /** One repair statement, logged with its row count and time (a large repair takes minutes). */
+  private static Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> step(io.vertx.sqlclient.SqlConnection c,
+                                                                              String what, String sql, Tuple p) {
+    long start = System.currentTimeMillis();
+    Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> f = p == null ? c.query(sql).execute()
+        : c.preparedQuery(sql).execute(p);
+    return f.onSuccess(r -> LOG.info("  repair: {} — {} rows in {} ms", what, r.rowCount(),
+        System.currentTimeMillis() - start));
+  }
+
   /** Re-derives, idempotently, everything touched by events received since the last recorded watermark. */
   public static Future<Void> repair(Pool pool) {
     return pool.query("SELECT applied_until = 'infinity' AS clean, applied_until FROM derived_progress WHERE id = 1")
@@ -144,19 +154,20 @@ public final class DerivedUpdater {
       OffsetDateTime since = rows.iterator().next().getOffsetDateTime("applied_until");
       Tuple p = Tuple.of(since);
       long start = System.currentTimeMillis();
-      return pool.withTransaction(c -> c.preparedQuery(DerivedSql.REPAIR_LINKS).execute(p)
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_SESSIONS).execute(p))
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_PEOPLE).execute(p))
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_TOUCHPOINTS).execute(p))
+      LOG.info("re-deriving sessions, people, touchpoints and rollups from events received since {}", since);
+      return pool.withTransaction(c -> step(c, "identity links", DerivedSql.REPAIR_LINKS, p)
+              .compose(v -> step(c, "sessions", DerivedSql.REPAIR_SESSIONS, p))
+              .compose(v -> step(c, "people", DerivedSql.REPAIR_PEOPLE, p))
+              .compose(v -> step(c, "touchpoints", DerivedSql.REPAIR_TOUCHPOINTS, p))
               .compose(v -> c.query(DerivedSql.REPAIR_TOUCHED).execute())
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_FILL_TOUCHED).execute(p))
+              .compose(v -> step(c, "touched hours", DerivedSql.REPAIR_FILL_TOUCHED, p))
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_HOURLY).execute())
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
-              .compose(v -> c.query(DerivedSql.REPAIR_HOURLY).execute())
-              .compose(v -> c.query(DerivedSql.REPAIR_MINUTES).execute())
+              .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
+              .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
               .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
-              .compose(v -> c.query(DerivedSql.REPAIR_DAILY_FILL).execute())
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_USER_DAYS).execute(p))
+              .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
+              .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
             Future<Void> chain = Future.succeededFuture();
