@@ -171,7 +171,8 @@ public final class Tally {
             http.add(v);
             return v;
           }, new DeploymentOptions().setInstances(config.http().instances())))
-          .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+          // generous: after a crash with many un-derived events the writer re-derives them first (logged per step)
+          .toCompletionStage().toCompletableFuture().get(6, TimeUnit.HOURS);
     } catch (Exception e) {
       LOG.error("start failed, stopping what was started", e);
       tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -69,3 +69,13 @@ GROUP BY 1, 2;
 INSERT INTO user_days
 SELECT DISTINCT project_id, (ts AT TIME ZONE 'UTC')::date, coalesce(user_id, anonymous_id)
 FROM events WHERE NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL;
+
+-- The same per UTC day, so month-long periods read ~30 rows per combination instead of ~720.
+CREATE TABLE rollup_daily (LIKE rollup_hourly);
+ALTER TABLE rollup_daily RENAME COLUMN hour TO day;
+ALTER TABLE rollup_daily ALTER COLUMN day TYPE date USING (day AT TIME ZONE 'UTC')::date;
+ALTER TABLE rollup_daily ADD PRIMARY KEY (project_id, day, type, provider, model, country, device_type, browser);
+INSERT INTO rollup_daily
+SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, provider, model, country, device_type, browser, sum(events),
+       sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+FROM rollup_hourly GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;

@@ -126,6 +126,12 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void personIndexGauge(java.util.function.LongSupplier persons) {
+    io.micrometer.core.instrument.Gauge.builder("analytics.person.index.persons", persons::getAsLong)
+        .description("Persons in the query side's bitmap index (0 until loaded)").register(registry);
+  }
+
+  @Override
   public void bufferedGauge(IntSupplier buffered) {
     Gauge.builder("analytics.events.buffered", buffered, s -> s.getAsInt()).strongReference(true)
         .description("Events waiting in the ring for the writer").register(registry);

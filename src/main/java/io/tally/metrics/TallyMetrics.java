@@ -31,6 +31,10 @@ public interface TallyMetrics {
 
   void bufferedGauge(IntSupplier buffered);
 
+  /** Persons in the query side's bitmap index (0 until it is loaded). */
+  default void personIndexGauge(java.util.function.LongSupplier persons) {
+  }
+
   TallyMetrics NOOP = new TallyMetrics() {
     @Override public void eventsStored(int n) { }
     @Override public void eventsDuplicate(int n) { }

@@ -23,11 +23,11 @@ final class Agg {
               double durSum, long durN) {}
 
   /**
-   * A grouping: the expression over {@code rollup_hourly} columns (null: the rollup cannot serve it) and over raw
-   * {@code events} columns; both must yield text.
+   * A grouping: the expression over {@code rollup_daily} columns, over {@code rollup_hourly} columns (null: that
+   * rollup cannot serve it) and over raw {@code events} columns; all must yield text.
    */
-  record Group(String rollupExpr, String rawExpr) {
-    static final Group NONE = new Group("''", "''");
+  record Group(String dailyExpr, String hourlyExpr, String rawExpr) {
+    static final Group NONE = new Group("''", "''", "''");
   }
 
   private Agg() {
@@ -94,8 +94,11 @@ final class Agg {
     return sb.toString();
   }
 
+  private static final String MEASURES = "type, events AS n, tokens, cost, amount, rt_sum, rt_n, dur_sum, dur_n";
+
   /**
-   * Aggregates over [from, to) grouped by (key, type); {@code types} (null = all) restricts the event types.
+   * Aggregates over [from, to) grouped by (key, type); {@code types} (null = all) restricts the event types. Whole
+   * UTC days come from the daily rollup, whole hours of the ragged days from the hourly one, the rest from events.
    */
   static Future<List<Row2>> run(Pool pool, String project, Instant from, Instant to, Filters f, Group g,
                                 List<String> types) {
@@ -105,26 +108,28 @@ final class Agg {
       t.addArrayOfString(types.toArray(String[]::new));
       typeCond = " AND type = ANY($" + t.size() + ")";
     }
-    Split s = g.rollupExpr() == null || f.raw() ? new Split(from, to, to, to) : Split.of(from, to, ChronoUnit.HOURS);
     List<String> parts = new ArrayList<>();
-    if (s.hasMiddle()) {
-      t.addOffsetDateTime(odt(s.a())).addOffsetDateTime(odt(s.b()));
-      int ia = t.size() - 1;
-      parts.add("SELECT " + g.rollupExpr() + " AS k, type, events AS n, tokens, cost, amount, rt_sum, rt_n, dur_sum, "
-          + "dur_n FROM rollup_hourly WHERE project_id = $1 AND hour >= $" + ia + " AND hour < $" + (ia + 1)
-          + typeCond + filterSql(f, t, true));
-    }
-    for (Instant[] r : s.raw()) {
-      t.addOffsetDateTime(odt(r[0])).addOffsetDateTime(odt(r[1]));
-      int ia = t.size() - 1;
-      parts.add("SELECT " + g.rawExpr() + " AS k, type, 1::bigint, coalesce(tally_num(properties, 'tokens'), 0), "
-          + "coalesce(tally_num(properties, 'cost'), 0), coalesce(tally_num(properties, 'amount'), 0), "
-          + "coalesce(tally_num(properties, 'responseTimeMs'), 0), "
-          + "(tally_num(properties, 'responseTimeMs') IS NOT NULL)::int::bigint, "
-          + "coalesce(tally_num(properties, 'durationMs'), 0), "
-          + "(tally_num(properties, 'durationMs') IS NOT NULL)::int::bigint "
-          + "FROM events WHERE project_id = $1 AND ts >= $" + ia + " AND ts < $" + (ia + 1) + " AND NOT is_bot"
-          + typeCond + filterSql(f, t, false));
+    List<Instant[]> hourly = new ArrayList<>();
+    if (f.raw() || g.hourlyExpr() == null) {
+      rawParts(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f);
+    } else {
+      Split days = g.dailyExpr() == null ? new Split(from, to, to, to) : Split.of(from, to, ChronoUnit.DAYS);
+      if (days.hasMiddle()) {
+        t.addLocalDate(days.a().atOffset(ZoneOffset.UTC).toLocalDate())
+            .addLocalDate(days.b().atOffset(ZoneOffset.UTC).toLocalDate());
+        parts.add("SELECT " + g.dailyExpr() + " AS k, " + MEASURES + " FROM rollup_daily WHERE project_id = $1 "
+            + "AND day >= $" + (t.size() - 1) + " AND day < $" + t.size() + typeCond + filterSql(f, t, true));
+      }
+      hourly.addAll(days.raw());
+      for (Instant[] r : hourly) {
+        Split hours = Split.of(r[0], r[1], ChronoUnit.HOURS);
+        if (hours.hasMiddle()) {
+          t.addOffsetDateTime(odt(hours.a())).addOffsetDateTime(odt(hours.b()));
+          parts.add("SELECT " + g.hourlyExpr() + " AS k, " + MEASURES + " FROM rollup_hourly WHERE project_id = $1 "
+              + "AND hour >= $" + (t.size() - 1) + " AND hour < $" + t.size() + typeCond + filterSql(f, t, true));
+        }
+        rawParts(parts, t, hours.raw(), g, typeCond, f);
+      }
     }
     String sql = "SELECT k, type, sum(n)::bigint, sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n)::bigint, "
         + "sum(dur_sum), sum(dur_n)::bigint FROM (" + String.join(" UNION ALL ", parts)
@@ -137,6 +142,22 @@ final class Agg {
       }
       return out;
     });
+  }
+
+  private static void rawParts(List<String> parts, Tuple t, List<Instant[]> ranges, Group g, String typeCond,
+                               Filters f) {
+    for (Instant[] r : ranges) {
+      t.addOffsetDateTime(odt(r[0])).addOffsetDateTime(odt(r[1]));
+      int ia = t.size() - 1;
+      parts.add("SELECT " + g.rawExpr() + " AS k, type, 1::bigint, coalesce(tally_num(properties, 'tokens'), 0), "
+          + "coalesce(tally_num(properties, 'cost'), 0), coalesce(tally_num(properties, 'amount'), 0), "
+          + "coalesce(tally_num(properties, 'responseTimeMs'), 0), "
+          + "(tally_num(properties, 'responseTimeMs') IS NOT NULL)::int::bigint, "
+          + "coalesce(tally_num(properties, 'durationMs'), 0), "
+          + "(tally_num(properties, 'durationMs') IS NOT NULL)::int::bigint "
+          + "FROM events WHERE project_id = $1 AND ts >= $" + ia + " AND ts < $" + (ia + 1) + " AND NOT is_bot"
+          + typeCond + filterSql(f, t, false));
+    }
   }
 
   /** Totals per metric over aggregate rows (optionally only those of one key). */

@@ -61,12 +61,19 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     EventCountQuery count = new EventCountQuery(pool);
     SessionQuery sessions = new SessionQuery(pool);
     UserAnalyticsQuery user = new UserAnalyticsQuery(pool);
-    UsageQuery usage = new UsageQuery(pool);
+    PersonIndex index = new PersonIndex(pool);
+    metrics.personIndexGauge(index::persons);
+    UsageQuery usage = new UsageQuery(pool, index);
     FunnelQuery funnel = new FunnelQuery(pool);
-    RetentionQuery retention = new RetentionQuery(pool);
+    RetentionQuery retention = new RetentionQuery(pool, index);
     ConversionQuery conversions = new ConversionQuery(pool, catalog);
-    SeriesQuery series = new SeriesQuery(pool);
-    vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> cache.invalidate(m.body()));
+    SeriesQuery series = new SeriesQuery(pool, index);
+    vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
+      index.apply(m.body());
+      cache.invalidate(m.body());
+    });
+    // until loaded, distinct-person figures are computed in SQL
+    index.load().onFailure(err -> LOG.error("person index failed to load; distinct-person figures stay on SQL", err));
     return Future.all(List.of(
         consume(Addresses.QUERY_REALTIME, "realtime", q -> realtime.run(q.getString("projectId"))),
         consume(Addresses.QUERY_EVENT_COUNT, "events_count", count::run),

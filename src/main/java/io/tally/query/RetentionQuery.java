@@ -25,9 +25,11 @@ import java.util.Map;
  */
 final class RetentionQuery {
   private final Pool pool;
+  private final PersonIndex index;
 
-  RetentionQuery(Pool pool) {
+  RetentionQuery(Pool pool, PersonIndex index) {
     this.pool = pool;
+    this.index = index;
   }
 
   Future<JsonObject> run(JsonObject q, ZoneId zone) {
@@ -60,6 +62,10 @@ final class RetentionQuery {
     Instant activityTo = endDay.atStartOfDay(zone).toInstant(); // whole periods, later ones are null anyway
     boolean utc = zone.getRules().isFixedOffset() && zone.getRules().getOffset(from).equals(ZoneOffset.UTC)
         && !q.getBoolean("raw", false);
+    PersonIndex.Project people = utc ? index.project(project) : null;
+    if (people != null) {
+      return Future.succeededFuture(fromIndex(people, week, periods, starts, zone, to));
+    }
     String tz = zone.getId();
     Tuple t = Tuple.of(project, Agg.odt(cohortFrom), Agg.odt(cohortTo), tz, first, Agg.odt(activityTo));
     String activity = utc
@@ -109,6 +115,28 @@ final class RetentionQuery {
       }
       return result(week, periods, starts, sizes, active, zone, to);
     });
+  }
+
+  /** Cohorts from first-seen times, activity from the per-day bitmaps (UTC projects). */
+  private static JsonObject fromIndex(PersonIndex.Project people, boolean week, int periods, List<LocalDate> starts,
+                                      ZoneId zone, Instant to) {
+    int step = week ? 7 : 1;
+    int n = starts.size();
+    long[] sizes = new long[n];
+    long[][] active = new long[n][periods + 1];
+    for (int i = 0; i < n; i++) {
+      LocalDate s = starts.get(i);
+      java.util.BitSet cohort = people.firstSeenIn(s.atStartOfDay(zone).toInstant().toEpochMilli(),
+          s.plusDays(step).atStartOfDay(zone).toInstant().toEpochMilli());
+      sizes[i] = cohort.cardinality();
+      for (int k = 0; k <= periods && sizes[i] > 0; k++) {
+        int d0 = (int) s.plusDays((long) step * k).toEpochDay();
+        java.util.BitSet in = week ? people.activeOn(d0, d0 + 7) : (java.util.BitSet) people.day(d0).clone();
+        in.and(cohort);
+        active[i][k] = in.cardinality();
+      }
+    }
+    return result(week, periods, starts, sizes, active, zone, to);
   }
 
   private static JsonObject result(boolean week, int periods, List<LocalDate> starts, long[] sizes, long[][] active,

@@ -29,9 +29,11 @@ final class SeriesQuery {
   static final int MAX_POINTS = 10_000;
 
   private final Pool pool;
+  private final PersonIndex index;
 
-  SeriesQuery(Pool pool) {
+  SeriesQuery(Pool pool, PersonIndex index) {
     this.pool = pool;
+    this.index = index;
   }
 
   /** Bucket starts overlapping [from, to), in order. */
@@ -88,14 +90,16 @@ final class SeriesQuery {
       });
     } else {
       Agg.Group g = switch (interval) {
-        case "minute" -> new Agg.Group(null, "to_char(date_trunc('minute', ts) AT TIME ZONE 'UTC', "
+        case "minute" -> new Agg.Group(null, null, "to_char(date_trunc('minute', ts) AT TIME ZONE 'UTC', "
             + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
-        case "hour" -> new Agg.Group("to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        case "hour" -> new Agg.Group(null, "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
             "to_char(date_trunc('hour', ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
         default -> {
           String tz = "'" + zone.getId().replace("'", "''") + "'";
           String raw = "((ts AT TIME ZONE " + tz + ")::date)::text";
-          yield new Agg.Group(wholeHours(zone, from, to) ? "((hour AT TIME ZONE " + tz + ")::date)::text" : null, raw);
+          boolean utc = zone.getRules().isFixedOffset() && zone.getRules().getOffset(from).getTotalSeconds() == 0;
+          yield new Agg.Group(utc ? "day::text" : null,
+              wholeHours(zone, from, to) ? "((hour AT TIME ZONE " + tz + ")::date)::text" : null, raw);
         }
       };
       filled = Agg.run(pool, project, from, to, f, g, types(metric)).map(rows -> {
@@ -142,21 +146,32 @@ final class SeriesQuery {
         && zone.getRules().getOffset(from).equals(ZoneOffset.UTC) && !f.any() && !f.raw();
     List<String> parts = new ArrayList<>();
     Agg.Split s = utcDays ? Agg.Split.of(from, to, ChronoUnit.DAYS) : new Agg.Split(from, to, to, to);
-    if (s.hasMiddle()) {
+    PersonIndex.Project people = utcDays ? index.project(project) : null;
+    Map<Instant, Double> fromIndex = new HashMap<>();
+    if (s.hasMiddle() && people != null) {
+      for (Instant d = s.a(); d.isBefore(s.b()); d = d.plus(1, ChronoUnit.DAYS)) {
+        fromIndex.put(d, (double) people.day((int) (d.getEpochSecond() / 86_400)).cardinality());
+      }
+    } else if (s.hasMiddle()) {
       t.addLocalDate(s.a().atOffset(ZoneOffset.UTC).toLocalDate())
           .addLocalDate(s.b().atOffset(ZoneOffset.UTC).toLocalDate());
-      parts.add("SELECT day::timestamp AT TIME ZONE 'UTC', user_key FROM user_days WHERE project_id = $1 AND day >= $"
-          + (t.size() - 1) + " AND day < $" + t.size());
+      // one row per (day, person): a count per day, no distinct needed
+      parts.add("SELECT day::timestamp AT TIME ZONE 'UTC', count(*) FROM user_days WHERE project_id = $1 AND day >= $"
+          + (t.size() - 1) + " AND day < $" + t.size() + " GROUP BY day");
     }
+    // each raw range covers buckets no other part covers (ragged days, or the whole period)
     for (Instant[] r : s.raw()) {
       t.addOffsetDateTime(Agg.odt(r[0])).addOffsetDateTime(Agg.odt(r[1]));
-      parts.add("SELECT " + bucket + ", coalesce(user_id, anonymous_id) FROM events WHERE project_id = $1 AND ts >= $"
-          + (t.size() - 1) + " AND ts < $" + t.size() + " AND NOT is_bot AND coalesce(user_id, anonymous_id) "
-          + "IS NOT NULL" + Agg.filterSql(f, t, false));
+      parts.add("SELECT " + bucket + ", count(DISTINCT coalesce(user_id, anonymous_id)) FROM events "
+          + "WHERE project_id = $1 AND ts >= $" + (t.size() - 1) + " AND ts < $" + t.size() + " AND NOT is_bot "
+          + "AND coalesce(user_id, anonymous_id) IS NOT NULL" + Agg.filterSql(f, t, false) + " GROUP BY 1");
     }
-    String sql = "SELECT b, count(DISTINCT k) FROM (" + String.join(" UNION ALL ", parts) + ") x(b, k) GROUP BY b";
+    if (parts.isEmpty()) {
+      return Future.succeededFuture(fromIndex);
+    }
+    String sql = "SELECT b, sum(c)::bigint FROM (" + String.join(" UNION ALL ", parts) + ") x(b, c) GROUP BY b";
     return pool.preparedQuery(sql).execute(t).map(rows -> {
-      Map<Instant, Double> m = new HashMap<>();
+      Map<Instant, Double> m = new HashMap<>(fromIndex);
       for (Row r : rows) {
         m.put(r.getOffsetDateTime(0).toInstant(), (double) r.getLong(1));
       }
@@ -196,7 +211,8 @@ final class SeriesQuery {
       rows = distinctBy(project, from, to, f, rawExpr);
       total = distinctBy(project, from, to, f, "''").map(l -> l.isEmpty() ? 0.0 : l.get(0).getDouble("value"));
     } else {
-      rows = Agg.run(pool, project, from, to, f, new Agg.Group(rollupExpr, rawExpr), types(metric)).map(rs -> {
+      Agg.Group g = new Agg.Group(rollupExpr, rollupExpr, rawExpr);
+      rows = Agg.run(pool, project, from, to, f, g, types(metric)).map(rs -> {
         Map<String, Agg.Totals> byKey = new HashMap<>();
         for (Agg.Row2 r : rs) {
           byKey.computeIfAbsent(r.key() == null ? "\u0000" : r.key(), k -> new Agg.Totals()).add(r);

@@ -18,9 +18,11 @@ import java.util.List;
  */
 final class UsageQuery {
   private final Pool pool;
+  private final PersonIndex index;
 
-  UsageQuery(Pool pool) {
+  UsageQuery(Pool pool, PersonIndex index) {
     this.pool = pool;
+    this.index = index;
   }
 
   Future<JsonObject> run(JsonObject q) {
@@ -31,7 +33,9 @@ final class UsageQuery {
     Filters f = Filters.of(q);
     Future<List<Agg.Row2>> cur = Agg.run(pool, project, from, to, f, Agg.Group.NONE, null);
     Future<List<Agg.Row2>> prevRevenue = Agg.run(pool, project, prevFrom, from, f, Agg.Group.NONE, List.of("payment"));
-    Future<long[]> users = users(project, prevFrom, from, to, f);
+    PersonIndex.Project people = f.any() || f.raw() ? null : index.project(project);
+    Future<long[]> users = people == null ? users(project, prevFrom, from, to, f)
+        : indexedUsers(people, project, prevFrom, from, to);
     Future<double[]> sessions = sessions(project, from, to, f);
     Future<double[]> uptime = uptime(project, from, to, f);
     return Future.all(List.of(cur, prevRevenue, users, sessions, uptime)).map(all -> {
@@ -87,6 +91,38 @@ final class UsageQuery {
           + Agg.filterSql(f, t, false));
     }
     return "SELECT DISTINCT k FROM (" + String.join(" UNION ALL ", parts) + ") a(k)";
+  }
+
+  /** Persons active in [from, to): whole UTC days from the bitmap index, ragged edges from raw events. */
+  private Future<java.util.BitSet> active(PersonIndex.Project people, String project, Instant from, Instant to) {
+    Agg.Split s = Agg.Split.of(from, to, ChronoUnit.DAYS);
+    java.util.BitSet out = s.hasMiddle()
+        ? people.activeOn((int) (s.a().getEpochSecond() / 86_400), (int) (s.b().getEpochSecond() / 86_400))
+        : new java.util.BitSet();
+    Future<Void> done = Future.succeededFuture();
+    for (Instant[] r : s.raw()) {
+      done = done.compose(v -> index.rawKeys(project, r[0].toEpochMilli(), r[1].toEpochMilli())
+          .map(keys -> {
+            people.addKeys(out, keys);
+            return null;
+          }));
+    }
+    return done.map(v -> out);
+  }
+
+  private Future<long[]> indexedUsers(PersonIndex.Project people, String project, Instant prevFrom, Instant from,
+                                      Instant to) {
+    Future<java.util.BitSet> cur = active(people, project, from, to);
+    Future<java.util.BitSet> prev = active(people, project, prevFrom, from);
+    return Future.all(cur, prev).map(v -> {
+      java.util.BitSet c = cur.result();
+      java.util.BitSet both = (java.util.BitSet) c.clone();
+      both.and(prev.result());
+      long total = people.firstSeenIn(Long.MIN_VALUE, to.toEpochMilli()).cardinality();
+      long fresh = people.firstSeenIn(from.toEpochMilli(), to.toEpochMilli()).cardinality();
+      return new long[] {total, c.cardinality(), fresh, prev.result().cardinality() - both.cardinality(),
+          both.cardinality()};
+    });
   }
 
   /** total, active, new, churned, retained. */

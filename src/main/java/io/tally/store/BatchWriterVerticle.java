@@ -38,6 +38,9 @@ public final class BatchWriterVerticle extends VerticleBase {
     this.listener = listener;
   }
 
+  /** Whether the start-up re-derivation completed (only then may a clean stop skip it next time). */
+  private volatile boolean repaired;
+
   @Override
   public Future<?> start() {
     derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(),
@@ -55,6 +58,7 @@ public final class BatchWriterVerticle extends VerticleBase {
         // after a crash, sessions and people are re-derived before new events are written
         .compose(n -> DerivedUpdater.repair(pool))
         .onSuccess(v -> {
+          repaired = true;
           ring.onWakeup(() -> writerContext.runOnContext(x -> writer.onWakeup()));
           // events may have been published before the wakeup was registered
           writer.onWakeup();
@@ -81,6 +85,11 @@ public final class BatchWriterVerticle extends VerticleBase {
       derived.flush();
     }
     if (writer.idle() && derived.idle()) {
+      if (!repaired) {
+        // the start-up re-derivation did not finish: the next start must redo it, so no clean marker
+        p.complete(true);
+        return;
+      }
       derived.markClean().onComplete(ar -> p.complete(true));
     } else if (System.currentTimeMillis() > deadline) {
       p.complete(false);

@@ -66,6 +66,7 @@ final class DerivedSql {
           event_count = u.event_count + excluded.event_count,
           traits = CASE WHEN excluded.traits IS NULL THEN u.traits
                         ELSE coalesce(u.traits, '{}'::jsonb) || excluded.traits END
+        RETURNING project_id, user_key, first_seen
       ), touches AS (
         INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution, event_id)
         SELECT t.project_id,
@@ -98,6 +99,20 @@ final class DerivedSql {
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), daily AS (
+        INSERT INTO rollup_daily AS r
+        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, provider, model, country, device_type, browser,
+               sum(events), sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
+               rt_sum, rt_n, dur_sum, dur_n)
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), minutes AS (
         INSERT INTO rollup_minute AS r
         SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
@@ -111,8 +126,12 @@ final class DerivedSql {
         FROM unnest($58::text[], $59::date[], $60::text[], $61::text[]) AS t(project_id, day, user_id, anonymous_id)
         ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
+        RETURNING project_id, day, user_key
       )
-      SELECT project_id, anonymous_id, user_id FROM links
+      SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS ms FROM links
+      UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
+      UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8
+      FROM people
       """;
 
   /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */
@@ -227,6 +246,24 @@ final class DerivedSql {
       FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
         AND e.ts < t.hour + interval '1 hour'
       WHERE NOT e.is_bot
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      """;
+
+  /** After the hourly repair: the days holding a touched hour are re-summed from the hourly rollup. */
+  static final String REPAIR_DAILY = """
+      WITH days AS (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours),
+      gone AS (DELETE FROM rollup_daily r USING days d WHERE r.project_id = d.project_id AND r.day = d.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_DAILY_FILL = """
+      INSERT INTO rollup_daily
+      SELECT h.project_id, (h.hour AT TIME ZONE 'UTC')::date, h.type, h.provider, h.model, h.country, h.device_type,
+             h.browser, sum(h.events), sum(h.tokens), sum(h.cost), sum(h.amount), sum(h.rt_sum), sum(h.rt_n),
+             sum(h.dur_sum), sum(h.dur_n)
+      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) d
+      JOIN rollup_hourly h ON h.project_id = d.project_id AND h.hour >= d.day::timestamp AT TIME ZONE 'UTC'
+        AND h.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
       """;
 

@@ -2,6 +2,8 @@ package io.tally.store;
 
 import io.tally.event.Event;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -32,16 +34,17 @@ public final class DerivedUpdater {
   private final LongSupplier writerOldestPendingMs;
   private Batch current = new Batch();
   private Batch failed;
+  private final List<String[]> pendingMerges = new ArrayList<>();
   private boolean flushing;
 
-  private final java.util.function.Consumer<io.vertx.core.json.JsonObject> flushed;
+  private final java.util.function.Consumer<JsonObject> flushed;
 
   /**
    * @param flushed told after each flush {projects: {id: earliest event time ms}, merged: [ids with identity merges]}
    *                (the query cache invalidates from it)
    */
   public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs,
-                        java.util.function.Consumer<io.vertx.core.json.JsonObject> flushed) {
+                        java.util.function.Consumer<JsonObject> flushed) {
     this.pool = pool;
     this.writerOldestPendingMs = writerOldestPendingMs;
     this.flushed = flushed;
@@ -55,7 +58,7 @@ public final class DerivedUpdater {
   }
 
   public boolean idle() {
-    return !flushing && current.isEmpty() && failed == null;
+    return !flushing && current.isEmpty() && failed == null && pendingMerges.isEmpty();
   }
 
   /** Writes what was accumulated; a failed flush is retried first next time. */
@@ -74,37 +77,70 @@ public final class DerivedUpdater {
     long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldestPendingMs.getAsLong());
     long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
     if (batch.isEmpty()) {
-      return Future.succeededFuture();
+      if (pendingMerges.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      flushing = true;
+      return mergePending().onComplete(ar -> flushing = false);
     }
     flushing = true;
     return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark)))
-        .compose(links -> {
-          Future<Void> chain = Future.succeededFuture();
-          io.vertx.core.json.JsonArray merged = new io.vertx.core.json.JsonArray();
-          for (var r : links) {
-            Tuple link = Tuple.of(r.getString(0), r.getString(1), r.getString(2));
-            if (!merged.contains(r.getString(0))) {
-              merged.add(r.getString(0));
+        .map(out -> {
+          JsonArray days = new JsonArray();
+          JsonArray people = new JsonArray();
+          for (var r : out) {
+            switch (r.getString(0)) {
+              case "l" -> pendingMerges.add(new String[] {r.getString(1), r.getString(2), r.getString(3)});
+              case "d" -> days.add(new JsonArray().add(r.getString(1)).add(r.getInteger(4)).add(r.getString(2)));
+              default -> people.add(new JsonArray().add(r.getString(1)).add(r.getString(2)).add(r.getLong(5)));
             }
-            chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link).mapEmpty());
           }
-          return chain.onSuccess(v -> {
-            io.vertx.core.json.JsonObject projects = new io.vertx.core.json.JsonObject();
-            batch.minTsByProject.forEach(projects::put);
-            flushed.accept(new io.vertx.core.json.JsonObject().put("projects", projects).put("merged", merged));
-          });
+          JsonObject projects = new JsonObject();
+          batch.minTsByProject.forEach(projects::put);
+          flushed.accept(new JsonObject().put("projects", projects).put("days", days).put("people", people));
+          return null;
         })
         .onFailure(err -> {
           LOG.warn("derived tables flush failed, will retry: {}", err.toString());
           failed = batch;
         })
+        // identity merges run after the flush that recorded the links; a failed one is retried after the next flush
+        // (never by re-running the flush, whose rollup additions must apply once)
+        .transform(ar -> mergePending())
         .onComplete(ar -> flushing = false)
         .mapEmpty();
+  }
+
+  private Future<Void> mergePending() {
+    if (pendingMerges.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    String[] link = pendingMerges.get(0);
+    return pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(Tuple.of(link[0], link[1], link[2]))
+        .compose(r -> {
+          pendingMerges.remove(0);
+          flushed.accept(new JsonObject().put("merged", new JsonArray().add(link[0]))
+              .put("merges", new JsonArray().add(new JsonArray().add(link[0]).add(link[1]).add(link[2]))));
+          return mergePending();
+        }, err -> {
+          LOG.warn("identity merge {} -> {} failed, will retry: {}", link[1], link[2], err.toString());
+          return Future.succeededFuture();
+        });
   }
 
   /** After a graceful drain (nothing pending anywhere): nothing received so far needs re-deriving. */
   public Future<Void> markClean() {
     return pool.query("UPDATE derived_progress SET applied_until = 'infinity' WHERE id = 1").execute().mapEmpty();
+  }
+
+  /** One repair statement, logged with its row count and time (a large repair takes minutes). */
+  private static Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> step(io.vertx.sqlclient.SqlConnection c,
+                                                                              String what, String sql, Tuple p) {
+    long start = System.currentTimeMillis();
+    Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> f = p == null ? c.query(sql).execute()
+        : c.preparedQuery(sql).execute(p);
+    return f.onSuccess(r -> LOG.info("  repair: {} — {} rows in {} ms", what, r.rowCount(),
+        System.currentTimeMillis() - start));
   }
 
   /** Re-derives, idempotently, everything touched by events received since the last recorded watermark. */
@@ -118,17 +154,20 @@ public final class DerivedUpdater {
       OffsetDateTime since = rows.iterator().next().getOffsetDateTime("applied_until");
       Tuple p = Tuple.of(since);
       long start = System.currentTimeMillis();
-      return pool.withTransaction(c -> c.preparedQuery(DerivedSql.REPAIR_LINKS).execute(p)
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_SESSIONS).execute(p))
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_PEOPLE).execute(p))
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_TOUCHPOINTS).execute(p))
+      LOG.info("re-deriving sessions, people, touchpoints and rollups from events received since {}", since);
+      return pool.withTransaction(c -> step(c, "identity links", DerivedSql.REPAIR_LINKS, p)
+              .compose(v -> step(c, "sessions", DerivedSql.REPAIR_SESSIONS, p))
+              .compose(v -> step(c, "people", DerivedSql.REPAIR_PEOPLE, p))
+              .compose(v -> step(c, "touchpoints", DerivedSql.REPAIR_TOUCHPOINTS, p))
               .compose(v -> c.query(DerivedSql.REPAIR_TOUCHED).execute())
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_FILL_TOUCHED).execute(p))
+              .compose(v -> step(c, "touched hours", DerivedSql.REPAIR_FILL_TOUCHED, p))
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_HOURLY).execute())
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
-              .compose(v -> c.query(DerivedSql.REPAIR_HOURLY).execute())
-              .compose(v -> c.query(DerivedSql.REPAIR_MINUTES).execute())
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_USER_DAYS).execute(p))
+              .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
+              .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
+              .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
+              .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
+              .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
             Future<Void> chain = Future.succeededFuture();

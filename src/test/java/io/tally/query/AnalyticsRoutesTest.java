@@ -69,7 +69,13 @@ class AnalyticsRoutesTest {
         }
       }
     }
+    // anonymous p9 identifies as a user: its history moves to the user id (rollups, person index)
+    batch.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("type", "identify")
+        .put("timestamp", DAY0.plus(Duration.ofDays(3)).plusSeconds(7).toString()).put("sessionId", "p9-id")
+        .put("userContext", new JsonObject().put("userId", "p9-known").put("anonymousId", "p9")));
     post(batch);
+    Eventually.until("p9 merged", () -> t.http.get("/v1/users/p9-known/analytics?from=2026-10-01&to=2026-10-10")
+        .status() == 200 && t.http.get("/v1/users/p9/analytics?from=2026-10-01&to=2026-10-10").status() == 404);
     Eventually.until("last session derived", () -> {
       Http.Response r = t.http.get("/v1/sessions/" + lastSession);
       return r.status() == 200 && r.json().getInteger("eventCount") == lastSessionEvents;
@@ -178,6 +184,18 @@ class AnalyticsRoutesTest {
       compare("/v1/retention?" + period + "&granularity=week&periods=2");
       compared += 2;
     }
+    // and after a restart (person index loaded from the tables), the answers are the same
+    JsonObject before = get("/v1/metrics/usage?from=" + enc(periods.get(2)[0]) + "&to=" + enc(periods.get(2)[1]));
+    JsonObject beforeRetention = get("/v1/retention?from=" + enc(DAY0) + "&to=" + enc(DAY0.plus(Duration.ofDays(4)))
+        + "&periods=3");
+    String project = t.project;
+    t.stop();
+    t = TestTally.start(project, t.writeKey, t.readKey, java.util.function.UnaryOperator.identity());
+    Eventually.until("person index loaded", () -> t.tally.toString() != null && personIndexReady());
+    assertJsonEquals(before, get("/v1/metrics/usage?from=" + enc(periods.get(2)[0]) + "&to=" + enc(periods.get(2)[1])),
+        "after restart");
+    assertJsonEquals(beforeRetention, get("/v1/retention?from=" + enc(DAY0) + "&to=" + enc(DAY0.plus(Duration.ofDays(4)))
+        + "&periods=3"), "retention after restart");
     // the comparison is not vacuous: the full period holds every kind of figure
     JsonObject all = get("/v1/metrics/usage?from=" + enc(DAY0) + "&to=" + enc(DAY0.plus(Duration.ofDays(4))));
     assertTrue(all.getJsonObject("users").getLong("active") == 40, all.encode());
@@ -220,6 +238,15 @@ class AnalyticsRoutesTest {
     assertEquals(1L, get(usage).getJsonObject("users").getLong("new"));
     // AND the answer for the earlier period is unchanged
     assertJsonEquals(before, get(earlier), "earlier");
+  }
+
+  private static boolean personIndexReady() {
+    for (String line : t.http.get("/metrics").body().split("\n")) {
+      if (line.startsWith("analytics_person_index_persons ") && Double.parseDouble(line.substring(30).trim()) > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static double cacheHits() {
