@@ -57,6 +57,9 @@ final class DatasetServers implements AutoCloseable {
     Files.createDirectories(dir);
     Path pgDir = dir.resolve("pg");
     Files.deleteIfExists(pgDir.resolve("postmaster.pid")); // left by a killed run; the directory is ours alone
+    if (Files.isDirectory(pgDir)) { // PostgreSQL refuses a data directory others can read (e.g. after a chmod -R)
+      Files.setPosixFilePermissions(pgDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
     System.out.println("dataset data directory: " + dir + " (PostgreSQL data in " + pgDir + ")");
     EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(pgDir, 0);
     EmbeddedRedisServer redis;

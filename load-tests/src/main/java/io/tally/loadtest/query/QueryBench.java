@@ -45,7 +45,11 @@ import java.util.function.Function;
  * Markdown table and appended as JSON lines to {@code load-tests/query-results.jsonl}.
  */
 public final class QueryBench {
-  private record Req(String method, String path, String body) {
+  private record Req(String method, String path, String body, String variant) {
+    Req(String method, String path, String body) {
+      this(method, path, body, "");
+    }
+
     String key() {
       return method + " " + path + (body == null ? "" : " " + body);
     }
@@ -140,7 +144,7 @@ public final class QueryBench {
           + o.num("raw-runs", 3) + ")");
       try (Connection c = servers.jdbc()) {
         raw = RawBaseline.run(c, project, d.startInstant(), d.endInstant(), heaviestUser(c), FUNNELS[0],
-            (int) o.num("raw-runs", 3), (int) o.num("raw-timeout-s", 300));
+            (int) o.num("raw-runs", 3), (int) o.num("raw-timeout-s", 300), o.num("raw-repeat-limit-ms", 15_000));
       }
       for (JsonObject r : raw) {
         r.put("kind", "raw").put("label", label).put("runId", runId).put("dataset", dataset)
@@ -241,20 +245,28 @@ public final class QueryBench {
         "7-30 day period, no filter"));
     l.add(new Route("usage_filtered", 200.0, r -> {
       int p = r.nextInt(Dataset.PROVIDERS.length);
-      String f = switch (r.nextInt(3)) {
+      int fk = r.nextInt(3);
+      String f = switch (fk) {
         case 0 -> "provider=" + Dataset.PROVIDERS[p];
         case 1 -> "model=" + any(r, Dataset.MODELS[p]);
         default -> "device=" + any(r, new String[] {"desktop", "mobile", "tablet"});
       };
-      return new Req("GET", "/v1/metrics/usage?" + q(period(r)) + "&" + f, null);
+      return new Req("GET", "/v1/metrics/usage?" + q(period(r)) + "&" + f, null,
+          new String[] {"provider", "model", "device"}[fk]);
     }, "7-30 day period, filter provider, model or device"));
     l.add(new Route("timeseries", 100.0, r -> {
       String interval = any(r, new String[] {"minute", "hour", "day"});
       String[] p = interval.equals("minute") ? days(r.nextInt(d.days), 1) : period(r);
-      return new Req("GET", "/v1/timeseries?metric=" + any(r, metrics) + "&interval=" + interval + "&" + q(p), null);
+      String m = any(r, metrics);
+      return new Req("GET", "/v1/timeseries?metric=" + m + "&interval=" + interval + "&" + q(p), null,
+          m + "/" + interval);
     }, "each metric x minute (1 day) / hour / day (7-30 days)"));
-    l.add(new Route("breakdown", 100.0, r -> new Req("GET", "/v1/breakdown?dimension=" + any(r, dims) + "&metric="
-        + any(r, metrics) + "&" + q(period(r)), null), "each dimension x metric, 7-30 days"));
+    l.add(new Route("breakdown", 100.0, r -> {
+      String dim = any(r, dims);
+      String m = any(r, metrics);
+      return new Req("GET", "/v1/breakdown?dimension=" + dim + "&metric=" + m + "&" + q(period(r)), null,
+          dim + "/" + m);
+    }, "each dimension x metric, 7-30 days"));
     l.add(new Route("funnel", 500.0, r -> {
       String[] steps = any(r, FUNNELS);
       String[] p = period(r);
@@ -263,7 +275,7 @@ public final class QueryBench {
         s.add(new JsonObject().put("event", e));
       }
       return new Req("POST", "/v1/funnels", new JsonObject().put("name", "bench").put("steps", s)
-          .put("windowSeconds", 604_800).put("from", p[0]).put("to", p[1]).encode());
+          .put("windowSeconds", 604_800).put("from", p[0]).put("to", p[1]).encode(), String.join(">", steps));
     }, "3 steps (5 definitions), 7-day window, 7-30 days"));
     l.add(new Route("retention", 500.0, r -> {
       int off = r.nextInt(-20, 11); // 30 daily cohorts; the dataset's own 30 days and shifts of them
@@ -301,12 +313,18 @@ public final class QueryBench {
     List<Req> coldReqs = distinct.subList(w, distinct.size());
     long start = System.currentTimeMillis();
     int n = 0;
+    Map<String, Histogram> byVariant = new java.util.TreeMap<>();
     for (Req q : coldReqs) {
       if (System.currentTimeMillis() - start > routeMs) {
         System.out.printf("  --route-seconds reached after %d cold requests%n", n);
         break;
       }
-      call(q, cold, errors, firstError);
+      Histogram one = new Histogram(600_000_000L, 3);
+      call(q, one, errors, firstError);
+      cold.add(one);
+      if (!q.variant.isEmpty()) {
+        byVariant.computeIfAbsent(q.variant, v -> new Histogram(600_000_000L, 3)).add(one);
+      }
       n++;
     }
     double[] cache1 = cacheCounts();
@@ -325,6 +343,19 @@ public final class QueryBench {
     }
     if (firstError[0] != null) {
       res.put("firstError", firstError[0]);
+    }
+    if (!byVariant.isEmpty()) {
+      JsonObject v = new JsonObject();
+      byVariant.entrySet().stream()
+          .sorted((a, b) -> Double.compare(b.getValue().getMean(), a.getValue().getMean()))
+          .forEach(e -> v.put(e.getKey(), new JsonObject().put("n", e.getValue().getTotalCount())
+              .put("meanMs", r2(e.getValue().getMean() / 1000)).put("maxMs", r2(e.getValue().getMaxValue() / 1000.0))));
+      res.put("coldByVariant", v);
+      StringBuilder sb = new StringBuilder("  slowest variants (cold mean ms): ");
+      v.fieldNames().stream().limit(6).forEach(name -> sb.append(name).append(' ')
+          .append(f(v.getJsonObject(name).getDouble("meanMs"))).append(" (n=").append(v.getJsonObject(name).getLong("n"))
+          .append("), "));
+      System.out.println(sb.substring(0, sb.length() - 2));
     }
     System.out.printf("  cold n=%d p50 %.1f p95 %.1f p99 %.1f max %.1f ms | warm n=%d p50 %.2f p95 %.2f ms | "
             + "errors %d%s%n", cold.getTotalCount(), ms(cold, 50), ms(cold, 95), ms(cold, 99),
