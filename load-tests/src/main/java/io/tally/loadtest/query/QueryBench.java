@@ -116,7 +116,7 @@ public final class QueryBench {
     int requests = (int) o.num("requests", 200);
     int warmup = (int) o.num("warmup", 20);
     int repeats = (int) o.num("warm-repeats", 200);
-    long routeMs = o.num("route-seconds", 120) * 1000;
+    long routeMs = o.num("route-seconds", 60) * 1000;
     Set<String> only = o.has("routes") ? Set.of(o.str("routes", "").split(",")) : null;
     String label = o.str("label", dataset.getLong("events") >= 1_000_000
         ? Math.round(dataset.getLong("events") / 1e5) / 10.0 + "M" : dataset.getLong("events") + "");
@@ -131,7 +131,7 @@ public final class QueryBench {
         System.out.println("--max-minutes reached: skipping " + r.name);
         continue;
       }
-      JsonObject res = bench(r, warmup, requests, repeats, routeMs);
+      JsonObject res = bench(r, warmup, requests, repeats, routeMs, deadline);
       res.put("kind", "route").put("label", label).put("runId", runId).put("dataset", dataset)
           .put("at", Instant.now().toString());
       errors += res.getInteger("errors");
@@ -144,7 +144,7 @@ public final class QueryBench {
           + o.num("raw-runs", 3) + ")");
       try (Connection c = servers.jdbc()) {
         raw = RawBaseline.run(c, project, d.startInstant(), d.endInstant(), heaviestUser(c), FUNNELS[0],
-            (int) o.num("raw-runs", 3), (int) o.num("raw-timeout-s", 300), o.num("raw-repeat-limit-ms", 15_000));
+            (int) o.num("raw-runs", 3), (int) o.num("raw-timeout-s", 120), o.num("raw-repeat-limit-ms", 15_000));
       }
       for (JsonObject r : raw) {
         r.put("kind", "raw").put("label", label).put("runId", runId).put("dataset", dataset)
@@ -291,7 +291,8 @@ public final class QueryBench {
 
   // ------------------------------------------------------------------------------------------------ measuring
 
-  private JsonObject bench(Route route, int warmup, int requests, int repeats, long routeMs) throws Exception {
+  private JsonObject bench(Route route, int warmup, int requests, int repeats, long routeMs, long deadline)
+      throws Exception {
     SplittableRandom r = new SplittableRandom(o.num("seed", 7) * 31 + route.name.hashCode());
     LinkedHashSet<String> seen = new LinkedHashSet<>();
     List<Req> distinct = new ArrayList<>();
@@ -305,7 +306,12 @@ public final class QueryBench {
     int[] errors = {0};
     String[] firstError = {null};
     int w = Math.min(warmup, distinct.size() / 10);
+    long warmStart = System.currentTimeMillis();
     for (int i = 0; i < w; i++) {
+      if (System.currentTimeMillis() - warmStart > routeMs / 4) {
+        System.out.printf("  warm-up cut after %d requests (a quarter of --route-seconds)%n", i);
+        break; // the requests not used for warm-up are still not sent before the cold phase: skip them
+      }
       call(distinct.get(i), null, errors, firstError);
     }
     double[] cache0 = cacheCounts();
@@ -315,8 +321,8 @@ public final class QueryBench {
     int n = 0;
     Map<String, Histogram> byVariant = new java.util.TreeMap<>();
     for (Req q : coldReqs) {
-      if (System.currentTimeMillis() - start > routeMs) {
-        System.out.printf("  --route-seconds reached after %d cold requests%n", n);
+      if (System.currentTimeMillis() - start > routeMs || System.currentTimeMillis() > deadline) {
+        System.out.printf("  --route-seconds (or --max-minutes) reached after %d cold requests%n", n);
         break;
       }
       Histogram one = new Histogram(600_000_000L, 3);
