@@ -243,9 +243,10 @@ final class DerivedSql {
              coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
              count(tally_num(e.properties, 'responseTimeMs')),
              coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
-      FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
-        AND e.ts < t.hour + interval '1 hour'
-      WHERE NOT e.is_bot
+      FROM events e
+      WHERE NOT e.is_bot AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
       """;
 
@@ -271,9 +272,11 @@ final class DerivedSql {
       INSERT INTO rollup_minute
       SELECT e.project_id, date_trunc('minute', e.ts), count(*) FILTER (WHERE e.type = 'message_sent'),
              count(*) FILTER (WHERE e.type = 'error')
-      FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
-        AND e.ts < t.hour + interval '1 hour'
+      FROM events e
       WHERE NOT e.is_bot AND e.type IN ('message_sent', 'error')
+        AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
       GROUP BY 1, 2
       """;
 

@@ -161,6 +161,7 @@ public final class DerivedUpdater {
               .compose(v -> step(c, "touchpoints", DerivedSql.REPAIR_TOUCHPOINTS, p))
               .compose(v -> c.query(DerivedSql.REPAIR_TOUCHED).execute())
               .compose(v -> step(c, "touched hours", DerivedSql.REPAIR_FILL_TOUCHED, p))
+              .compose(v -> c.query("ANALYZE repair_hours").execute())
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_HOURLY).execute())
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
               .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
