@@ -13,6 +13,9 @@ final class DerivedSql {
                              $14::text[], $15::text[], $16::bool[])
           AS t(project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count, page_count,
                entry_page, exit_page, context, attribution, country, device_type, browser, server_assigned)
+      ), old_s AS (
+        SELECT s.project_id, s.started_at, s.duration_ms, s.bounce
+        FROM sessions s JOIN s_in i ON s.project_id = i.project_id AND s.session_id = i.session_id
       ), sess AS (
         INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
                                    page_count, entry_page, exit_page, context, attribution, country, device_type,
@@ -39,6 +42,15 @@ final class DerivedSql {
           country = coalesce(s.country, excluded.country),
           device_type = coalesce(s.device_type, excluded.device_type),
           browser = coalesce(s.browser, excluded.browser)
+        RETURNING s.project_id, s.started_at, s.duration_ms, s.bounce
+      ), sdays AS (
+        INSERT INTO session_days AS d (project_id, day, sessions, duration_sum, bounces)
+        SELECT project_id, (started_at AT TIME ZONE 'UTC')::date, sum(n), sum(dur), sum(b) FROM (
+          SELECT project_id, started_at, 1 AS n, duration_ms AS dur, bounce::int AS b FROM sess
+          UNION ALL SELECT project_id, started_at, -1, -duration_ms, -(bounce::int) FROM old_s
+        ) x GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (project_id, day) DO UPDATE SET sessions = d.sessions + excluded.sessions,
+          duration_sum = d.duration_sum + excluded.duration_sum, bounces = d.bounces + excluded.bounces
       ), p_in AS (
         SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
                                          WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
@@ -266,6 +278,26 @@ final class DerivedSql {
       JOIN rollup_hourly h ON h.project_id = d.project_id AND h.hour >= d.day::timestamp AT TIME ZONE 'UTC'
         AND h.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      """;
+
+  /** Session days that events received since the watermark may have changed (their days and the day before). */
+  private static final String SESSION_REPAIR_DAYS = """
+      SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date - k AS day FROM repair_hours, (VALUES (0), (1)) v(k)
+      """;
+
+  static final String REPAIR_SESSION_DAYS_DELETE = "WITH days AS (" + SESSION_REPAIR_DAYS + """
+      ), gone AS (DELETE FROM session_days s USING days d WHERE s.project_id = d.project_id AND s.day = d.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_SESSION_DAYS_FILL = "WITH days AS (" + SESSION_REPAIR_DAYS + """
+      )
+      INSERT INTO session_days
+      SELECT s.project_id, (s.started_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum(s.duration_ms), 0),
+             count(*) FILTER (WHERE s.bounce)
+      FROM days d JOIN sessions s ON s.project_id = d.project_id AND s.started_at >= d.day::timestamp AT TIME ZONE 'UTC'
+        AND s.started_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1, 2
       """;
 
   static final String REPAIR_MINUTES = """

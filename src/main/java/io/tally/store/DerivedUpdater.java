@@ -169,6 +169,8 @@ public final class DerivedUpdater {
               .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
               .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
               .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
+              .compose(v -> c.query(DerivedSql.REPAIR_SESSION_DAYS_DELETE).execute())
+              .compose(v -> step(c, "session days", DerivedSql.REPAIR_SESSION_DAYS_FILL, null))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
             Future<Void> chain = Future.succeededFuture();
