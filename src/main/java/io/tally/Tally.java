@@ -163,14 +163,16 @@ public final class Tally {
     Tally tally = new Tally(config, pg, redisServer, pgUrl, vertx, ring, state, http, writer, port);
     try {
       vertx.deployVerticle(writer)
-          .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics)))
+          .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
+              config.projects(), catalog)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
                 catalog);
             http.add(v);
             return v;
           }, new DeploymentOptions().setInstances(config.http().instances())))
-          .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+          // generous: after a crash with many un-derived events the writer re-derives them first (logged per step)
+          .toCompletionStage().toCompletableFuture().get(6, TimeUnit.HOURS);
     } catch (Exception e) {
       LOG.error("start failed, stopping what was started", e);
       tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

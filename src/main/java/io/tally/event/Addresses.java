@@ -8,6 +8,15 @@ public final class Addresses {
   public static final String QUERY_EVENT_COUNT = "query.events.count";
   public static final String QUERY_SESSION = "query.session";
   public static final String QUERY_USER_SESSIONS = "query.user.sessions";
+  public static final String QUERY_USER_ANALYTICS = "query.user.analytics";
+  public static final String QUERY_USAGE = "query.usage";
+  public static final String QUERY_FUNNEL = "query.funnel";
+  public static final String QUERY_RETENTION = "query.retention";
+  public static final String QUERY_CONVERSIONS = "query.conversions";
+  public static final String QUERY_TIMESERIES = "query.timeseries";
+  public static final String QUERY_BREAKDOWN = "query.breakdown";
+  /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
+  public static final String DERIVED_FLUSHED = "derived.flushed";
 
   private Addresses() {
   }

@@ -15,7 +15,7 @@ public record Event(String projectId, UUID id, Instant timestamp, Instant receiv
                     String type, String category, String action, String label, Double value,
                     String sessionId, String userId, String anonymousId,
                     String propertiesJson, String pageJson, String userContextJson, int flags,
-                    ClientInfo client, Enrichment enrichment) {
+                    ClientInfo client, Enrichment enrichment, Measures measures) {
 
   public static final int FLAG_ID_ASSIGNED = 1;
   public static final int FLAG_SKEW_CORRECTED = 2;
@@ -40,7 +40,7 @@ public record Event(String projectId, UUID id, Instant timestamp, Instant receiv
   /** A copy carrying the server's enrichment, extra flags and (when the server cut it) the session id. */
   public Event enriched(Enrichment e, int extraFlags, String session) {
     return new Event(projectId, id, timestamp, receivedAt, type, category, action, label, value, session, userId,
-        anonymousId, propertiesJson, pageJson, userContextJson, flags | extraFlags, client, e);
+        anonymousId, propertiesJson, pageJson, userContextJson, flags | extraFlags, client, e, measures);
   }
 
   /** What the client sent about its environment and page (any field may be null). */
@@ -68,5 +68,23 @@ public record Event(String projectId, UUID id, Instant timestamp, Instant receiv
   public record Enrichment(String contextJson, String attributionJson, String country, String deviceType,
                            String browser, String ip) {
     public static final Enrichment NONE = new Enrichment(null, null, null, null, null, null);
+  }
+
+  /**
+   * The properties the rollups aggregate, read while parsing (numbers only when the JSON value is a number,
+   * strings only when it is a string); {@link #NONE} when the event carries none of them.
+   */
+  public record Measures(String provider, String model, double tokens, double cost, double amount,
+                         double responseTimeMs, double durationMs, int present) {
+    public static final int TOKENS = 1;
+    public static final int COST = 2;
+    public static final int AMOUNT = 4;
+    public static final int RESPONSE_TIME = 8;
+    public static final int DURATION = 16;
+    public static final Measures NONE = new Measures(null, null, 0, 0, 0, 0, 0, 0);
+
+    public boolean has(int bit) {
+      return (present & bit) != 0;
+    }
   }
 }

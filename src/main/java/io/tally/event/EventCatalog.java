@@ -100,6 +100,11 @@ public final class EventCatalog {
     return types.get(name);
   }
 
+  /** Names of the catalogue's types of one category, in catalogue order. */
+  public List<String> typesOf(String category) {
+    return types.values().stream().filter(t -> category.equals(t.category())).map(EventType::name).toList();
+  }
+
   public JsonObject toJson() {
     return json.copy();
   }

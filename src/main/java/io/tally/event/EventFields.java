@@ -45,6 +45,14 @@ final class EventFields {
   private String error;
   private final java.util.Map<String, String> propertyTypes = new java.util.HashMap<>(8);
   private String previousId;
+  private String mProvider;
+  private String mModel;
+  private double mTokens;
+  private double mCost;
+  private double mAmount;
+  private double mResponseTime;
+  private double mDuration;
+  private int mPresent;
   private String userAgent;
   private String ip;
   private String screenResolution;
@@ -278,8 +286,22 @@ final class EventFields {
       if (jsonType != null) {
         propertyTypes.put(name, jsonType);
       }
-      if (v == JsonToken.VALUE_STRING && name.equals("previousId")) {
-        previousId = p.getText();
+      if (v == JsonToken.VALUE_STRING) {
+        switch (name) {
+          case "previousId" -> previousId = p.getText();
+          case "provider" -> mProvider = p.getText();
+          case "model" -> mModel = p.getText();
+          default -> { }
+        }
+      } else if (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT) {
+        switch (name) {
+          case "tokens" -> { mTokens = p.getDoubleValue(); mPresent |= Event.Measures.TOKENS; }
+          case "cost" -> { mCost = p.getDoubleValue(); mPresent |= Event.Measures.COST; }
+          case "amount" -> { mAmount = p.getDoubleValue(); mPresent |= Event.Measures.AMOUNT; }
+          case "responseTimeMs" -> { mResponseTime = p.getDoubleValue(); mPresent |= Event.Measures.RESPONSE_TIME; }
+          case "durationMs" -> { mDuration = p.getDoubleValue(); mPresent |= Event.Measures.DURATION; }
+          default -> { }
+        }
       }
       p.skipChildren();
     }
@@ -481,7 +503,9 @@ final class EventFields {
         : new Event.ClientInfo(userAgent, ip, screenResolution, viewport, language, timezone, cookiesEnabled,
             doNotTrack, javascriptEnabled, pageUrl, pagePath, pageSearch, referrer, previousId, userProperties);
     return new Event(projectId, uuid, ts, receivedAt, type, cat, action, label, value, session, user, anon,
-        properties, page, userContext, flags, client, null);
+        properties, page, userContext, flags, client, null,
+        mProvider == null && mModel == null && mPresent == 0 ? Event.Measures.NONE
+            : new Event.Measures(mProvider, mModel, mTokens, mCost, mAmount, mResponseTime, mDuration, mPresent));
   }
 
   /** UUIDs are stored as such; any other client id maps to a stable name-based UUID, so retries still dedupe. */

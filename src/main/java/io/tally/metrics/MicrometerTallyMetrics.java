@@ -26,9 +26,15 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   private final AckLatencyRecorder ack = new AckLatencyRecorder();
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
   private final Map<String, Counter> queries = new ConcurrentHashMap<>();
+  private final Counter cacheHits;
+  private final Counter cacheMisses;
 
   public MicrometerTallyMetrics(MeterRegistry registry) {
     this.registry = registry;
+    cacheHits = Counter.builder("analytics.query.cache").description("Analytics queries by result-cache outcome")
+        .tag("result", "hit").register(registry);
+    cacheMisses = Counter.builder("analytics.query.cache").description("Analytics queries by result-cache outcome")
+        .tag("result", "miss").register(registry);
     stored = Counter.builder("analytics.events").description("Events committed to PostgreSQL").register(registry);
     duplicates = Counter.builder("analytics.events.duplicate")
         .description("Events recognised as retries of stored events and not stored again").register(registry);
@@ -109,9 +115,20 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void queryCache(boolean hit) {
+    (hit ? cacheHits : cacheMisses).increment();
+  }
+
+  @Override
   public void query(String family) {
     queries.computeIfAbsent(family, f -> Counter.builder("analytics.queries")
         .description("Analytics queries answered, by family").tag("family", f).register(registry)).increment();
+  }
+
+  @Override
+  public void personIndexGauge(java.util.function.LongSupplier persons) {
+    io.micrometer.core.instrument.Gauge.builder("analytics.person.index.persons", persons::getAsLong)
+        .description("Persons in the query side's bitmap index (0 until loaded)").register(registry);
   }
 
   @Override

@@ -25,7 +25,15 @@ public interface TallyMetrics {
 
   void query(String family);
 
+  /** A cached analytics query answered from the result cache ({@code hit}) or computed. */
+  default void queryCache(boolean hit) {
+  }
+
   void bufferedGauge(IntSupplier buffered);
+
+  /** Persons in the query side's bitmap index (0 until it is loaded). */
+  default void personIndexGauge(java.util.function.LongSupplier persons) {
+  }
 
   TallyMetrics NOOP = new TallyMetrics() {
     @Override public void eventsStored(int n) { }

@@ -43,9 +43,184 @@ public final class QueryRoutes {
     });
     router.get("/v1/sessions/:id").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_SESSION, base(ctx).put("sessionId", ctx.pathParam("id"))));
+    router.get("/v1/users/:id/analytics").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_USER_ANALYTICS,
+            period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
+    router.get("/v1/metrics/usage").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_USAGE, raw(ctx, period(ctx, Duration.ofDays(30))
+            .put("filters", filters(ctx)))));
+    router.get("/v1/retention").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
+      JsonObject q = period(ctx, Duration.ofDays(30));
+      q.put("granularity", oneOf(ctx, "granularity", java.util.List.of("day", "week"), "day"));
+      q.put("periods", intParam(ctx, "periods", 1, 90, 7));
+      forward(ctx, Addresses.QUERY_RETENTION, raw(ctx, q));
+    });
+    router.get("/v1/conversions").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> forward(ctx,
+        Addresses.QUERY_CONVERSIONS, period(ctx, Duration.ofDays(30)).put("limit",
+            intParam(ctx, "limit", 1, 10_000, 1_000))));
+    router.get("/v1/timeseries").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
+      JsonObject q = period(ctx, Duration.ofDays(1)).put("filters", filters(ctx));
+      q.put("metric", oneOf(ctx, "metric", sorted(SeriesQuery.METRICS), null));
+      String interval = oneOf(ctx, "interval", java.util.List.of("minute", "hour", "day"), "hour");
+      q.put("interval", interval);
+      int points = SeriesQuery.buckets(Instant.parse(q.getString("from")), Instant.parse(q.getString("to")),
+          interval, KeyAuth.principal(ctx).project().timezone()).size();
+      if (points > SeriesQuery.MAX_POINTS) {
+        throw new ApiError(400, "invalid_request", "the period holds more than " + SeriesQuery.MAX_POINTS + " "
+            + interval + " buckets (limit " + SeriesQuery.MAX_POINTS + " points): use a longer interval or a shorter "
+            + "period", "interval", (long) SeriesQuery.MAX_POINTS, null);
+      }
+      forward(ctx, Addresses.QUERY_TIMESERIES, raw(ctx, q));
+    });
+    router.get("/v1/breakdown").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
+      JsonObject q = period(ctx, Duration.ofDays(30)).put("filters", filters(ctx));
+      q.put("dimension", oneOf(ctx, "dimension", sorted(SeriesQuery.DIMENSIONS), null));
+      q.put("metric", oneOf(ctx, "metric", sorted(SeriesQuery.METRICS), "events"));
+      q.put("limit", intParam(ctx, "limit", 1, 1_000, 10));
+      forward(ctx, Addresses.QUERY_BREAKDOWN, raw(ctx, q));
+    });
+    router.post("/v1/funnels").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
+            .setBodyLimit(FUNNEL_MAX_BYTES))
+        .handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_FUNNEL, funnel(ctx)));
     router.get("/v1/users/:id/sessions").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_USER_SESSIONS,
             period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
+  }
+
+  static final int FUNNEL_MAX_BYTES = 65_536;
+  static final int MAX_FUNNEL_STEPS = 10;
+  static final long MAX_WINDOW_SECONDS = 90L * 86_400;
+  private static final int MAX_FILTER_CHARS = 200;
+
+  private static java.util.List<String> sorted(java.util.Set<String> s) {
+    return s.stream().sorted().toList();
+  }
+
+  /** {@code raw=true}: computed from raw events only, bypassing the rollups (slow; for verification). */
+  static JsonObject raw(RoutingContext ctx, JsonObject q) {
+    String v = ctx.request().getParam("raw");
+    if (v == null || v.equals("false")) {
+      return q;
+    }
+    if (!v.equals("true")) {
+      throw ApiError.badRequest("raw", "raw must be true or false");
+    }
+    return q.put("raw", true);
+  }
+
+  /** provider, model, country, device: each optional, non-empty, at most 200 characters. */
+  static JsonObject filters(RoutingContext ctx) {
+    JsonObject f = new JsonObject();
+    for (String name : new String[] {"provider", "model", "country", "device"}) {
+      String v = ctx.request().getParam(name);
+      if (v == null) {
+        continue;
+      }
+      if (v.isBlank() || v.length() > MAX_FILTER_CHARS) {
+        throw ApiError.badRequest(name, name + " must be a non-empty value of at most " + MAX_FILTER_CHARS
+            + " characters");
+      }
+      f.put(name, v);
+    }
+    return f;
+  }
+
+  static String oneOf(RoutingContext ctx, String name, java.util.List<String> allowed, String dflt) {
+    String v = ctx.request().getParam(name);
+    if (v == null || v.isEmpty()) {
+      if (dflt == null) {
+        throw ApiError.badRequest(name, name + " is required: one of " + String.join(", ", allowed));
+      }
+      return dflt;
+    }
+    if (!allowed.contains(v)) {
+      throw ApiError.badRequest(name, name + " must be one of " + String.join(", ", allowed) + " (got '"
+          + (v.length() > 50 ? v.substring(0, 50) + "…" : v) + "')");
+    }
+    return v;
+  }
+
+  static int intParam(RoutingContext ctx, String name, int min, int max, int dflt) {
+    String v = ctx.request().getParam(name);
+    if (v == null || v.isEmpty()) {
+      return dflt;
+    }
+    try {
+      int n = Integer.parseInt(v);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw new ApiError(400, "invalid_request", name + " must be an integer from " + min + " to " + max, name,
+        (long) max, null);
+  }
+
+  /** Validates a funnel definition: {name, steps: [{event, where?}], windowSeconds, from, to}. */
+  static JsonObject funnel(RoutingContext ctx) {
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (RuntimeException e) {
+      throw ApiError.badRequest("body", "the body must be a JSON object: " + e.getMessage());
+    }
+    if (body == null) {
+      throw ApiError.badRequest("body", "the body must be a JSON object {name, steps, windowSeconds, from, to}");
+    }
+    Object name = body.getValue("name", "funnel");
+    if (!(name instanceof String n) || n.isBlank() || n.length() > 200) {
+      throw ApiError.badRequest("name", "name must be a non-empty string of at most 200 characters");
+    }
+    Object rawSteps = body.getValue("steps");
+    if (!(rawSteps instanceof io.vertx.core.json.JsonArray steps) || steps.size() < 2
+        || steps.size() > MAX_FUNNEL_STEPS) {
+      throw new ApiError(400, "invalid_request", "steps must be an array of 2 to " + MAX_FUNNEL_STEPS + " steps",
+          "steps", (long) MAX_FUNNEL_STEPS, null);
+    }
+    for (int i = 0; i < steps.size(); i++) {
+      String field = "steps[" + i + "]";
+      if (!(steps.getValue(i) instanceof JsonObject step)) {
+        throw ApiError.badRequest(field, field + " must be an object {event, where?}");
+      }
+      if (!(step.getValue("event") instanceof String ev) || ev.isBlank() || ev.length() > 200) {
+        throw ApiError.badRequest(field + ".event", field + ".event must be a non-empty event type name");
+      }
+      Object where = step.getValue("where");
+      if (where != null) {
+        if (!(where instanceof JsonObject w)) {
+          throw ApiError.badRequest(field + ".where", field + ".where must be an object {property: value}");
+        }
+        for (String k : w.fieldNames()) {
+          Object v = w.getValue(k);
+          if (v instanceof JsonObject || v instanceof io.vertx.core.json.JsonArray) {
+            throw ApiError.badRequest(field + ".where." + k, "where compares properties with a string, number, "
+                + "boolean or null");
+          }
+        }
+      }
+    }
+    Object ws = body.getValue("windowSeconds", 7L * 86_400);
+    if (!(ws instanceof Number w) || w.doubleValue() != Math.rint(w.doubleValue()) || w.longValue() < 1
+        || w.longValue() > MAX_WINDOW_SECONDS) {
+      throw new ApiError(400, "invalid_request", "windowSeconds must be an integer from 1 to " + MAX_WINDOW_SECONDS
+          + " (90 days)", "windowSeconds", MAX_WINDOW_SECONDS, null);
+    }
+    Instant to = body.getValue("to") == null ? Instant.now() : instant(text(body, "to"), "to");
+    Instant from = body.getValue("from") == null ? to.minus(Duration.ofDays(30)) : instant(text(body, "from"), "from");
+    if (!from.isBefore(to)) {
+      throw ApiError.badRequest("from", "from must be before to");
+    }
+    return base(ctx).put("name", name).put("steps", rawSteps).put("windowSeconds", ((Number) ws).longValue())
+        .put("from", from.toString()).put("to", to.toString());
+  }
+
+  private static String text(JsonObject body, String field) {
+    if (!(body.getValue(field) instanceof String s)) {
+      throw ApiError.badRequest(field, field + " must be an ISO-8601 string");
+    }
+    return s;
   }
 
   private static JsonObject base(RoutingContext ctx) {

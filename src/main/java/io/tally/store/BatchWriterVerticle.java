@@ -38,9 +38,13 @@ public final class BatchWriterVerticle extends VerticleBase {
     this.listener = listener;
   }
 
+  /** Whether the start-up re-derivation completed (only then may a clean stop skip it next time). */
+  private volatile boolean repaired;
+
   @Override
   public Future<?> start() {
-    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs());
+    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(),
+        notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, stored -> {
       derived.accept(stored);
       listener.committed(stored);
@@ -54,6 +58,7 @@ public final class BatchWriterVerticle extends VerticleBase {
         // after a crash, sessions and people are re-derived before new events are written
         .compose(n -> DerivedUpdater.repair(pool))
         .onSuccess(v -> {
+          repaired = true;
           ring.onWakeup(() -> writerContext.runOnContext(x -> writer.onWakeup()));
           // events may have been published before the wakeup was registered
           writer.onWakeup();
@@ -80,6 +85,11 @@ public final class BatchWriterVerticle extends VerticleBase {
       derived.flush();
     }
     if (writer.idle() && derived.idle()) {
+      if (!repaired) {
+        // the start-up re-derivation did not finish: the next start must redo it, so no clean marker
+        p.complete(true);
+        return;
+      }
       derived.markClean().onComplete(ar -> p.complete(true));
     } else if (System.currentTimeMillis() > deadline) {
       p.complete(false);

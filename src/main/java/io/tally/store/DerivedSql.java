@@ -13,6 +13,9 @@ final class DerivedSql {
                              $14::text[], $15::text[], $16::bool[])
           AS t(project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count, page_count,
                entry_page, exit_page, context, attribution, country, device_type, browser, server_assigned)
+      ), old_s AS (
+        SELECT s.project_id, s.started_at, s.duration_ms, s.bounce
+        FROM sessions s JOIN s_in i ON s.project_id = i.project_id AND s.session_id = i.session_id
       ), sess AS (
         INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
                                    page_count, entry_page, exit_page, context, attribution, country, device_type,
@@ -39,6 +42,15 @@ final class DerivedSql {
           country = coalesce(s.country, excluded.country),
           device_type = coalesce(s.device_type, excluded.device_type),
           browser = coalesce(s.browser, excluded.browser)
+        RETURNING s.project_id, s.started_at, s.duration_ms, s.bounce
+      ), sdays AS (
+        INSERT INTO session_days AS d (project_id, day, sessions, duration_sum, bounces)
+        SELECT project_id, (started_at AT TIME ZONE 'UTC')::date, sum(n), sum(dur), sum(b) FROM (
+          SELECT project_id, started_at, 1 AS n, duration_ms AS dur, bounce::int AS b FROM sess
+          UNION ALL SELECT project_id, started_at, -1, -duration_ms, -(bounce::int) FROM old_s
+        ) x GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (project_id, day) DO UPDATE SET sessions = d.sessions + excluded.sessions,
+          duration_sum = d.duration_sum + excluded.duration_sum, bounces = d.bounces + excluded.bounces
       ), p_in AS (
         SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
                                          WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
@@ -66,6 +78,7 @@ final class DerivedSql {
           event_count = u.event_count + excluded.event_count,
           traits = CASE WHEN excluded.traits IS NULL THEN u.traits
                         ELSE coalesce(u.traits, '{}'::jsonb) || excluded.traits END
+        RETURNING project_id, user_key, first_seen
       ), touches AS (
         INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution, event_id)
         SELECT t.project_id,
@@ -88,8 +101,49 @@ final class DerivedSql {
       ), progress AS (
         INSERT INTO derived_progress (id, applied_until) VALUES (1, $37)
         ON CONFLICT (id) DO UPDATE SET applied_until = excluded.applied_until
+      ), hourly AS (
+        INSERT INTO rollup_hourly AS r
+        SELECT * FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                             $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                             $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (project_id, hour, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), daily AS (
+        INSERT INTO rollup_daily AS r
+        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, provider, model, country, device_type, browser,
+               sum(events), sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
+               rt_sum, rt_n, dur_sum, dur_n)
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), minutes AS (
+        INSERT INTO rollup_minute AS r
+        SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
+        ON CONFLICT (project_id, minute) DO UPDATE SET sent = r.sent + excluded.sent, errors = r.errors + excluded.errors
+      ), days AS (
+        INSERT INTO user_days
+        SELECT DISTINCT t.project_id, t.day,
+               coalesce(t.user_id, (SELECT x.user_id FROM identities x
+                                    WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
+                        t.anonymous_id)
+        FROM unnest($58::text[], $59::date[], $60::text[], $61::text[]) AS t(project_id, day, user_id, anonymous_id)
+        ORDER BY 1, 2, 3
+        ON CONFLICT DO NOTHING
+        RETURNING project_id, day, user_key
       )
-      SELECT project_id, anonymous_id, user_id FROM links
+      SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS ms FROM links
+      UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
+      UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8
+      FROM people
       """;
 
   /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */
@@ -170,6 +224,98 @@ final class DerivedSql {
         WHERE received_at >= $1 AND type = 'alias' AND user_id IS NOT NULL AND properties ->> 'previousId' IS NOT NULL
       ) l WHERE anon <> user_id
       ORDER BY project_id, anon, ts
+      ON CONFLICT DO NOTHING
+      """;
+
+  /** Rollup hours and minutes touched by events received since $1 are rebuilt whole from the events. */
+  static final String REPAIR_TOUCHED = """
+      CREATE TEMP TABLE IF NOT EXISTS repair_hours (project_id text, hour timestamptz) ON COMMIT DROP
+      """;
+
+  static final String REPAIR_FILL_TOUCHED = """
+      INSERT INTO repair_hours SELECT DISTINCT project_id, date_trunc('hour', ts) FROM events
+      WHERE received_at >= $1 AND NOT is_bot
+      """;
+
+  static final String REPAIR_DELETE_HOURLY = """
+      DELETE FROM rollup_hourly r USING repair_hours t WHERE r.project_id = t.project_id AND r.hour = t.hour
+      """;
+
+  static final String REPAIR_DELETE_MINUTES = """
+      DELETE FROM rollup_minute r USING repair_hours t
+      WHERE r.project_id = t.project_id AND r.minute >= t.hour AND r.minute < t.hour + interval '1 hour'
+      """;
+
+  static final String REPAIR_HOURLY = """
+      INSERT INTO rollup_hourly
+      SELECT e.project_id, date_trunc('hour', e.ts), e.type, coalesce(tally_str(e.properties, 'provider'), ''),
+             coalesce(tally_str(e.properties, 'model'), ''), coalesce(e.country, ''), coalesce(e.device_type, ''),
+             coalesce(e.browser, ''), count(*), coalesce(sum(tally_num(e.properties, 'tokens')), 0),
+             coalesce(sum(tally_num(e.properties, 'cost')), 0), coalesce(sum(tally_num(e.properties, 'amount')), 0),
+             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
+             count(tally_num(e.properties, 'responseTimeMs')),
+             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+      FROM events e
+      WHERE NOT e.is_bot AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      """;
+
+  /** After the hourly repair: the days holding a touched hour are re-summed from the hourly rollup. */
+  static final String REPAIR_DAILY = """
+      WITH days AS (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours),
+      gone AS (DELETE FROM rollup_daily r USING days d WHERE r.project_id = d.project_id AND r.day = d.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_DAILY_FILL = """
+      INSERT INTO rollup_daily
+      SELECT h.project_id, (h.hour AT TIME ZONE 'UTC')::date, h.type, h.provider, h.model, h.country, h.device_type,
+             h.browser, sum(h.events), sum(h.tokens), sum(h.cost), sum(h.amount), sum(h.rt_sum), sum(h.rt_n),
+             sum(h.dur_sum), sum(h.dur_n)
+      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) d
+      JOIN rollup_hourly h ON h.project_id = d.project_id AND h.hour >= d.day::timestamp AT TIME ZONE 'UTC'
+        AND h.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      """;
+
+  /** Session days that events received since the watermark may have changed (their days and the day before). */
+  private static final String SESSION_REPAIR_DAYS = """
+      SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date - k AS day FROM repair_hours, (VALUES (0), (1)) v(k)
+      """;
+
+  static final String REPAIR_SESSION_DAYS_DELETE = "WITH days AS (" + SESSION_REPAIR_DAYS + """
+      ), gone AS (DELETE FROM session_days s USING days d WHERE s.project_id = d.project_id AND s.day = d.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_SESSION_DAYS_FILL = "WITH days AS (" + SESSION_REPAIR_DAYS + """
+      )
+      INSERT INTO session_days
+      SELECT s.project_id, (s.started_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum(s.duration_ms), 0),
+             count(*) FILTER (WHERE s.bounce)
+      FROM days d JOIN sessions s ON s.project_id = d.project_id AND s.started_at >= d.day::timestamp AT TIME ZONE 'UTC'
+        AND s.started_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1, 2
+      """;
+
+  static final String REPAIR_MINUTES = """
+      INSERT INTO rollup_minute
+      SELECT e.project_id, date_trunc('minute', e.ts), count(*) FILTER (WHERE e.type = 'message_sent'),
+             count(*) FILTER (WHERE e.type = 'error')
+      FROM events e
+      WHERE NOT e.is_bot AND e.type IN ('message_sent', 'error')
+        AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
+      GROUP BY 1, 2
+      """;
+
+  static final String REPAIR_USER_DAYS = """
+      INSERT INTO user_days
+      SELECT DISTINCT project_id, (ts AT TIME ZONE 'UTC')::date, coalesce(user_id, anonymous_id) FROM events
+      WHERE received_at >= $1 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
       ON CONFLICT DO NOTHING
       """;
 

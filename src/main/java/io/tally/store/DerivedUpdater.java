@@ -2,6 +2,8 @@ package io.tally.store;
 
 import io.tally.event.Event;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -32,11 +34,20 @@ public final class DerivedUpdater {
   private final LongSupplier writerOldestPendingMs;
   private Batch current = new Batch();
   private Batch failed;
+  private final List<String[]> pendingMerges = new ArrayList<>();
   private boolean flushing;
 
-  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs) {
+  private final java.util.function.Consumer<JsonObject> flushed;
+
+  /**
+   * @param flushed told after each flush {projects: {id: earliest event time ms}, merged: [ids with identity merges]}
+   *                (the query cache invalidates from it)
+   */
+  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs,
+                        java.util.function.Consumer<JsonObject> flushed) {
     this.pool = pool;
     this.writerOldestPendingMs = writerOldestPendingMs;
+    this.flushed = flushed;
   }
 
   /** Adds the newly stored (non-duplicate) events of a committed batch. */
@@ -47,7 +58,7 @@ public final class DerivedUpdater {
   }
 
   public boolean idle() {
-    return !flushing && current.isEmpty() && failed == null;
+    return !flushing && current.isEmpty() && failed == null && pendingMerges.isEmpty();
   }
 
   /** Writes what was accumulated; a failed flush is retried first next time. */
@@ -66,29 +77,70 @@ public final class DerivedUpdater {
     long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldestPendingMs.getAsLong());
     long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
     if (batch.isEmpty()) {
-      return Future.succeededFuture();
+      if (pendingMerges.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      flushing = true;
+      return mergePending().onComplete(ar -> flushing = false);
     }
     flushing = true;
-    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.tuple(watermark))
-        .compose(links -> {
-          Future<Void> chain = Future.succeededFuture();
-          for (var r : links) {
-            Tuple link = Tuple.of(r.getString(0), r.getString(1), r.getString(2));
-            chain = chain.compose(v -> pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(link).mapEmpty());
+    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark)))
+        .map(out -> {
+          JsonArray days = new JsonArray();
+          JsonArray people = new JsonArray();
+          for (var r : out) {
+            switch (r.getString(0)) {
+              case "l" -> pendingMerges.add(new String[] {r.getString(1), r.getString(2), r.getString(3)});
+              case "d" -> days.add(new JsonArray().add(r.getString(1)).add(r.getInteger(4)).add(r.getString(2)));
+              default -> people.add(new JsonArray().add(r.getString(1)).add(r.getString(2)).add(r.getLong(5)));
+            }
           }
-          return chain;
+          JsonObject projects = new JsonObject();
+          batch.minTsByProject.forEach(projects::put);
+          flushed.accept(new JsonObject().put("projects", projects).put("days", days).put("people", people));
+          return null;
         })
         .onFailure(err -> {
           LOG.warn("derived tables flush failed, will retry: {}", err.toString());
           failed = batch;
         })
+        // identity merges run after the flush that recorded the links; a failed one is retried after the next flush
+        // (never by re-running the flush, whose rollup additions must apply once)
+        .transform(ar -> mergePending())
         .onComplete(ar -> flushing = false)
         .mapEmpty();
+  }
+
+  private Future<Void> mergePending() {
+    if (pendingMerges.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    String[] link = pendingMerges.get(0);
+    return pool.preparedQuery(EventBatchSql.MERGE_IDENTITY).execute(Tuple.of(link[0], link[1], link[2]))
+        .compose(r -> {
+          pendingMerges.remove(0);
+          flushed.accept(new JsonObject().put("merged", new JsonArray().add(link[0]))
+              .put("merges", new JsonArray().add(new JsonArray().add(link[0]).add(link[1]).add(link[2]))));
+          return mergePending();
+        }, err -> {
+          LOG.warn("identity merge {} -> {} failed, will retry: {}", link[1], link[2], err.toString());
+          return Future.succeededFuture();
+        });
   }
 
   /** After a graceful drain (nothing pending anywhere): nothing received so far needs re-deriving. */
   public Future<Void> markClean() {
     return pool.query("UPDATE derived_progress SET applied_until = 'infinity' WHERE id = 1").execute().mapEmpty();
+  }
+
+  /** One repair statement, logged with its row count and time (a large repair takes minutes). */
+  private static Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> step(io.vertx.sqlclient.SqlConnection c,
+                                                                              String what, String sql, Tuple p) {
+    long start = System.currentTimeMillis();
+    Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> f = p == null ? c.query(sql).execute()
+        : c.preparedQuery(sql).execute(p);
+    return f.onSuccess(r -> LOG.info("  repair: {} — {} rows in {} ms", what, r.rowCount(),
+        System.currentTimeMillis() - start));
   }
 
   /** Re-derives, idempotently, everything touched by events received since the last recorded watermark. */
@@ -102,10 +154,23 @@ public final class DerivedUpdater {
       OffsetDateTime since = rows.iterator().next().getOffsetDateTime("applied_until");
       Tuple p = Tuple.of(since);
       long start = System.currentTimeMillis();
-      return pool.withTransaction(c -> c.preparedQuery(DerivedSql.REPAIR_LINKS).execute(p)
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_SESSIONS).execute(p))
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_PEOPLE).execute(p))
-              .compose(v -> c.preparedQuery(DerivedSql.REPAIR_TOUCHPOINTS).execute(p))
+      LOG.info("re-deriving sessions, people, touchpoints and rollups from events received since {}", since);
+      return pool.withTransaction(c -> step(c, "identity links", DerivedSql.REPAIR_LINKS, p)
+              .compose(v -> step(c, "sessions", DerivedSql.REPAIR_SESSIONS, p))
+              .compose(v -> step(c, "people", DerivedSql.REPAIR_PEOPLE, p))
+              .compose(v -> step(c, "touchpoints", DerivedSql.REPAIR_TOUCHPOINTS, p))
+              .compose(v -> c.query(DerivedSql.REPAIR_TOUCHED).execute())
+              .compose(v -> step(c, "touched hours", DerivedSql.REPAIR_FILL_TOUCHED, p))
+              .compose(v -> c.query("ANALYZE repair_hours").execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_DELETE_HOURLY).execute())
+              .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
+              .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
+              .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
+              .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
+              .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
+              .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
+              .compose(v -> c.query(DerivedSql.REPAIR_SESSION_DAYS_DELETE).execute())
+              .compose(v -> step(c, "session days", DerivedSql.REPAIR_SESSION_DAYS_FILL, null))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
             Future<Void> chain = Future.succeededFuture();
@@ -129,10 +194,33 @@ public final class DerivedUpdater {
     final List<Event> touches = new ArrayList<>();
     final List<String[]> links = new ArrayList<>();
     final List<Instant> linkTimes = new ArrayList<>();
+    final Map<HourKey, HourAgg> hours = new HashMap<>();
+    final Map<MinuteKey, long[]> minutes = new HashMap<>();
+    final java.util.Set<DayKey> days = new java.util.HashSet<>();
+    final Map<String, Long> minTsByProject = new HashMap<>();
     long oldestReceivedMs = Long.MAX_VALUE;
 
     boolean isEmpty() {
-      return sessions.isEmpty() && people.isEmpty() && touches.isEmpty() && links.isEmpty();
+      return sessions.isEmpty() && people.isEmpty() && touches.isEmpty() && links.isEmpty() && hours.isEmpty();
+    }
+
+    void rollup(Event e, Event.Enrichment en) {
+      long t = e.timestamp().toEpochMilli();
+      minTsByProject.merge(e.projectId(), t, Math::min);
+      Event.Measures m = e.measures() == null ? Event.Measures.NONE : e.measures();
+      HourKey hk = new HourKey(e.projectId(), Math.floorDiv(t, 3_600_000L) * 3_600_000L, e.type(),
+          nz(m.provider()), nz(m.model()), nz(en.country()), nz(en.deviceType()), nz(en.browser()));
+      hours.computeIfAbsent(hk, k -> new HourAgg()).add(m);
+      boolean sent = "message_sent".equals(e.type());
+      if (sent || "error".equals(e.type())) {
+        long[] c = minutes.computeIfAbsent(new MinuteKey(e.projectId(), Math.floorDiv(t, 60_000L) * 60_000L),
+            k -> new long[2]);
+        c[sent ? 0 : 1]++;
+      }
+      if (e.actor() != null) {
+        days.add(new DayKey(e.projectId(), Math.floorDiv(t, 86_400_000L), e.userId(),
+            e.userId() == null ? e.anonymousId() : null));
+      }
     }
 
     void add(Event e) {
@@ -151,6 +239,7 @@ public final class DerivedUpdater {
       if (e.sessionId() != null) {
         sessions.computeIfAbsent(e.projectId() + '\u0001' + e.sessionId(), k -> new SessionAgg(e)).add(e, en);
       }
+      rollup(e, en);
       String person = e.actor();
       if (person != null) {
         people.computeIfAbsent(e.projectId() + '\u0001' + person, k -> new PersonAgg(e)).add(e, en);
@@ -241,6 +330,112 @@ public final class DerivedUpdater {
           .addArrayOfString(tt).addArrayOfString(tat).addArrayOfUUID(tid)
           .addArrayOfString(lp).addArrayOfString(la).addArrayOfString(lu).addArrayOfOffsetDateTime(lt)
           .addOffsetDateTime(odt(watermarkMs));
+    }
+
+    /** Appends the rollup arrays ($38…$61). */
+    Tuple withRollups(Tuple t) {
+      int n = hours.size();
+      String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
+      String[] hd = new String[n], hb = new String[n];
+      OffsetDateTime[] hh = new OffsetDateTime[n];
+      Long[] hev = new Long[n], hrn = new Long[n], hdn = new Long[n];
+      Double[] htok = new Double[n], hcost = new Double[n], hamt = new Double[n], hrt = new Double[n];
+      Double[] hdur = new Double[n];
+      int i = 0;
+      for (Map.Entry<HourKey, HourAgg> x : hours.entrySet()) {
+        HourKey k = x.getKey();
+        HourAgg a = x.getValue();
+        hp[i] = k.project();
+        hh[i] = odt(k.hourMs());
+        ht[i] = k.type();
+        hpr[i] = k.provider();
+        hm[i] = k.model();
+        hc[i] = k.country();
+        hd[i] = k.device();
+        hb[i] = k.browser();
+        hev[i] = a.events;
+        htok[i] = a.tokens;
+        hcost[i] = a.cost;
+        hamt[i] = a.amount;
+        hrt[i] = a.rtSum;
+        hrn[i] = a.rtN;
+        hdur[i] = a.durSum;
+        hdn[i] = a.durN;
+        i++;
+      }
+      int m = minutes.size();
+      String[] mp = new String[m];
+      OffsetDateTime[] mm = new OffsetDateTime[m];
+      Long[] ms = new Long[m], me = new Long[m];
+      int j = 0;
+      for (Map.Entry<MinuteKey, long[]> x : minutes.entrySet()) {
+        mp[j] = x.getKey().project();
+        mm[j] = odt(x.getKey().minuteMs());
+        ms[j] = x.getValue()[0];
+        me[j] = x.getValue()[1];
+        j++;
+      }
+      int d = days.size();
+      String[] dp = new String[d], du = new String[d], da = new String[d];
+      java.time.LocalDate[] dd = new java.time.LocalDate[d];
+      int k = 0;
+      for (DayKey x : days) {
+        dp[k] = x.project();
+        dd[k] = java.time.LocalDate.ofEpochDay(x.epochDay());
+        du[k] = x.user();
+        da[k] = x.anon();
+        k++;
+      }
+      return t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh).addArrayOfString(ht).addArrayOfString(hpr)
+          .addArrayOfString(hm).addArrayOfString(hc).addArrayOfString(hd).addArrayOfString(hb)
+          .addArrayOfLong(hev).addArrayOfDouble(htok).addArrayOfDouble(hcost).addArrayOfDouble(hamt)
+          .addArrayOfDouble(hrt).addArrayOfLong(hrn).addArrayOfDouble(hdur).addArrayOfLong(hdn)
+          .addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
+          .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da);
+    }
+  }
+
+  private static String nz(String s) {
+    return s == null ? "" : s;
+  }
+
+  private record HourKey(String project, long hourMs, String type, String provider, String model, String country,
+                         String device, String browser) {}
+
+  private record MinuteKey(String project, long minuteMs) {}
+
+  private record DayKey(String project, long epochDay, String user, String anon) {}
+
+  /** One rollup row's worth of events within one flush. */
+  private static final class HourAgg {
+    long events;
+    double tokens;
+    double cost;
+    double amount;
+    double rtSum;
+    long rtN;
+    double durSum;
+    long durN;
+
+    void add(Event.Measures m) {
+      events++;
+      if (m.has(Event.Measures.TOKENS)) {
+        tokens += m.tokens();
+      }
+      if (m.has(Event.Measures.COST)) {
+        cost += m.cost();
+      }
+      if (m.has(Event.Measures.AMOUNT)) {
+        amount += m.amount();
+      }
+      if (m.has(Event.Measures.RESPONSE_TIME)) {
+        rtSum += m.responseTimeMs();
+        rtN++;
+      }
+      if (m.has(Event.Measures.DURATION)) {
+        durSum += m.durationMs();
+        durN++;
+      }
     }
   }
 

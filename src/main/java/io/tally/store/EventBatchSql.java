@@ -66,6 +66,10 @@ final class EventBatchSql {
         RETURNING 1
       ), tp AS (
         UPDATE touchpoints SET user_key = $3 WHERE project_id = $1 AND user_key = $2 RETURNING 1
+      ), ud_old AS (
+        DELETE FROM user_days WHERE project_id = $1 AND user_key = $2 RETURNING day
+      ), ud AS (
+        INSERT INTO user_days SELECT $1, day, $3 FROM ud_old ON CONFLICT DO NOTHING RETURNING 1
       ), old AS (
         DELETE FROM users WHERE project_id = $1 AND user_key = $2 RETURNING *
       ), merged AS (

@@ -25,7 +25,7 @@ class EventRingTest {
 
   private static PendingEvent event(IngestTicket ticket, int index) {
     Event e = new Event("p", UUID.randomUUID(), Instant.EPOCH, Instant.EPOCH, "t", null, null, null, null, null,
-        "u", null, null, null, null, 0, Event.ClientInfo.EMPTY, null);
+        "u", null, null, null, null, 0, Event.ClientInfo.EMPTY, null, Event.Measures.NONE);
     return new PendingEvent(e, ticket, index);
   }
 

@@ -20,6 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DerivedRepairTest {
+  static final String HOURLY = "SELECT hour, type, provider, model, events, tokens, cost, rt_n, dur_n FROM rollup_hourly "
+      + "WHERE project_id = ? ORDER BY hour, type, provider, model";
+  static final String MINUTES = "SELECT minute, sent, errors FROM rollup_minute WHERE project_id = ? ORDER BY minute";
+  static final String DAYS = "SELECT day, user_key FROM user_days WHERE project_id = ? ORDER BY day, user_key";
+  static final String SESSION_DAYS = "SELECT day, sessions, duration_sum, bounces FROM session_days "
+      + "WHERE project_id = ? ORDER BY day";
 
   @Test
   void verifiesThatSessionsAndPeopleLostInACrashAreReDerivedAtStart() {
@@ -32,6 +38,8 @@ class DerivedRepairTest {
       for (int i = 0; i < 4; i++) {
         batch.add(Events.event(i % 2 == 0 ? "page_view" : "message_sent", "u" + u).put("sessionId", "s" + u + "-" + (i / 2))
             .put("timestamp", t0.plusSeconds(u * 1000L + i * 60L).toString())
+            .put("properties", i % 2 == 0 ? new JsonObject() : new JsonObject().put("provider", "p" + u)
+                .put("model", "m" + i).put("tokens", 10 * u + i).put("cost", 0.25 * i))
             .put("page", new JsonObject().put("path", "/p" + i)));
       }
     }
@@ -43,9 +51,23 @@ class DerivedRepairTest {
         + "page_count, entry_page, exit_page FROM sessions WHERE project_id = ? ORDER BY session_id", project);
     List<Map<String, Object>> expectedPeople = Db.query("SELECT user_key, first_seen, last_seen, event_count FROM users "
         + "WHERE project_id = ? ORDER BY user_key", project);
+    List<Map<String, Object>> expectedHourly = Db.query(HOURLY, project);
+    List<Map<String, Object>> expectedMinutes = Db.query(MINUTES, project);
+    List<Map<String, Object>> expectedDays = Db.query(DAYS, project);
+    List<Map<String, Object>> expectedSessionDays = Db.query(SESSION_DAYS, project);
+    assertEquals(List.of(6L), expectedSessionDays.stream().map(m -> m.get("sessions")).toList());
+    assertEquals(7, expectedHourly.size(), "one page_view row, message rows per (provider, model)");
+    assertEquals(6, expectedMinutes.size());
+    assertEquals(3, expectedDays.size());
     // WHEN a crash lost the derived rows (simulated: deleted, watermark before the events' receipt)
     Db.query("WITH a AS (DELETE FROM sessions WHERE project_id = ? RETURNING 1), b AS (DELETE FROM users WHERE "
         + "project_id = ? RETURNING 1) SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)", project, project);
+    // rollups: one row lost, one row double counted, activity lost
+    Db.query("WITH a AS (DELETE FROM rollup_hourly WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
+        + "b AS (UPDATE rollup_minute SET sent = sent * 2 WHERE project_id = ? RETURNING 1), "
+        + "c AS (DELETE FROM user_days WHERE project_id = ? RETURNING 1), "
+        + "d AS (UPDATE session_days SET sessions = 0 WHERE project_id = ? RETURNING 1) SELECT count(*) FROM a",
+        project, project, project, project);
     Db.query("UPDATE derived_progress SET applied_until = now() - interval '10 minutes' RETURNING 1");
     // THEN the next start re-derives them, identical
     try (TestTally t = TestTally.start(project, "w-key-" + s, "r-key-" + s, UnaryOperator.identity())) {
@@ -55,6 +77,10 @@ class DerivedRepairTest {
           + "WHERE project_id = ? ORDER BY user_key", project));
       assertEquals(2, Db.query("SELECT event_count FROM sessions WHERE project_id = ? AND session_id = 's1-0'", project)
           .get(0).get("event_count"));
+      assertEquals(expectedHourly, Db.query(HOURLY, project));
+      assertEquals(expectedMinutes, Db.query(MINUTES, project));
+      assertEquals(expectedDays, Db.query(DAYS, project));
+      assertEquals(expectedSessionDays, Db.query(SESSION_DAYS, project));
     }
   }
 }

@@ -1,0 +1,230 @@
+package io.tally.query;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Event aggregates over a period, grouped by event type and one optional key, read from the hourly rollup for the
+ * whole hours of the period and from raw events for its ragged edges (or from raw events only when the grouping
+ * needs a column the rollup does not keep). Bots are excluded.
+ */
+final class Agg {
+  /** Sums of one (key, type) group. */
+  record Row2(String key, String type, long events, double tokens, double cost, double amount, double rtSum, long rtN,
+              double durSum, long durN) {}
+
+  /**
+   * A grouping: the expression over {@code rollup_daily} columns, over {@code rollup_hourly} columns (null: that
+   * rollup cannot serve it) and over raw {@code events} columns; all must yield text.
+   */
+  record Group(String dailyExpr, String hourlyExpr, String rawExpr) {
+    static final Group NONE = new Group("''", "''", "''");
+  }
+
+  private Agg() {
+  }
+
+  static OffsetDateTime odt(Instant i) {
+    return OffsetDateTime.ofInstant(i, ZoneOffset.UTC);
+  }
+
+  /** [from, to) split into raw head, rollup middle (whole units) and raw tail. */
+  record Split(Instant from, Instant a, Instant b, Instant to) {
+    boolean hasMiddle() {
+      return a.isBefore(b);
+    }
+
+    /** Raw ranges (non-empty). */
+    List<Instant[]> raw() {
+      List<Instant[]> r = new ArrayList<>(2);
+      if (!hasMiddle()) {
+        r.add(new Instant[] {from, to});
+        return r;
+      }
+      if (from.isBefore(a)) {
+        r.add(new Instant[] {from, a});
+      }
+      if (b.isBefore(to)) {
+        r.add(new Instant[] {b, to});
+      }
+      return r;
+    }
+
+    static Split of(Instant from, Instant to, ChronoUnit unit) {
+      Instant a = from.truncatedTo(unit);
+      if (a.isBefore(from)) {
+        a = a.plus(1, unit);
+      }
+      Instant b = to.truncatedTo(unit);
+      if (!a.isBefore(b)) {
+        return new Split(from, to, to, to);
+      }
+      return new Split(from, a, b, to);
+    }
+  }
+
+  /** Appends the SQL filter conditions and their parameters. */
+  static String filterSql(Filters f, Tuple t, boolean rollup) {
+    StringBuilder sb = new StringBuilder();
+    if (f.provider() != null) {
+      t.addString(f.provider());
+      sb.append(rollup ? " AND provider = $" : " AND tally_str(properties, 'provider') = $").append(t.size());
+    }
+    if (f.model() != null) {
+      t.addString(f.model());
+      sb.append(rollup ? " AND model = $" : " AND tally_str(properties, 'model') = $").append(t.size());
+    }
+    if (f.country() != null) {
+      t.addString(f.country());
+      sb.append(" AND country = $").append(t.size());
+    }
+    if (f.device() != null) {
+      t.addString(f.device());
+      sb.append(" AND device_type = $").append(t.size());
+    }
+    return sb.toString();
+  }
+
+  private static final String MEASURES = "type, events AS n, tokens, cost, amount, rt_sum, rt_n, dur_sum, dur_n";
+
+  /**
+   * Aggregates over [from, to) grouped by (key, type); {@code types} (null = all) restricts the event types. Whole
+   * UTC days come from the daily rollup, whole hours of the ragged days from the hourly one, the rest from events.
+   */
+  static Future<List<Row2>> run(Pool pool, String project, Instant from, Instant to, Filters f, Group g,
+                                List<String> types) {
+    Tuple t = Tuple.tuple().addString(project);
+    String typeCond = "";
+    if (types != null) {
+      t.addArrayOfString(types.toArray(String[]::new));
+      typeCond = " AND type = ANY($" + t.size() + ")";
+    }
+    List<String> parts = new ArrayList<>();
+    List<Instant[]> hourly = new ArrayList<>();
+    if (f.raw() || g.hourlyExpr() == null) {
+      rawParts(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f);
+    } else {
+      Split days = g.dailyExpr() == null ? new Split(from, to, to, to) : Split.of(from, to, ChronoUnit.DAYS);
+      if (days.hasMiddle()) {
+        t.addLocalDate(days.a().atOffset(ZoneOffset.UTC).toLocalDate())
+            .addLocalDate(days.b().atOffset(ZoneOffset.UTC).toLocalDate());
+        parts.add("SELECT " + g.dailyExpr() + " AS k, " + MEASURES + " FROM rollup_daily WHERE project_id = $1 "
+            + "AND day >= $" + (t.size() - 1) + " AND day < $" + t.size() + typeCond + filterSql(f, t, true));
+      }
+      hourly.addAll(days.raw());
+      for (Instant[] r : hourly) {
+        Split hours = Split.of(r[0], r[1], ChronoUnit.HOURS);
+        if (hours.hasMiddle()) {
+          t.addOffsetDateTime(odt(hours.a())).addOffsetDateTime(odt(hours.b()));
+          parts.add("SELECT " + g.hourlyExpr() + " AS k, " + MEASURES + " FROM rollup_hourly WHERE project_id = $1 "
+              + "AND hour >= $" + (t.size() - 1) + " AND hour < $" + t.size() + typeCond + filterSql(f, t, true));
+        }
+        rawParts(parts, t, hours.raw(), g, typeCond, f);
+      }
+    }
+    String sql = "SELECT k, type, sum(n)::bigint, sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n)::bigint, "
+        + "sum(dur_sum), sum(dur_n)::bigint FROM (" + String.join(" UNION ALL ", parts)
+        + ") x(k, type, n, tokens, cost, amount, rt_sum, rt_n, dur_sum, dur_n) GROUP BY k, type";
+    return pool.preparedQuery(sql).execute(t).map(rows -> {
+      List<Row2> out = new ArrayList<>(rows.size());
+      for (Row r : rows) {
+        out.add(new Row2(r.getString(0), r.getString(1), r.getLong(2), r.getDouble(3), r.getDouble(4),
+            r.getDouble(5), r.getDouble(6), r.getLong(7), r.getDouble(8), r.getLong(9)));
+      }
+      return out;
+    });
+  }
+
+  private static void rawParts(List<String> parts, Tuple t, List<Instant[]> ranges, Group g, String typeCond,
+                               Filters f) {
+    for (Instant[] r : ranges) {
+      t.addOffsetDateTime(odt(r[0])).addOffsetDateTime(odt(r[1]));
+      int ia = t.size() - 1;
+      parts.add("SELECT " + g.rawExpr() + " AS k, type, 1::bigint, coalesce(tally_num(properties, 'tokens'), 0), "
+          + "coalesce(tally_num(properties, 'cost'), 0), coalesce(tally_num(properties, 'amount'), 0), "
+          + "coalesce(tally_num(properties, 'responseTimeMs'), 0), "
+          + "(tally_num(properties, 'responseTimeMs') IS NOT NULL)::int::bigint, "
+          + "coalesce(tally_num(properties, 'durationMs'), 0), "
+          + "(tally_num(properties, 'durationMs') IS NOT NULL)::int::bigint "
+          + "FROM events WHERE project_id = $1 AND ts >= $" + ia + " AND ts < $" + (ia + 1) + " AND NOT is_bot"
+          + typeCond + filterSql(f, t, false));
+    }
+  }
+
+  /** Totals per metric over aggregate rows (optionally only those of one key). */
+  static final class Totals {
+    long events;
+    long messages;
+    long sent;
+    long received;
+    long errors;
+    long conversationsCreated;
+    long conversationsCompleted;
+    long pageViews;
+    long payments;
+    double tokens;
+    double cost;
+    double revenue;
+    double rtSum;
+    long rtN;
+    double loadSum;
+    long loadN;
+
+    void add(Row2 r) {
+      events += r.events();
+      switch (r.type()) {
+        case "message_sent", "message_received" -> {
+          messages += r.events();
+          tokens += r.tokens();
+          cost += r.cost();
+          if (r.type().equals("message_sent")) {
+            sent += r.events();
+          } else {
+            received += r.events();
+            rtSum += r.rtSum();
+            rtN += r.rtN();
+          }
+        }
+        case "error" -> errors += r.events();
+        case "conversation_created" -> conversationsCreated += r.events();
+        case "conversation_completed" -> conversationsCompleted += r.events();
+        case "page_view" -> pageViews += r.events();
+        case "payment" -> {
+          payments += r.events();
+          revenue += r.amount();
+        }
+        case "page_load" -> {
+          loadSum += r.durSum();
+          loadN += r.durN();
+        }
+        default -> { }
+      }
+    }
+
+    /** The value of a summable metric (not active_users). */
+    double metric(String metric) {
+      return switch (metric) {
+        case "events" -> events;
+        case "messages" -> messages;
+        case "tokens" -> tokens;
+        case "cost" -> cost;
+        case "errors" -> errors;
+        case "revenue" -> revenue;
+        default -> throw new IllegalArgumentException(metric);
+      };
+    }
+  }
+
+  static double div(double a, double b) {
+    return b == 0 ? 0 : a / b;
+  }
+}

@@ -1,0 +1,217 @@
+package io.tally.query;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * Ordered funnels per person: step events are read once (type index, step conditions evaluated in SQL as a bit
+ * mask), the best attempt of each person is found in memory, then the drop-off reasons are counted from the
+ * dropped persons' events.
+ */
+final class FunnelQuery {
+  private final Pool pool;
+
+  FunnelQuery(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** One person's best attempt: the number of steps reached and the time of each. */
+  record Attempt(int reached, long[] times) {}
+
+  Future<JsonObject> run(JsonObject q) {
+    String project = q.getString("projectId");
+    Instant from = Instant.parse(q.getString("from"));
+    Instant to = Instant.parse(q.getString("to"));
+    long windowMs = q.getLong("windowSeconds") * 1000L;
+    JsonArray steps = q.getJsonArray("steps");
+    int n = steps.size();
+    Tuple t = Tuple.of(project, Agg.odt(from), Agg.odt(to));
+    List<String> types = new ArrayList<>();
+    StringBuilder mask = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      JsonObject step = steps.getJsonObject(i);
+      String ev = step.getString("event");
+      if (!types.contains(ev)) {
+        types.add(ev);
+      }
+      t.addString(ev);
+      String cond = "type = $" + t.size();
+      JsonObject where = step.getJsonObject("where");
+      if (where != null && !where.isEmpty()) {
+        t.addString(where.encode());
+        cond += " AND properties @> $" + t.size() + "::jsonb";
+      }
+      mask.append(i == 0 ? "" : " | ").append("(CASE WHEN ").append(cond).append(" THEN ").append(1 << i)
+          .append(" ELSE 0 END)");
+    }
+    t.addArrayOfString(types.toArray(String[]::new));
+    String sql = "SELECT k, ms, m FROM (SELECT coalesce(user_id, anonymous_id) AS k, "
+        + "(extract(epoch FROM ts) * 1000)::int8 AS ms, " + mask + " AS m FROM events "
+        + "WHERE project_id = $1 AND ts >= $2 AND ts < $3 AND NOT is_bot AND type = ANY($" + t.size() + ") "
+        + "AND coalesce(user_id, anonymous_id) IS NOT NULL) x WHERE m <> 0 ORDER BY k, ms";
+    return pool.preparedQuery(sql).execute(t).compose(rows -> {
+      Map<String, Attempt> best = new HashMap<>();
+      String cur = null;
+      List<long[]> evs = new ArrayList<>();
+      for (Row r : rows) {
+        String k = r.getString(0);
+        if (!k.equals(cur)) {
+          if (cur != null) {
+            best.put(cur, bestAttempt(evs, n, windowMs));
+          }
+          cur = k;
+          evs = new ArrayList<>();
+        }
+        evs.add(new long[] {r.getLong(1), r.getInteger(2)});
+      }
+      if (cur != null) {
+        best.put(cur, bestAttempt(evs, n, windowMs));
+      }
+      return reasons(project, to, windowMs, steps, best)
+          .map(reasons -> build(q, steps, best, reasons));
+    });
+  }
+
+  /** The attempt reaching the most steps, the earliest on ties. Events sorted by time, each {ms, mask}. */
+  static Attempt bestAttempt(List<long[]> evs, int n, long windowMs) {
+    Attempt best = null;
+    for (int s = 0; s < evs.size(); s++) {
+      if ((evs.get(s)[1] & 1) == 0) {
+        continue;
+      }
+      long[] times = new long[n];
+      long start = evs.get(s)[0];
+      times[0] = start;
+      int reached = 1;
+      for (int j = s + 1; j < evs.size() && reached < n; j++) {
+        long ms = evs.get(j)[0];
+        if (ms - start > windowMs) {
+          break;
+        }
+        if (ms > times[reached - 1] && (evs.get(j)[1] & (1L << reached)) != 0) {
+          times[reached] = ms;
+          reached++;
+        }
+      }
+      if (best == null || reached > best.reached()) {
+        best = new Attempt(reached, times);
+        if (reached == n) {
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** Event types the persons who stopped after step i did instead, per step not reached: {step index: {type: n}}. */
+  private Future<Map<Integer, Map<String, Long>>> reasons(String project, Instant to, long windowMs, JsonArray steps,
+                                                         Map<String, Attempt> best) {
+    int n = steps.size();
+    List<String> keys = new ArrayList<>();
+    List<Long> starts = new ArrayList<>();
+    List<Long> ends = new ArrayList<>();
+    List<Integer> next = new ArrayList<>();
+    List<String> exclude = new ArrayList<>();
+    best.forEach((k, a) -> {
+      if (a != null && a.reached() < n) {
+        keys.add(k);
+        starts.add(a.times()[a.reached() - 1]);
+        ends.add(Math.min(a.times()[0] + windowMs, to.toEpochMilli() - 1));
+        next.add(a.reached());
+        exclude.add(steps.getJsonObject(a.reached()).getString("event"));
+      }
+    });
+    Map<Integer, Map<String, Long>> out = new HashMap<>();
+    if (keys.isEmpty()) {
+      return Future.succeededFuture(out);
+    }
+    String sql = """
+        WITH d AS (
+          SELECT * FROM unnest($2::text[], $3::int8[], $4::int8[], $5::int4[], $6::text[]) AS d(k, s, e, step, excl)
+        ), ev AS (
+          SELECT d.step, e.type FROM d JOIN events e ON e.project_id = $1 AND e.user_id = d.k
+            AND e.ts > to_timestamp(d.s / 1000.0) AND e.ts <= to_timestamp(d.e / 1000.0)
+          WHERE NOT e.is_bot AND e.type <> d.excl
+          UNION ALL
+          SELECT d.step, e.type FROM d JOIN events e ON e.project_id = $1 AND e.user_id IS NULL
+            AND e.anonymous_id = d.k AND e.ts > to_timestamp(d.s / 1000.0) AND e.ts <= to_timestamp(d.e / 1000.0)
+          WHERE NOT e.is_bot AND e.type <> d.excl
+        )
+        SELECT step, type, count(*) FROM ev GROUP BY 1, 2
+        """;
+    Tuple t = Tuple.tuple().addString(project).addArrayOfString(keys.toArray(String[]::new))
+        .addArrayOfLong(starts.toArray(Long[]::new)).addArrayOfLong(ends.toArray(Long[]::new))
+        .addArrayOfInteger(next.toArray(Integer[]::new)).addArrayOfString(exclude.toArray(String[]::new));
+    return pool.preparedQuery(sql).execute(t).map(rows -> {
+      for (Row r : rows) {
+        out.computeIfAbsent(r.getInteger(0), x -> new TreeMap<>()).put(r.getString(1), r.getLong(2));
+      }
+      return out;
+    });
+  }
+
+  private static JsonObject build(JsonObject q, JsonArray steps, Map<String, Attempt> best,
+                                  Map<Integer, Map<String, Long>> reasons) {
+    int n = steps.size();
+    long[] users = new long[n];
+    double[] timeSum = new double[n];
+    double totalTime = 0;
+    for (Attempt a : best.values()) {
+      if (a == null) {
+        continue;
+      }
+      for (int i = 0; i < a.reached(); i++) {
+        users[i]++;
+        if (i > 0) {
+          timeSum[i] += a.times()[i] - a.times()[i - 1];
+        }
+      }
+      if (a.reached() == n) {
+        totalTime += a.times()[n - 1] - a.times()[0];
+      }
+    }
+    JsonArray outSteps = new JsonArray();
+    JsonArray drops = new JsonArray();
+    for (int i = 0; i < n; i++) {
+      JsonObject step = steps.getJsonObject(i);
+      JsonObject where = step.getJsonObject("where");
+      String description = step.getString("event") + (where == null || where.isEmpty() ? "" : " where " + where.encode());
+      outSteps.add(new JsonObject().put("id", "step-" + (i + 1)).put("name", step.getString("name",
+              step.getString("event"))).put("description", description).put("event", step.getString("event"))
+          .put("order", i + 1).put("users", users[i])
+          .put("conversionRate", Agg.div(users[i], users[0]))
+          .put("conversionFromPrevious", i == 0 ? (users[0] > 0 ? 1.0 : 0.0) : Agg.div(users[i], users[i - 1]))
+          .put("averageTime", i == 0 ? 0.0 : Agg.div(timeSum[i], users[i])));
+      if (i > 0) {
+        long dropped = users[i - 1] - users[i];
+        List<Map.Entry<String, Long>> rs = new ArrayList<>(reasons.getOrDefault(i, Map.of()).entrySet());
+        rs.sort((a, b) -> a.getValue().equals(b.getValue()) ? a.getKey().compareTo(b.getKey())
+            : Long.compare(b.getValue(), a.getValue()));
+        JsonArray top = new JsonArray();
+        rs.stream().limit(3).forEach(e -> top.add(e.getKey()));
+        drops.add(new JsonObject().put("stepId", "step-" + (i + 1)).put("users", dropped)
+            .put("percentage", users[i - 1] == 0 ? 0.0 : 100.0 * dropped / users[i - 1]).put("reasons", top));
+      }
+    }
+    String id = UUID.nameUUIDFromBytes(new JsonObject().put("steps", steps).put("windowSeconds",
+        q.getLong("windowSeconds")).encode().getBytes(StandardCharsets.UTF_8)).toString();
+    return new JsonObject().put("id", id).put("name", q.getString("name")).put("steps", outSteps)
+        .put("users", users[0]).put("conversionRate", Agg.div(users[n - 1], users[0]))
+        .put("averageTime", Agg.div(totalTime, users[n - 1])).put("dropOffPoints", drops)
+        .put("windowSeconds", q.getLong("windowSeconds")).put("from", q.getString("from"))
+        .put("to", q.getString("to"));
+  }
+}
