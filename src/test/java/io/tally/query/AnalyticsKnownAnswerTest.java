@@ -285,6 +285,13 @@ class AnalyticsKnownAnswerTest {
     List<Step> f3 = List.of(new Step("conversation_created", Map.of()), new Step("message_sent", Map.of()),
         new Step("error", Map.of()));
     funnel(c, "funnel conversation_created>message_sent>error, 2 min", "errors", f3, 120L, FROM, TO);
+    List<Step> f4 = List.of(new Step("page_view", Map.of()), new Step("feedback_given", Map.of("rating", 5)),
+        new Step("page_view", Map.of()));
+    funnel(c, "funnel page_view>feedback_given{rating=5}>page_view, 1 h", "happy", f4, 3600L, PREV_FROM, TO);
+    List<Step> f5 = List.of(new Step("conversation_created", Map.of("provider", "anthropic", "model", "claude-3-haiku")),
+        new Step("message_sent", Map.of()), new Step("message_received", Map.of()));
+    funnel(c, "funnel conversation_created{anthropic,claude-3-haiku}>message_sent>message_received, 10 min", "haiku",
+        f5, 600L, FROM, TO);
     funnel(c, "funnel [empty period]", "empty", f1, 1800L, EMPTY_FROM, EMPTY_TO);
     c.done();
   }
@@ -341,6 +348,17 @@ class AnalyticsKnownAnswerTest {
     KatCheck c = new KatCheck("GET /v1/conversions");
     conversions(c, "conversions [main period]", FROM, TO, null);
     conversions(c, "conversions [main period, limit=3]", FROM, TO, 3);
+    // one person's conversions only (newest first with limit=1, or a period holding one conversion)
+    conversions(c, "conversions [main period, limit=1]", FROM, TO, 1);
+    conversions(c, "conversions [previous period, limit=1]", PREV_FROM, FROM, 1);
+    KatEvent late = data.late.stream().filter(e -> e.type.equals("subscription")).findFirst().orElseThrow();
+    conversions(c, "conversions [the late anonymous subscription only]", late.ts, late.ts.plusSeconds(1), null);
+    KatEvent engagement = data.events.stream().filter(e -> e.type.equals("trial_started") && !e.bot
+        && e.ts.isAfter(FROM)).findFirst().orElseThrow();
+    conversions(c, "conversions [a session without a person: 12 Oct 14:00-14:10]", Instant.parse("2026-10-12T14:00:00Z"),
+        Instant.parse("2026-10-12T14:10:00Z"), null);
+    conversions(c, "conversions [one custom conversion-category event]", engagement.ts, engagement.ts.plusMillis(1),
+        null);
     conversions(c, "conversions [previous period]", PREV_FROM, FROM, null);
     conversions(c, "conversions [empty period]", EMPTY_FROM, EMPTY_TO, null);
     c.done();
@@ -472,6 +490,11 @@ class AnalyticsKnownAnswerTest {
     } else {
       c.pass(zg);
     }
+    // the other reading: only keys of the events the metric is computed from (message events for messages, ...)
+    List<Row> other = o.breakdownRowsOfMetricEvents(dimension, metric, f, from, to).stream().limit(lim).toList();
+    List<Row> canonical = actual.stream().sorted(KatOracle.ROW_ORDER).toList();
+    c.info("breakdown rows = keys of the metric's own events", sameRows(other, canonical),
+        g + " " + p + ": that reading gives " + other + ", actual " + canonical);
   }
 
   static boolean sameRows(List<Row> a, List<Row> b) {
@@ -571,7 +594,7 @@ class AnalyticsKnownAnswerTest {
       c.truth("no key: 401", path, none == 401, "expected 401, got " + none);
       int write = t.http.getWith("Bearer " + t.writeKey, path).status();
       c.truth("write key: 403", path, write == 403, "expected 403, got " + write);
-      int other = t.http.getWith("Bearer " + nyRead, path).status();
+      int other = t.http.getWith("Bearer " + nyRead, path.replace("/users/u01/", "/users/n1/")).status();
       c.truth("other project's read key: 200", path, other == 200, "expected 200, got " + other);
     }
     JsonObject ok = one.copy().put("steps", two);

@@ -78,6 +78,9 @@ final class KatCheck {
   final Map<String, int[]> groups = new LinkedHashMap<>();
   final List<String> failures = new ArrayList<>();
   final List<String> notes = new ArrayList<>();
+  /** Informational comparisons (another reading of an ambiguous rule): counted and shown, never failing. */
+  final Map<String, int[]> infos = new LinkedHashMap<>();
+  final List<String> infoMismatches = new ArrayList<>();
 
   KatCheck(String name) {
     this.name = name;
@@ -100,6 +103,13 @@ final class KatCheck {
   void note(String s) {
     if (!notes.contains(s)) {
       notes.add(s);
+    }
+  }
+
+  void info(String name, boolean ok, String detail) {
+    infos.computeIfAbsent(name, g -> new int[2])[ok ? 0 : 1]++;
+    if (!ok) {
+      infoMismatches.add("[" + name + "] " + detail);
     }
   }
 
@@ -263,6 +273,10 @@ final class KatCheck {
   String summary() {
     StringBuilder b = new StringBuilder("=== KAT " + name + " ===\n");
     groups.forEach((g, c) -> b.append(String.format("  %-60s pass %5d  fail %4d%n", g, c[0], c[1])));
+    infos.forEach((g, c) -> b.append(String.format("  info: %-54s match %5d  differ %4d%n", g, c[0], c[1])));
+    for (String m : infoMismatches) {
+      b.append("  info-differ ").append(m).append('\n');
+    }
     for (String n : notes) {
       b.append("  note: ").append(n).append('\n');
     }

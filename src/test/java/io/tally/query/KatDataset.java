@@ -488,6 +488,10 @@ final class KatDataset {
     nobody.pageView(0, "/docs", null, null, "");
     nobody.client("page_load", 700, new JsonObject().put("durationMs", 640));
     nobody.client("feature_used", 45_000, new JsonObject().put("feature", "search"));
+    // conversions without any person: no touchpoints, attribution direct / none
+    nobody.client("signup", 20_000, new JsonObject().put("method", "email"));
+    KatEvent referral = nobody.client("referral", 20_000, new JsonObject().put("channel", "link"));
+    referral.value = 3.0;
   }
 
   // ---------------------------------------------------------------------------------------------------------------

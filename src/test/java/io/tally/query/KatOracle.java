@@ -686,6 +686,32 @@ final class KatOracle {
     return rows;
   }
 
+  /** The events a metric is computed from (the other reading of which rows a breakdown has). */
+  static boolean contributes(String metric, KatEvent e) {
+    return switch (metric) {
+      case "events" -> true;
+      case "active_users" -> e.person != null;
+      case "messages", "tokens", "cost" -> e.isMessage();
+      case "errors" -> e.type.equals("error");
+      case "revenue" -> e.type.equals("payment");
+      default -> throw new IllegalArgumentException(metric);
+    };
+  }
+
+  /** Rows when only keys of the metric's own events get a row. */
+  List<Row> breakdownRowsOfMetricEvents(String dimension, String metric, Filters f, Instant from, Instant to) {
+    Map<String, List<KatEvent>> groups = new LinkedHashMap<>();
+    for (KatEvent e : matching(f, from, to)) {
+      if (contributes(metric, e)) {
+        groups.computeIfAbsent(key(e, dimension), k -> new ArrayList<>()).add(e);
+      }
+    }
+    List<Row> rows = new ArrayList<>();
+    groups.forEach((k, l) -> rows.add(new Row(k, metric(metric, l))));
+    rows.sort(ROW_ORDER);
+    return rows;
+  }
+
   Object breakdownTotal(String metric, Filters f, Instant from, Instant to) {
     return metric(metric, matching(f, from, to));
   }
