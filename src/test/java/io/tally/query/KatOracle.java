@@ -513,9 +513,8 @@ final class KatOracle {
     if (List.of("signup", "subscription", "upgrade", "referral").contains(e.type)) {
       return e.type;
     }
-    if ("conversion".equals(e.category) && !e.type.equals("payment")) {
-      return "engagement";
-    }
+    // engagement: other catalogue types of category conversion except payment; the default catalogue has none, so a
+    // custom (uncatalogued) event sent with category conversion is not a conversion
     return null;
   }
 
@@ -568,7 +567,7 @@ final class KatOracle {
           .filter(x -> !x.ts.isAfter(e.ts) && touch(x) != null).toList();
       Map<String, Object> attribution;
       if (touches.isEmpty()) {
-        attribution = map("source", "direct", "medium", "none", "campaign", null, "term", null, "content", null,
+        attribution = map("source", "direct", "medium", "(none)", "campaign", null, "term", null, "content", null,
             "firstTouch", KatCheck.PRESENT, "lastTouch", KatCheck.PRESENT, "touchpoints", List.of());
       } else {
         Map<String, String> last = touch(touches.get(touches.size() - 1));
@@ -673,18 +672,6 @@ final class KatOracle {
 
   static final Comparator<Row> ROW_ORDER = Comparator.comparingDouble(Row::v).reversed()
       .thenComparing(Row::key, Comparator.nullsLast(Comparator.naturalOrder()));
-
-  /** All rows (no limit), in the documented order; the test applies the limit. */
-  List<Row> breakdownRows(String dimension, String metric, Filters f, Instant from, Instant to) {
-    Map<String, List<KatEvent>> groups = new LinkedHashMap<>();
-    for (KatEvent e : matching(f, from, to)) {
-      groups.computeIfAbsent(key(e, dimension), k -> new ArrayList<>()).add(e);
-    }
-    List<Row> rows = new ArrayList<>();
-    groups.forEach((k, l) -> rows.add(new Row(k, metric(metric, l))));
-    rows.sort(ROW_ORDER);
-    return rows;
-  }
 
   /** The events a metric is computed from (the other reading of which rows a breakdown has). */
   static boolean contributes(String metric, KatEvent e) {
