@@ -125,6 +125,34 @@ final class DerivedSql {
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), hourly_t AS (
+        INSERT INTO rollup_hourly_t AS r
+        SELECT project_id, hour, type, '', '', '', '', '', sum(events), sum(tokens), sum(cost), sum(amount),
+               sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
+               rt_sum, rt_n, dur_sum, dur_n)
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (project_id, hour, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), daily_t AS (
+        INSERT INTO rollup_daily_t AS r
+        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, '', '', '', '', '', sum(events), sum(tokens), sum(cost), sum(amount),
+               sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
+               rt_sum, rt_n, dur_sum, dur_n)
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), minutes AS (
         INSERT INTO rollup_minute AS r
         SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
@@ -298,6 +326,32 @@ final class DerivedSql {
       FROM days d JOIN sessions s ON s.project_id = d.project_id AND s.started_at >= d.day::timestamp AT TIME ZONE 'UTC'
         AND s.started_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
       GROUP BY 1, 2
+      """;
+
+  /** After the hourly and daily repairs: the type-only rollups of the touched hours and days, re-summed. */
+  static final String REPAIR_TYPE_ROLLUPS_DELETE = """
+      WITH h AS (DELETE FROM rollup_hourly_t r USING repair_hours t WHERE r.project_id = t.project_id
+                   AND r.hour = t.hour),
+           d AS (DELETE FROM rollup_daily_t r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
+                                                     FROM repair_hours) t
+                 WHERE r.project_id = t.project_id AND r.day = t.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_TYPE_ROLLUPS_FILL = """
+      WITH h AS (
+        INSERT INTO rollup_hourly_t
+        SELECT r.project_id, r.hour, r.type, '', '', '', '', '', sum(r.events), sum(r.tokens), sum(r.cost),
+               sum(r.amount), sum(r.rt_sum), sum(r.rt_n), sum(r.dur_sum), sum(r.dur_n)
+        FROM repair_hours t JOIN rollup_hourly r ON r.project_id = t.project_id AND r.hour = t.hour
+        GROUP BY 1, 2, 3
+      )
+      INSERT INTO rollup_daily_t
+      SELECT r.project_id, r.day, r.type, '', '', '', '', '', sum(r.events), sum(r.tokens), sum(r.cost),
+             sum(r.amount), sum(r.rt_sum), sum(r.rt_n), sum(r.dur_sum), sum(r.dur_n)
+      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) t
+      JOIN rollup_daily r ON r.project_id = t.project_id AND r.day = t.day
+      GROUP BY 1, 2, 3
       """;
 
   static final String REPAIR_MINUTES = """

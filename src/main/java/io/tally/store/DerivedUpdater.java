@@ -168,6 +168,8 @@ public final class DerivedUpdater {
               .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
               .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
               .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
+              .compose(v -> c.query(DerivedSql.REPAIR_TYPE_ROLLUPS_DELETE).execute())
+              .compose(v -> step(c, "type rollups", DerivedSql.REPAIR_TYPE_ROLLUPS_FILL, null))
               .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
               .compose(v -> c.query(DerivedSql.REPAIR_SESSION_DAYS_DELETE).execute())
               .compose(v -> step(c, "session days", DerivedSql.REPAIR_SESSION_DAYS_FILL, null))
