@@ -52,7 +52,8 @@ final class ConversionQuery {
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
     int limit = q.getInteger("limit");
-    Tuple t = Tuple.of(project, Agg.odt(from), Agg.odt(to), types.toArray(String[]::new));
+    Tuple t = Tuple.tuple().addString(project).addOffsetDateTime(Agg.odt(from)).addOffsetDateTime(Agg.odt(to))
+        .addArrayOfString(types.toArray(String[]::new));
     String where = "WHERE project_id = $1 AND type = ANY($4) AND ts >= $2 AND ts < $3 AND NOT is_bot";
     Future<io.vertx.sqlclient.RowSet<Row>> totals = pool.preparedQuery(
         "SELECT type, count(*), sum(" + VALUE + ") FROM events " + where + " GROUP BY type").execute(t);
@@ -83,7 +84,7 @@ final class ConversionQuery {
     }
     return pool.preparedQuery("SELECT user_key, ts, source, medium, campaign, event_type, attribution FROM touchpoints "
             + "WHERE project_id = $1 AND user_key = ANY($2) ORDER BY user_key, ts, event_id")
-        .execute(Tuple.of(project, persons.toArray(String[]::new))).map(rs -> {
+        .execute(Tuple.tuple().addString(project).addArrayOfString(persons.toArray(String[]::new))).map(rs -> {
           Map<String, List<Row>> out = new HashMap<>();
           rs.forEach(r -> out.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(r));
           return out;
@@ -119,7 +120,8 @@ final class ConversionQuery {
           .put("timestamp", ts.toString())
           .put("userId", r.getString(5))
           .put("properties", properties)
-          .put("attribution", attribution(touches.getOrDefault(r.getString(5), List.of()), ts)));
+          .put("attribution", attribution(r.getString(5) == null ? List.of()
+              : touches.getOrDefault(r.getString(5), List.of()), ts)));
     }
     return new JsonObject().put("conversions", out).put("truncated", truncated)
         .put("totals", new JsonObject().put("count", count).put("value", value)

@@ -51,7 +51,7 @@ final class FunnelQuery {
       String cond = "type = $" + t.size();
       JsonObject where = step.getJsonObject("where");
       if (where != null && !where.isEmpty()) {
-        t.addString(where.encode());
+        t.addJsonObject(where);
         cond += " AND properties @> $" + t.size() + "::jsonb";
       }
       mask.append(i == 0 ? "" : " | ").append("(CASE WHEN ").append(cond).append(" THEN ").append(1 << i)

@@ -167,9 +167,27 @@ final class UsageQuery {
           + "SELECT count(*), coalesce(sum(s.duration_ms), 0)::float8, count(*) FILTER (WHERE s.bounce) "
           + "FROM m JOIN sessions s ON s.project_id = $1 AND s.session_id = m.session_id "
           + "WHERE s.started_at >= $2 AND s.started_at < $3";
-    } else {
+    } else if (f.raw()) {
       sql = "SELECT count(*), coalesce(sum(duration_ms), 0)::float8, count(*) FILTER (WHERE bounce) FROM sessions "
           + "WHERE project_id = $1 AND started_at >= $2 AND started_at < $3";
+    } else {
+      // whole UTC days from session_days, ragged edges from the sessions themselves
+      Agg.Split s = Agg.Split.of(from, to, ChronoUnit.DAYS);
+      t = Tuple.tuple().addString(project);
+      List<String> parts = new ArrayList<>();
+      if (s.hasMiddle()) {
+        t.addLocalDate(s.a().atOffset(java.time.ZoneOffset.UTC).toLocalDate())
+            .addLocalDate(s.b().atOffset(java.time.ZoneOffset.UTC).toLocalDate());
+        parts.add("SELECT sum(sessions), sum(duration_sum), sum(bounces) FROM session_days WHERE project_id = $1 "
+            + "AND day >= $" + (t.size() - 1) + " AND day < $" + t.size());
+      }
+      for (Instant[] r : s.raw()) {
+        t.addOffsetDateTime(Agg.odt(r[0])).addOffsetDateTime(Agg.odt(r[1]));
+        parts.add("SELECT count(*), sum(duration_ms), count(*) FILTER (WHERE bounce) FROM sessions "
+            + "WHERE project_id = $1 AND started_at >= $" + (t.size() - 1) + " AND started_at < $" + t.size());
+      }
+      sql = "SELECT coalesce(sum(n), 0)::int8, coalesce(sum(d), 0)::float8, coalesce(sum(b), 0)::int8 FROM ("
+          + String.join(" UNION ALL ", parts) + ") x(n, d, b)";
     }
     return pool.preparedQuery(sql).execute(t).map(rows -> {
       Row r = rows.iterator().next();

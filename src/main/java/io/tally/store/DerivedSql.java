@@ -13,6 +13,9 @@ final class DerivedSql {
                              $14::text[], $15::text[], $16::bool[])
           AS t(project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count, page_count,
                entry_page, exit_page, context, attribution, country, device_type, browser, server_assigned)
+      ), old_s AS (
+        SELECT s.project_id, s.started_at, s.duration_ms, s.bounce
+        FROM sessions s JOIN s_in i ON s.project_id = i.project_id AND s.session_id = i.session_id
       ), sess AS (
         INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
                                    page_count, entry_page, exit_page, context, attribution, country, device_type,
@@ -39,6 +42,15 @@ final class DerivedSql {
           country = coalesce(s.country, excluded.country),
           device_type = coalesce(s.device_type, excluded.device_type),
           browser = coalesce(s.browser, excluded.browser)
+        RETURNING s.project_id, s.started_at, s.duration_ms, s.bounce
+      ), sdays AS (
+        INSERT INTO session_days AS d (project_id, day, sessions, duration_sum, bounces)
+        SELECT project_id, (started_at AT TIME ZONE 'UTC')::date, sum(n), sum(dur), sum(b) FROM (
+          SELECT project_id, started_at, 1 AS n, duration_ms AS dur, bounce::int AS b FROM sess
+          UNION ALL SELECT project_id, started_at, -1, -duration_ms, -(bounce::int) FROM old_s
+        ) x GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (project_id, day) DO UPDATE SET sessions = d.sessions + excluded.sessions,
+          duration_sum = d.duration_sum + excluded.duration_sum, bounces = d.bounces + excluded.bounces
       ), p_in AS (
         SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
                                          WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
@@ -109,6 +121,34 @@ final class DerivedSql {
           AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
                rt_sum, rt_n, dur_sum, dur_n)
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), hourly_t AS (
+        INSERT INTO rollup_hourly_t AS r
+        SELECT project_id, hour, type, '', '', '', '', '', sum(events), sum(tokens), sum(cost), sum(amount),
+               sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
+               rt_sum, rt_n, dur_sum, dur_n)
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (project_id, hour, type, provider, model, country, device_type, browser) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), daily_t AS (
+        INSERT INTO rollup_daily_t AS r
+        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, '', '', '', '', '', sum(events), sum(tokens), sum(cost), sum(amount),
+               sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
+                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
+                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
+          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
+               rt_sum, rt_n, dur_sum, dur_n)
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
@@ -243,9 +283,10 @@ final class DerivedSql {
              coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
              count(tally_num(e.properties, 'responseTimeMs')),
              coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
-      FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
-        AND e.ts < t.hour + interval '1 hour'
-      WHERE NOT e.is_bot
+      FROM events e
+      WHERE NOT e.is_bot AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
       """;
 
@@ -267,13 +308,61 @@ final class DerivedSql {
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
       """;
 
+  /** Session days that events received since the watermark may have changed (their days and the day before). */
+  private static final String SESSION_REPAIR_DAYS = """
+      SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date - k AS day FROM repair_hours, (VALUES (0), (1)) v(k)
+      """;
+
+  static final String REPAIR_SESSION_DAYS_DELETE = "WITH days AS (" + SESSION_REPAIR_DAYS + """
+      ), gone AS (DELETE FROM session_days s USING days d WHERE s.project_id = d.project_id AND s.day = d.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_SESSION_DAYS_FILL = "WITH days AS (" + SESSION_REPAIR_DAYS + """
+      )
+      INSERT INTO session_days
+      SELECT s.project_id, (s.started_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum(s.duration_ms), 0),
+             count(*) FILTER (WHERE s.bounce)
+      FROM days d JOIN sessions s ON s.project_id = d.project_id AND s.started_at >= d.day::timestamp AT TIME ZONE 'UTC'
+        AND s.started_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1, 2
+      """;
+
+  /** After the hourly and daily repairs: the type-only rollups of the touched hours and days, re-summed. */
+  static final String REPAIR_TYPE_ROLLUPS_DELETE = """
+      WITH h AS (DELETE FROM rollup_hourly_t r USING repair_hours t WHERE r.project_id = t.project_id
+                   AND r.hour = t.hour),
+           d AS (DELETE FROM rollup_daily_t r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
+                                                     FROM repair_hours) t
+                 WHERE r.project_id = t.project_id AND r.day = t.day)
+      SELECT 1
+      """;
+
+  static final String REPAIR_TYPE_ROLLUPS_FILL = """
+      WITH h AS (
+        INSERT INTO rollup_hourly_t
+        SELECT r.project_id, r.hour, r.type, '', '', '', '', '', sum(r.events), sum(r.tokens), sum(r.cost),
+               sum(r.amount), sum(r.rt_sum), sum(r.rt_n), sum(r.dur_sum), sum(r.dur_n)
+        FROM repair_hours t JOIN rollup_hourly r ON r.project_id = t.project_id AND r.hour = t.hour
+        GROUP BY 1, 2, 3
+      )
+      INSERT INTO rollup_daily_t
+      SELECT r.project_id, r.day, r.type, '', '', '', '', '', sum(r.events), sum(r.tokens), sum(r.cost),
+             sum(r.amount), sum(r.rt_sum), sum(r.rt_n), sum(r.dur_sum), sum(r.dur_n)
+      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) t
+      JOIN rollup_daily r ON r.project_id = t.project_id AND r.day = t.day
+      GROUP BY 1, 2, 3
+      """;
+
   static final String REPAIR_MINUTES = """
       INSERT INTO rollup_minute
       SELECT e.project_id, date_trunc('minute', e.ts), count(*) FILTER (WHERE e.type = 'message_sent'),
              count(*) FILTER (WHERE e.type = 'error')
-      FROM repair_hours t JOIN events e ON e.project_id = t.project_id AND e.ts >= t.hour
-        AND e.ts < t.hour + interval '1 hour'
+      FROM events e
       WHERE NOT e.is_bot AND e.type IN ('message_sent', 'error')
+        AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
       GROUP BY 1, 2
       """;
 

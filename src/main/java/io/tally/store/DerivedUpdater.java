@@ -161,13 +161,18 @@ public final class DerivedUpdater {
               .compose(v -> step(c, "touchpoints", DerivedSql.REPAIR_TOUCHPOINTS, p))
               .compose(v -> c.query(DerivedSql.REPAIR_TOUCHED).execute())
               .compose(v -> step(c, "touched hours", DerivedSql.REPAIR_FILL_TOUCHED, p))
+              .compose(v -> c.query("ANALYZE repair_hours").execute())
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_HOURLY).execute())
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
               .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
               .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
               .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
               .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
+              .compose(v -> c.query(DerivedSql.REPAIR_TYPE_ROLLUPS_DELETE).execute())
+              .compose(v -> step(c, "type rollups", DerivedSql.REPAIR_TYPE_ROLLUPS_FILL, null))
               .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
+              .compose(v -> c.query(DerivedSql.REPAIR_SESSION_DAYS_DELETE).execute())
+              .compose(v -> step(c, "session days", DerivedSql.REPAIR_SESSION_DAYS_FILL, null))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
           .compose(links -> {
             Future<Void> chain = Future.succeededFuture();

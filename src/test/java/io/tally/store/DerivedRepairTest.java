@@ -22,8 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class DerivedRepairTest {
   static final String HOURLY = "SELECT hour, type, provider, model, events, tokens, cost, rt_n, dur_n FROM rollup_hourly "
       + "WHERE project_id = ? ORDER BY hour, type, provider, model";
+  static final String TYPE_ROLLUPS = "SELECT 'h' AS k, hour::text AS at, type, events, tokens FROM rollup_hourly_t "
+      + "WHERE project_id = ? UNION ALL SELECT 'd', day::text, type, events, tokens FROM rollup_daily_t "
+      + "WHERE project_id = ? ORDER BY 1, 2, 3";
   static final String MINUTES = "SELECT minute, sent, errors FROM rollup_minute WHERE project_id = ? ORDER BY minute";
   static final String DAYS = "SELECT day, user_key FROM user_days WHERE project_id = ? ORDER BY day, user_key";
+  static final String SESSION_DAYS = "SELECT day, sessions, duration_sum, bounces FROM session_days "
+      + "WHERE project_id = ? ORDER BY day";
 
   @Test
   void verifiesThatSessionsAndPeopleLostInACrashAreReDerivedAtStart() {
@@ -52,6 +57,10 @@ class DerivedRepairTest {
     List<Map<String, Object>> expectedHourly = Db.query(HOURLY, project);
     List<Map<String, Object>> expectedMinutes = Db.query(MINUTES, project);
     List<Map<String, Object>> expectedDays = Db.query(DAYS, project);
+    List<Map<String, Object>> expectedTypes = Db.query(TYPE_ROLLUPS, project, project);
+    assertEquals(4, expectedTypes.size(), "page_view and message_sent, hourly and daily");
+    List<Map<String, Object>> expectedSessionDays = Db.query(SESSION_DAYS, project);
+    assertEquals(List.of(6L), expectedSessionDays.stream().map(m -> m.get("sessions")).toList());
     assertEquals(7, expectedHourly.size(), "one page_view row, message rows per (provider, model)");
     assertEquals(6, expectedMinutes.size());
     assertEquals(3, expectedDays.size());
@@ -61,8 +70,11 @@ class DerivedRepairTest {
     // rollups: one row lost, one row double counted, activity lost
     Db.query("WITH a AS (DELETE FROM rollup_hourly WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
         + "b AS (UPDATE rollup_minute SET sent = sent * 2 WHERE project_id = ? RETURNING 1), "
-        + "c AS (DELETE FROM user_days WHERE project_id = ? RETURNING 1) SELECT count(*) FROM a", project, project,
-        project);
+        + "c AS (DELETE FROM user_days WHERE project_id = ? RETURNING 1), "
+        + "d AS (UPDATE session_days SET sessions = 0 WHERE project_id = ? RETURNING 1), "
+        + "e AS (DELETE FROM rollup_hourly_t WHERE project_id = ? RETURNING 1), "
+        + "f AS (UPDATE rollup_daily_t SET events = 0 WHERE project_id = ? RETURNING 1) SELECT count(*) FROM a",
+        project, project, project, project, project, project);
     Db.query("UPDATE derived_progress SET applied_until = now() - interval '10 minutes' RETURNING 1");
     // THEN the next start re-derives them, identical
     try (TestTally t = TestTally.start(project, "w-key-" + s, "r-key-" + s, UnaryOperator.identity())) {
@@ -75,6 +87,8 @@ class DerivedRepairTest {
       assertEquals(expectedHourly, Db.query(HOURLY, project));
       assertEquals(expectedMinutes, Db.query(MINUTES, project));
       assertEquals(expectedDays, Db.query(DAYS, project));
+      assertEquals(expectedTypes, Db.query(TYPE_ROLLUPS, project, project));
+      assertEquals(expectedSessionDays, Db.query(SESSION_DAYS, project));
     }
   }
 }
