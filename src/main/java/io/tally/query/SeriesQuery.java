@@ -238,9 +238,11 @@ final class SeriesQuery {
   /** Distinct persons per dimension value over raw events. */
   private Future<List<JsonObject>> distinctBy(String project, Instant from, Instant to, Filters f, String expr) {
     Tuple t = Tuple.of(project, Agg.odt(from), Agg.odt(to));
-    String sql = "SELECT " + expr + ", count(DISTINCT coalesce(user_id, anonymous_id)) FROM events WHERE project_id = $1 "
-        + "AND ts >= $2 AND ts < $3 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL"
-        + Agg.filterSql(f, t, false) + " GROUP BY 1";
+    // distinct (value, person) pairs first (a parallel hash aggregate), then a count per value: far cheaper than
+    // count(DISTINCT) per group, which sorts every group
+    String sql = "SELECT k, count(*) FROM (SELECT DISTINCT " + expr + " AS k, coalesce(user_id, anonymous_id) AS p "
+        + "FROM events WHERE project_id = $1 AND ts >= $2 AND ts < $3 AND NOT is_bot "
+        + "AND coalesce(user_id, anonymous_id) IS NOT NULL" + Agg.filterSql(f, t, false) + ") x GROUP BY 1";
     return pool.preparedQuery(sql).execute(t).map(rs -> {
       List<JsonObject> out = new ArrayList<>();
       for (Row r : rs) {
