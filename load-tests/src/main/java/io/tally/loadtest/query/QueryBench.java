@@ -336,7 +336,8 @@ public final class QueryBench {
     double[] cache1 = cacheCounts();
     Histogram warm = new Histogram(600_000_000L, 3);
     int k = Math.min(10, n);
-    for (int i = 0; i < repeats && k > 0; i++) {
+    long warmEnd = Math.min(deadline, System.currentTimeMillis() + routeMs);
+    for (int i = 0; i < repeats && k > 0 && System.currentTimeMillis() < warmEnd; i++) {
       call(coldReqs.get(i % k), warm, errors, firstError);
     }
     double[] cache2 = cacheCounts();
