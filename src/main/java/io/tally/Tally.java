@@ -123,8 +123,9 @@ public final class Tally {
     Pool writerPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(wc.maxInFlightBatches() + 1))
         .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan"))
         .using(vertx).build();
+    // a query PostgreSQL has not answered when the caller stops waiting (30 s) is cancelled, not left running
     Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))
-        .connectingTo(pgUrl.connectOptions()).using(vertx).build();
+        .connectingTo(pgUrl.connectOptions().addProperty("statement_timeout", "25s")).using(vertx).build();
     Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl)
         .setMaxPoolSize(8).setMaxPoolWaiting(256));
 

@@ -115,6 +115,9 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
       result.onSuccess(msg::reply).onFailure(err -> {
         if (err instanceof ApiError api) {
           msg.fail(api.status(), api.toJson().encode());
+        } else if (err instanceof io.vertx.pgclient.PgException pg && "57014".equals(pg.getSqlState())) {
+          msg.fail(503, ApiError.unavailable("query_timeout", family + " query exceeded the 25 s statement timeout "
+              + "and was cancelled: narrow the period or the filters", 5000).toJson().encode());
         } else {
           LOG.warn("query {} failed: {}", family, err.toString());
           msg.fail(500, ApiError.unavailable("query_failed", family + " query failed: " + err.getMessage(), 1000)

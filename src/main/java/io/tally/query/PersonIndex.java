@@ -149,15 +149,17 @@ final class PersonIndex {
   /** Loads everything stored, then replays the notices received meanwhile. */
   Future<Void> load() {
     long start = System.currentTimeMillis();
-    return pool.query("SELECT project_id, user_key, floor(extract(epoch FROM first_seen) * 1000)::int8 FROM users")
-        .execute()
+    // a one-off bulk read: not bound by the query pool's statement timeout
+    return pool.withTransaction(c -> c.query("SET LOCAL statement_timeout = 0").execute()
+        .compose(v -> c.query("SELECT project_id, user_key, floor(extract(epoch FROM first_seen) * 1000)::int8 "
+            + "FROM users").execute())
         .compose(users -> {
           for (Row r : users) {
             projects.computeIfAbsent(r.getString(0), k -> new Project()).seen(r.getString(1), r.getLong(2));
           }
-          return pool.query("SELECT project_id, user_key, array_agg(day - date '1970-01-01') FROM user_days "
+          return c.query("SELECT project_id, user_key, array_agg(day - date '1970-01-01') FROM user_days "
               + "GROUP BY 1, 2").execute();
-        })
+        }))
         .map(rows -> {
           long pairs = 0;
           for (Row r : rows) {
