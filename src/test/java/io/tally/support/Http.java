@@ -15,7 +15,10 @@ import java.util.zip.GZIPOutputStream;
 
 /** A small synchronous HTTP client for tests (JDK HttpClient). */
 public final class Http {
-  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  // HTTP/1.1: no h2c upgrade dance (a pooled upgraded connection to a stopped server's port once hung a test)
+  private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
   private final int port;
   private final String writeKey;
   private final String readKey;
@@ -78,7 +81,9 @@ public final class Http {
 
   public Response send(HttpRequest request) {
     try {
-      HttpResponse<String> r = CLIENT.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      HttpRequest bounded = request.timeout().isPresent() ? request
+          : HttpRequest.newBuilder(request, (name, value) -> true).timeout(REQUEST_TIMEOUT).build();
+      HttpResponse<String> r = CLIENT.send(bounded, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       return new Response(r.statusCode(), r.body(), r.headers());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
