@@ -11,8 +11,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Results of analytics queries, keyed by the whole query. Every answer depends only on events before the query's
- * {@code to}; a flush of the derived tables therefore drops only the entries of its projects whose {@code to} lies
- * after the earliest event it carried, and identity merges (which rewrite history) drop all of the project's.
+ * {@code to} and on sessions started before it; a flush of the derived tables therefore drops only the entries of its
+ * projects whose {@code to} lies after the earliest event it carried or the earliest start of a session it extended,
+ * and identity merges (which rewrite history) drop all of the project's.
  * Used from the query verticle's event loop only.
  */
 final class QueryCache {

@@ -172,6 +172,8 @@ final class DerivedSql {
       UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
       UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8
       FROM people
+      UNION ALL SELECT 's', project_id, NULL, NULL, NULL, floor(extract(epoch FROM min(started_at)) * 1000)::int8
+      FROM sess GROUP BY project_id
       """;
 
   /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */

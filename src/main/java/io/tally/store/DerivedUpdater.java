@@ -92,6 +92,8 @@ public final class DerivedUpdater {
             switch (r.getString(0)) {
               case "l" -> pendingMerges.add(new String[] {r.getString(1), r.getString(2), r.getString(3)});
               case "d" -> days.add(new JsonArray().add(r.getString(1)).add(r.getInteger(4)).add(r.getString(2)));
+              // a session extended by these events counts (whole) in periods holding its start
+              case "s" -> batch.minTsByProject.merge(r.getString(1), r.getLong(5), Math::min);
               default -> people.add(new JsonArray().add(r.getString(1)).add(r.getString(2)).add(r.getLong(5)));
             }
           }

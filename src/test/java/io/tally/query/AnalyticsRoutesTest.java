@@ -241,6 +241,16 @@ class AnalyticsRoutesTest {
     assertEquals(1L, get(usage).getJsonObject("users").getLong("new"));
     // AND the answer for the earlier period is unchanged
     assertJsonEquals(before, get(earlier), "earlier");
+    // WHEN the payment's session is extended by an event after the period's end
+    assertEquals(0.0, get(usage).getJsonObject("sessions").getDouble("averageDuration"));
+    JsonObject later = new JsonObject().put("id", UUID.randomUUID().toString()).put("type", "page_view")
+        .put("timestamp", to.plusSeconds(600).toString()).put("sessionId", "cache-s")
+        .put("userContext", new JsonObject().put("userId", "cache-u"));
+    post(new JsonArray().add(later));
+    // THEN the cached answer (sessions are counted whole in the period of their start) is recomputed too
+    double expected = Duration.between(from.plusSeconds(3600), to.plusSeconds(600)).toMillis();
+    Eventually.until("usage sees the longer session",
+        () -> get(usage).getJsonObject("sessions").getDouble("averageDuration") == expected);
   }
 
   private static boolean personIndexReady() {
