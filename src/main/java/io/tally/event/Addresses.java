@@ -15,6 +15,15 @@ public final class Addresses {
   public static final String QUERY_CONVERSIONS = "query.conversions";
   public static final String QUERY_TIMESERIES = "query.timeseries";
   public static final String QUERY_BREAKDOWN = "query.breakdown";
+  public static final String QUERY_PATTERNS = "query.patterns";
+  public static final String QUERY_PATTERN_CREATE = "query.patterns.create";
+  public static final String QUERY_PATTERN_DELETE = "query.patterns.delete";
+  public static final String QUERY_PATTERNS_DETECT = "query.patterns.detect";
+  public static final String QUERY_PATTERN_USERS = "query.patterns.users";
+  public static final String QUERY_ANOMALIES = "query.anomalies";
+  public static final String QUERY_INSIGHTS = "query.insights";
+  public static final String QUERY_INSIGHT_SETTINGS = "query.insights.settings";
+  public static final String QUERY_INSIGHT_SETTINGS_SAVE = "query.insights.settings.save";
   /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
   public static final String DERIVED_FLUSHED = "derived.flushed";
 

@@ -126,6 +126,24 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void patternsDetected(String patternId, int n) {
+    Counter.builder("analytics.patterns.detected").description("Behaviour patterns reported by pattern detection")
+        .tag("pattern", patternId).register(registry).increment(n);
+  }
+
+  @Override
+  public void insightsGenerated(String type, int n) {
+    Counter.builder("analytics.insights.generated").description("Insights generated, by type")
+        .tag("type", type).register(registry).increment(n);
+  }
+
+  @Override
+  public void alertDelivery(boolean delivered) {
+    Counter.builder("analytics.alerts").description("Alert webhook deliveries: delivered, or failed after retries")
+        .tag("result", delivered ? "delivered" : "failed").register(registry).increment();
+  }
+
+  @Override
   public void personIndexGauge(java.util.function.LongSupplier persons) {
     io.micrometer.core.instrument.Gauge.builder("analytics.person.index.persons", persons::getAsLong)
         .description("Persons in the query side's bitmap index (0 until loaded)").register(registry);

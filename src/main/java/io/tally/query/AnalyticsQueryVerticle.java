@@ -8,7 +8,9 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.tally.insight.AlertWebhook;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
@@ -68,6 +70,11 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     RetentionQuery retention = new RetentionQuery(pool, index);
     ConversionQuery conversions = new ConversionQuery(pool, catalog);
     SeriesQuery series = new SeriesQuery(pool, index);
+    PatternEngine patterns = new PatternEngine(pool, catalog);
+    AnomalyQuery anomalies = new AnomalyQuery(pool);
+    InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns);
+    webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults());
+    AlertService alerts = new AlertService(pool, webhook, metrics);
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
       index.apply(m.body());
       cache.invalidate(m.body());
@@ -86,7 +93,95 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_RETENTION, "retention", cached("retention", q -> retention.run(q, zone(q)))),
         consume(Addresses.QUERY_CONVERSIONS, "conversions", cached("conversions", conversions::run)),
         consume(Addresses.QUERY_TIMESERIES, "timeseries", cached("timeseries", q -> series.timeseries(q, zone(q)))),
-        consume(Addresses.QUERY_BREAKDOWN, "breakdown", cached("breakdown", series::breakdown))));
+        consume(Addresses.QUERY_BREAKDOWN, "breakdown", cached("breakdown", series::breakdown)),
+        consume(Addresses.QUERY_PATTERNS, "patterns", q -> patterns.all(q.getString("projectId")).map(list -> {
+          JsonArray a = new JsonArray();
+          list.forEach(p -> a.add(p.toJson()));
+          return new JsonObject().put("patterns", a);
+        })),
+        consume(Addresses.QUERY_PATTERN_CREATE, "patterns_create", patterns::create),
+        consume(Addresses.QUERY_PATTERN_DELETE, "patterns_delete", patterns::delete),
+        consume(Addresses.QUERY_PATTERNS_DETECT, "patterns_detect", q -> patterns.all(q.getString("projectId"))
+            .compose(defs -> cachedAs("patterns_detect", q.copy().put("defs", defsKey(defs)),
+                () -> patterns.detect(q, defs, "fr".equals(q.getString("lang"))).onSuccess(r -> r
+                    .getJsonArray("patterns").forEach(p -> metrics.patternsDetected(((JsonObject) p).getString("id"),
+                        1)))))),
+        consume(Addresses.QUERY_PATTERN_USERS, "pattern_users", cached("pattern_users", q -> patterns
+            .one(q.getString("projectId"), q.getString("id")).compose(p -> patterns.users(q, p)))),
+        consume(Addresses.QUERY_ANOMALIES, "anomalies", q -> insights.settings(q.getString("projectId"))
+            .compose(s -> cachedAs("anomalies", q, () -> anomalies.run(q, zone(q)).onSuccess(r -> {
+              List<JsonObject> high = new java.util.ArrayList<>();
+              for (Object o : r.getJsonArray("points")) {
+                JsonObject p = (JsonObject) o;
+                high.add(p.copy().put("id", r.getString("metric") + ":" + r.getString("granularity") + ":"
+                    + r.getJsonObject("filters").encode() + ":" + p.getString("timestamp"))
+                    .put("metric", r.getString("metric")).put("granularity", r.getString("granularity"))
+                    .put("filters", r.getJsonObject("filters")));
+              }
+              alerts.offer(q.getString("projectId"), s.webhookUrl(), "anomaly", high);
+            })))),
+        consume(Addresses.QUERY_INSIGHTS, "insights", q -> insights.settings(q.getString("projectId"))
+            .compose(s -> cachedAs("insights", q.copy().put("settings", s.values()), () -> insights.run(q, zone(q), s)
+                .onSuccess(r -> generated(r, s, alerts, q.getString("projectId")))))),
+        consume(Addresses.QUERY_INSIGHT_SETTINGS, "insight_settings", q -> insights.settings(q.getString("projectId"))
+            .map(InsightSettings::effective)),
+        consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", insights::saveSettings)))
+        .onSuccess(v -> alertTimer = vertx.setPeriodic(ALERT_SCAN_MS, id -> scanForAlerts(insights, alerts)));
+  }
+
+  /** How often projects with a webhook have the last 24 hours' global insights checked for new high alerts. */
+  static final long ALERT_SCAN_MS = Long.getLong("tally.alerts.scanMs", 300_000L);
+  private long alertTimer = -1;
+  private AlertWebhook webhook;
+
+  @Override
+  public Future<?> stop() {
+    if (alertTimer >= 0) {
+      vertx.cancelTimer(alertTimer);
+    }
+    return Future.succeededFuture();
+  }
+
+  private void generated(JsonObject r, InsightSettings s, AlertService alerts, String project) {
+    List<JsonObject> list = new java.util.ArrayList<>();
+    for (Object o : r.getJsonArray("insights")) {
+      JsonObject i = (JsonObject) o;
+      metrics.insightsGenerated(i.getString("type"), 1);
+      list.add(i);
+    }
+    alerts.offer(project, s.webhookUrl(), "insight", list);
+  }
+
+  private void scanForAlerts(InsightQuery insights, AlertService alerts) {
+    java.time.Instant now = java.time.Instant.now();
+    for (String project : zones.keySet()) {
+      insights.settings(project).compose(s -> {
+        if (s.webhookUrl() == null) {
+          return Future.succeededFuture();
+        }
+        JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(1)).toString())
+            .put("to", now.toString()).put("lang", "en");
+        return insights.run(q, zones.get(project), s).onSuccess(r -> generated(r, s, alerts, project));
+      }).onFailure(err -> LOG.warn("alert scan of project {} failed: {}", project, err.toString()));
+    }
+  }
+
+  private static String defsKey(List<PatternDef> defs) {
+    StringBuilder sb = new StringBuilder();
+    defs.stream().filter(d -> !d.builtIn()).forEach(d -> sb.append(d.toJson().encode()));
+    return Integer.toHexString(sb.toString().hashCode()) + ":" + sb.length();
+  }
+
+  private Future<JsonObject> cachedAs(String family, JsonObject keyQuery,
+                                      java.util.function.Supplier<Future<JsonObject>> compute) {
+    String key = QueryCache.key(family, keyQuery);
+    JsonObject hit = cache.get(key);
+    if (hit != null) {
+      metrics.queryCache(true);
+      return Future.succeededFuture(hit);
+    }
+    metrics.queryCache(false);
+    return compute.get().onSuccess(r -> cache.put(key, keyQuery, r));
   }
 
   /** Serves repeated queries from the result cache; failures are never cached. */

@@ -83,6 +83,72 @@ public final class QueryRoutes {
             .setBodyLimit(FUNNEL_MAX_BYTES))
         .handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_FUNNEL, funnel(ctx)));
+    router.get("/v1/patterns").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERNS, base(ctx).put("lang", lang(ctx))));
+    router.post("/v1/patterns").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
+            .setBodyLimit(FUNNEL_MAX_BYTES))
+        .handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> {
+          JsonObject body;
+          try {
+            body = ctx.body().asJsonObject();
+          } catch (RuntimeException e) {
+            throw ApiError.badRequest("body", "the body must be a JSON object: " + e.getMessage());
+          }
+          forward(ctx, Addresses.QUERY_PATTERN_CREATE, base(ctx).put("body", body), 201);
+        });
+    router.get("/v1/patterns/detect").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERNS_DETECT,
+            period(ctx, Duration.ofDays(30)).put("lang", lang(ctx))));
+    router.delete("/v1/patterns/:id").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_DELETE, base(ctx).put("id", ctx.pathParam("id"))));
+    router.get("/v1/patterns/:id/users").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_USERS, period(ctx, Duration.ofDays(30))
+            .put("id", ctx.pathParam("id")).put("limit", intParam(ctx, "limit", 1, 100_000, 1_000))));
+    router.get("/v1/anomalies").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
+      String granularity = oneOf(ctx, "granularity", java.util.List.of("hour", "day"), "hour");
+      JsonObject q = period(ctx, granularity.equals("hour") ? Duration.ofDays(1) : Duration.ofDays(14));
+      q.put("metric", oneOf(ctx, "metric", sorted(AnomalyQuery.METRICS), "events")).put("granularity", granularity);
+      JsonObject f = filters(ctx);
+      if (f.containsKey("country") || f.containsKey("device")) {
+        throw ApiError.badRequest(f.containsKey("country") ? "country" : "device", "anomalies are computed overall "
+            + "or per provider/model: country and device filters are not supported here");
+      }
+      q.put("filters", f);
+      long buckets = Duration.between(Instant.parse(q.getString("from")), Instant.parse(q.getString("to")))
+          .toHours() / (granularity.equals("hour") ? 1 : 24);
+      if (buckets > AnomalyQuery.MAX_JUDGED) {
+        throw new ApiError(400, "invalid_request", "the period holds more than " + AnomalyQuery.MAX_JUDGED + " "
+            + granularity + " points (limit " + AnomalyQuery.MAX_JUDGED + "): shorten it or use granularity=day",
+            "to", (long) AnomalyQuery.MAX_JUDGED, null);
+      }
+      forward(ctx, Addresses.QUERY_ANOMALIES, q);
+    });
+    router.get("/v1/insights/settings").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, base(ctx)));
+    router.put("/v1/insights/settings").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
+            .setBodyLimit(FUNNEL_MAX_BYTES))
+        .handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> {
+          JsonObject body;
+          try {
+            body = ctx.body().asJsonObject();
+          } catch (RuntimeException e) {
+            throw ApiError.badRequest("body", "the body must be a JSON object: " + e.getMessage());
+          }
+          forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS_SAVE, base(ctx).put("body", body));
+        });
+    router.get("/v1/insights").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
+      JsonObject q = period(ctx, Duration.ofDays(30)).put("lang", lang(ctx));
+      String user = ctx.request().getParam("userId");
+      if (user != null) {
+        if (user.isBlank() || user.length() > 200) {
+          throw ApiError.badRequest("userId", "userId must be a non-empty value of at most 200 characters");
+        }
+        q.put("userId", user);
+      }
+      forward(ctx, Addresses.QUERY_INSIGHTS, q);
+    });
     router.get("/v1/users/:id/sessions").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_USER_SESSIONS,
             period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
@@ -262,9 +328,45 @@ public final class QueryRoutes {
     }
   }
 
+  /** "fr" when Accept-Language prefers French over English, else "en". */
+  static String lang(RoutingContext ctx) {
+    String h = ctx.request().getHeader("Accept-Language");
+    if (h == null) {
+      return "en";
+    }
+    String best = "en";
+    double bestQ = -1;
+    for (String part : h.split(",")) {
+      String[] bits = part.trim().split(";");
+      String tag = bits[0].trim().toLowerCase(java.util.Locale.ROOT);
+      double qv = 1.0;
+      for (int i = 1; i < bits.length; i++) {
+        String b = bits[i].trim();
+        if (b.startsWith("q=")) {
+          try {
+            qv = Double.parseDouble(b.substring(2));
+          } catch (NumberFormatException e) {
+            qv = 0;
+          }
+        }
+      }
+      String l = tag.startsWith("fr") ? "fr" : tag.startsWith("en") ? "en" : null;
+      if (l != null && qv > bestQ) {
+        best = l;
+        bestQ = qv;
+      }
+    }
+    return best;
+  }
+
   private void forward(RoutingContext ctx, String address, JsonObject query) {
+    forward(ctx, address, query, 200);
+  }
+
+  private void forward(RoutingContext ctx, String address, JsonObject query, int status) {
     vertx.eventBus().<JsonObject>request(address, query, DELIVERY)
-        .onSuccess(reply -> ctx.json(reply.body()))
+        .onSuccess(reply -> ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+            .end(reply.body().encode()))
         .onFailure(err -> {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
             ctx.response().setStatusCode(re.failureCode()).putHeader("Content-Type", "application/json")

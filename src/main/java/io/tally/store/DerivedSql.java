@@ -167,6 +167,22 @@ final class DerivedSql {
         ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
         RETURNING project_id, day, user_key
+      ), udaily AS (
+        INSERT INTO user_daily AS r
+        SELECT project_id, day, person, type, provider, model, feature, sum(events), sum(tokens), sum(cost),
+               sum(amount), sum(rt_sum), sum(rt_n)
+        FROM (SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
+                                               WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
+                                   t.anonymous_id) AS person
+              FROM unnest($62::text[], $63::date[], $64::text[], $65::text[], $66::text[], $67::text[], $68::text[],
+                          $69::text[], $70::int8[], $71::float8[], $72::float8[], $73::float8[], $74::float8[],
+                          $75::int8[])
+                AS t(project_id, day, user_id, anonymous_id, type, provider, model, feature, events, tokens, cost,
+                     amount, rt_sum, rt_n)) q
+        GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+        ON CONFLICT (project_id, day, user_key, type, provider, model, feature) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n
       )
       SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS ms FROM links
       UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
@@ -373,6 +389,28 @@ final class DerivedSql {
       SELECT DISTINCT project_id, (ts AT TIME ZONE 'UTC')::date, coalesce(user_id, anonymous_id) FROM events
       WHERE received_at >= $1 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
       ON CONFLICT DO NOTHING
+      """;
+
+  /** The per-person daily rollup of the days holding a touched hour, rebuilt whole from those days' events. */
+  static final String REPAIR_USER_DAILY_DELETE = """
+      DELETE FROM user_daily r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
+                                      FROM repair_hours) d
+      WHERE r.project_id = d.project_id AND r.day = d.day
+      """;
+
+  static final String REPAIR_USER_DAILY_FILL = """
+      INSERT INTO user_daily
+      SELECT e.project_id, (e.ts AT TIME ZONE 'UTC')::date, coalesce(e.user_id, e.anonymous_id), e.type,
+             coalesce(tally_str(e.properties, 'provider'), ''), coalesce(tally_str(e.properties, 'model'), ''),
+             CASE WHEN e.type = 'feature_used' THEN coalesce(tally_str(e.properties, 'feature'), '') ELSE '' END,
+             count(*), coalesce(sum(tally_num(e.properties, 'tokens')), 0),
+             coalesce(sum(tally_num(e.properties, 'cost')), 0), coalesce(sum(tally_num(e.properties, 'amount')), 0),
+             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0), count(tally_num(e.properties, 'responseTimeMs'))
+      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) d
+      JOIN events e ON e.project_id = d.project_id AND e.ts >= d.day::timestamp AT TIME ZONE 'UTC'
+        AND e.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+      WHERE NOT e.is_bot AND coalesce(e.user_id, e.anonymous_id) IS NOT NULL
+      GROUP BY 1, 2, 3, 4, 5, 6, 7
       """;
 
   static final String RELINK_SINCE = """

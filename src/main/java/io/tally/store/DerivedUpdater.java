@@ -173,6 +173,8 @@ public final class DerivedUpdater {
               .compose(v -> c.query(DerivedSql.REPAIR_TYPE_ROLLUPS_DELETE).execute())
               .compose(v -> step(c, "type rollups", DerivedSql.REPAIR_TYPE_ROLLUPS_FILL, null))
               .compose(v -> step(c, "active days", DerivedSql.REPAIR_USER_DAYS, p))
+              .compose(v -> c.query(DerivedSql.REPAIR_USER_DAILY_DELETE).execute())
+              .compose(v -> step(c, "per-person daily rollup", DerivedSql.REPAIR_USER_DAILY_FILL, null))
               .compose(v -> c.query(DerivedSql.REPAIR_SESSION_DAYS_DELETE).execute())
               .compose(v -> step(c, "session days", DerivedSql.REPAIR_SESSION_DAYS_FILL, null))
               .compose(v -> c.preparedQuery(DerivedSql.RELINK_SINCE).execute(p)))
@@ -201,6 +203,7 @@ public final class DerivedUpdater {
     final Map<HourKey, HourAgg> hours = new HashMap<>();
     final Map<MinuteKey, long[]> minutes = new HashMap<>();
     final java.util.Set<DayKey> days = new java.util.HashSet<>();
+    final Map<PersonDayKey, HourAgg> personDays = new HashMap<>();
     final Map<String, Long> minTsByProject = new HashMap<>();
     long oldestReceivedMs = Long.MAX_VALUE;
 
@@ -222,8 +225,11 @@ public final class DerivedUpdater {
         c[sent ? 0 : 1]++;
       }
       if (e.actor() != null) {
-        days.add(new DayKey(e.projectId(), Math.floorDiv(t, 86_400_000L), e.userId(),
-            e.userId() == null ? e.anonymousId() : null));
+        long day = Math.floorDiv(t, 86_400_000L);
+        String anon = e.userId() == null ? e.anonymousId() : null;
+        days.add(new DayKey(e.projectId(), day, e.userId(), anon));
+        personDays.computeIfAbsent(new PersonDayKey(e.projectId(), day, e.userId(), anon, e.type(), nz(m.provider()),
+            nz(m.model()), "feature_used".equals(e.type()) ? feature(e) : ""), k -> new HourAgg()).add(m);
       }
     }
 
@@ -336,7 +342,7 @@ public final class DerivedUpdater {
           .addOffsetDateTime(odt(watermarkMs));
     }
 
-    /** Appends the rollup arrays ($38…$61). */
+    /** Appends the rollup arrays ($38…$75). */
     Tuple withRollups(Tuple t) {
       int n = hours.size();
       String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
@@ -390,12 +396,42 @@ public final class DerivedUpdater {
         da[k] = x.anon();
         k++;
       }
+      int pd = personDays.size();
+      String[] up = new String[pd], uu = new String[pd], ua = new String[pd], ut = new String[pd];
+      String[] upr = new String[pd], um = new String[pd], uf = new String[pd];
+      java.time.LocalDate[] ud = new java.time.LocalDate[pd];
+      Long[] uev = new Long[pd], urn = new Long[pd];
+      Double[] utok = new Double[pd], ucost = new Double[pd], uamt = new Double[pd], urt = new Double[pd];
+      int q = 0;
+      for (Map.Entry<PersonDayKey, HourAgg> x : personDays.entrySet()) {
+        PersonDayKey pk = x.getKey();
+        HourAgg a = x.getValue();
+        up[q] = pk.project();
+        ud[q] = java.time.LocalDate.ofEpochDay(pk.epochDay());
+        uu[q] = pk.user();
+        ua[q] = pk.anon();
+        ut[q] = pk.type();
+        upr[q] = pk.provider();
+        um[q] = pk.model();
+        uf[q] = pk.feature();
+        uev[q] = a.events;
+        utok[q] = a.tokens;
+        ucost[q] = a.cost;
+        uamt[q] = a.amount;
+        urt[q] = a.rtSum;
+        urn[q] = a.rtN;
+        q++;
+      }
       return t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh).addArrayOfString(ht).addArrayOfString(hpr)
           .addArrayOfString(hm).addArrayOfString(hc).addArrayOfString(hd).addArrayOfString(hb)
           .addArrayOfLong(hev).addArrayOfDouble(htok).addArrayOfDouble(hcost).addArrayOfDouble(hamt)
           .addArrayOfDouble(hrt).addArrayOfLong(hrn).addArrayOfDouble(hdur).addArrayOfLong(hdn)
           .addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
-          .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da);
+          .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da)
+          .addArrayOfString(up).addArrayOfLocalDate(ud).addArrayOfString(uu).addArrayOfString(ua)
+          .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf)
+          .addArrayOfLong(uev).addArrayOfDouble(utok).addArrayOfDouble(ucost).addArrayOfDouble(uamt)
+          .addArrayOfDouble(urt).addArrayOfLong(urn);
     }
   }
 
@@ -409,6 +445,22 @@ public final class DerivedUpdater {
   private record MinuteKey(String project, long minuteMs) {}
 
   private record DayKey(String project, long epochDay, String user, String anon) {}
+
+  private record PersonDayKey(String project, long epochDay, String user, String anon, String type, String provider,
+                              String model, String feature) {}
+
+  /** feature_used's "feature" property when it is a string, else "" (as {@code tally_str} reads it in SQL). */
+  private static String feature(Event e) {
+    if (e.propertiesJson() == null) {
+      return "";
+    }
+    try {
+      Object f = new io.vertx.core.json.JsonObject(e.propertiesJson()).getValue("feature");
+      return f instanceof String s ? s : "";
+    } catch (RuntimeException bad) {
+      return "";
+    }
+  }
 
   /** One rollup row's worth of events within one flush. */
   private static final class HourAgg {

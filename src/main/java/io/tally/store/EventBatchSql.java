@@ -70,6 +70,16 @@ final class EventBatchSql {
         DELETE FROM user_days WHERE project_id = $1 AND user_key = $2 RETURNING day
       ), ud AS (
         INSERT INTO user_days SELECT $1, day, $3 FROM ud_old ON CONFLICT DO NOTHING RETURNING 1
+      ), udl_old AS (
+        DELETE FROM user_daily WHERE project_id = $1 AND user_key = $2 RETURNING *
+      ), udl AS (
+        INSERT INTO user_daily AS r
+        SELECT project_id, day, $3, type, provider, model, feature, events, tokens, cost, amount, rt_sum, rt_n
+        FROM udl_old
+        ON CONFLICT (project_id, day, user_key, type, provider, model, feature) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n
+        RETURNING 1
       ), old AS (
         DELETE FROM users WHERE project_id = $1 AND user_key = $2 RETURNING *
       ), merged AS (

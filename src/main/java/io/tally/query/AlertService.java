@@ -1,0 +1,67 @@
+package io.tally.query;
+
+import io.tally.insight.AlertWebhook;
+import io.tally.metrics.TallyMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Sends each new high-severity insight or anomaly to the project's webhook once: the alert id is recorded in
+ * {@code alerts_sent} first (a conflict means it was sent before), then delivered with retries by
+ * {@link AlertWebhook}; nothing here is awaited by the query that found the alert.
+ */
+final class AlertService {
+  private static final Logger LOG = LoggerFactory.getLogger(AlertService.class);
+
+  private final Pool pool;
+  private final AlertWebhook webhook;
+  private final TallyMetrics metrics;
+
+  AlertService(Pool pool, AlertWebhook webhook, TallyMetrics metrics) {
+    this.pool = pool;
+    this.webhook = webhook;
+    this.metrics = metrics;
+  }
+
+  /** Offers alerts (only their high-severity ones are sent); the future completes when they are recorded. */
+  Future<Void> offer(String project, String url, String kind, List<JsonObject> items) {
+    if (url == null || items.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Future<Void> chain = Future.succeededFuture();
+    for (JsonObject item : items) {
+      if (!"high".equals(item.getString("severity"))) {
+        continue;
+      }
+      String id = kind + ":" + item.getString("id");
+      JsonObject payload = new JsonObject().put("id", project + ":" + id).put("project", project).put("kind", kind)
+          .put("severity", "high").put("createdAt", Instant.now().toString()).put(kind, item);
+      chain = chain.compose(v -> pool.preparedQuery("INSERT INTO alerts_sent (project_id, alert_id, payload) "
+              + "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING alert_id")
+          .execute(Tuple.of(project, id, payload)).map(rows -> {
+            if (rows.size() == 1) {
+              webhook.send(url, payload).onComplete(ar -> {
+                metrics.alertDelivery(ar.succeeded());
+                if (ar.failed()) {
+                  LOG.warn("alert {} to {} not delivered after retries: {}", id, url, ar.cause().toString());
+                }
+                pool.preparedQuery("UPDATE alerts_sent SET delivered = $3 WHERE project_id = $1 AND alert_id = $2")
+                    .execute(Tuple.of(project, id, ar.succeeded()));
+              });
+            }
+            return null;
+          }));
+    }
+    return chain.recover(err -> {
+      LOG.warn("recording alerts of project {} failed: {}", project, err.toString());
+      return Future.succeededFuture();
+    });
+  }
+}
