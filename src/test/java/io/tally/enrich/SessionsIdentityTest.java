@@ -159,6 +159,12 @@ class SessionsIdentityTest {
     assertEquals(t0, ((java.sql.Timestamp) person.get("first_seen")).toInstant());
     assertEquals(0, Db.count("SELECT count(*) FROM sessions WHERE project_id = ? AND anonymous_id = ? AND user_id IS NULL",
         t.project, anon));
+    // the per-person daily rollup moved too: the 3 page views (2 before the link, 1 after) and the identify
+    io.tally.support.Eventually.until("per-person rollup re-keyed", () -> Db.count(
+        "SELECT coalesce(sum(events), 0) FROM user_daily WHERE project_id = ? AND user_key = ?", t.project, user) == 4);
+    assertEquals(0, Db.count("SELECT count(*) FROM user_daily WHERE project_id = ? AND user_key = ?", t.project, anon));
+    assertEquals(3, Db.count("SELECT coalesce(sum(events), 0) FROM user_daily WHERE project_id = ? AND user_key = ? "
+        + "AND type = 'page_view'", t.project, user));
   }
 
   @Test

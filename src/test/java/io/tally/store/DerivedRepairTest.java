@@ -27,6 +27,8 @@ class DerivedRepairTest {
       + "WHERE project_id = ? ORDER BY 1, 2, 3";
   static final String MINUTES = "SELECT minute, sent, errors FROM rollup_minute WHERE project_id = ? ORDER BY minute";
   static final String DAYS = "SELECT day, user_key FROM user_days WHERE project_id = ? ORDER BY day, user_key";
+  static final String USER_DAILY = "SELECT day, user_key, type, provider, model, feature, events, tokens, cost, "
+      + "rt_n FROM user_daily WHERE project_id = ? ORDER BY day, user_key, type, provider, model, feature";
   static final String SESSION_DAYS = "SELECT day, sessions, duration_sum, bounces FROM session_days "
       + "WHERE project_id = ? ORDER BY day";
 
@@ -60,6 +62,9 @@ class DerivedRepairTest {
     List<Map<String, Object>> expectedTypes = Db.query(TYPE_ROLLUPS, project, project);
     assertEquals(4, expectedTypes.size(), "page_view and message_sent, hourly and daily");
     List<Map<String, Object>> expectedSessionDays = Db.query(SESSION_DAYS, project);
+    List<Map<String, Object>> expectedUserDaily = Db.query(USER_DAILY, project);
+    assertEquals(9, expectedUserDaily.size(), "per user: page_view, and message_sent per model");
+    assertEquals(12L, expectedUserDaily.stream().mapToLong(m -> (Long) m.get("events")).sum());
     assertEquals(List.of(6L), expectedSessionDays.stream().map(m -> m.get("sessions")).toList());
     assertEquals(7, expectedHourly.size(), "one page_view row, message rows per (provider, model)");
     assertEquals(6, expectedMinutes.size());
@@ -73,8 +78,10 @@ class DerivedRepairTest {
         + "c AS (DELETE FROM user_days WHERE project_id = ? RETURNING 1), "
         + "d AS (UPDATE session_days SET sessions = 0 WHERE project_id = ? RETURNING 1), "
         + "e AS (DELETE FROM rollup_hourly_t WHERE project_id = ? RETURNING 1), "
-        + "f AS (UPDATE rollup_daily_t SET events = 0 WHERE project_id = ? RETURNING 1) SELECT count(*) FROM a",
-        project, project, project, project, project, project);
+        + "f AS (UPDATE rollup_daily_t SET events = 0 WHERE project_id = ? RETURNING 1), "
+        + "g AS (UPDATE user_daily SET events = events + 5 WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
+        + "h AS (DELETE FROM user_daily WHERE project_id = ? AND user_key = 'u1' RETURNING 1) SELECT count(*) FROM a",
+        project, project, project, project, project, project, project, project);
     Db.query("UPDATE derived_progress SET applied_until = now() - interval '10 minutes' RETURNING 1");
     // THEN the next start re-derives them, identical
     try (TestTally t = TestTally.start(project, "w-key-" + s, "r-key-" + s, UnaryOperator.identity())) {
@@ -89,6 +96,7 @@ class DerivedRepairTest {
       assertEquals(expectedDays, Db.query(DAYS, project));
       assertEquals(expectedTypes, Db.query(TYPE_ROLLUPS, project, project));
       assertEquals(expectedSessionDays, Db.query(SESSION_DAYS, project));
+      assertEquals(expectedUserDaily, Db.query(USER_DAILY, project));
     }
   }
 }
