@@ -45,6 +45,7 @@ CREATE TABLE alerts_sent (
   alert_id    text        NOT NULL,
   created_at  timestamptz NOT NULL DEFAULT now(),
   delivered   boolean     NOT NULL DEFAULT false,
+  url         text,
   payload     jsonb       NOT NULL,
   PRIMARY KEY (project_id, alert_id)
 );

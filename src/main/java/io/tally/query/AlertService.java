@@ -30,6 +30,29 @@ final class AlertService {
     this.metrics = metrics;
   }
 
+  private void deliver(String project, String id, String url, JsonObject payload) {
+    webhook.send(url, payload).onComplete(ar -> {
+      metrics.alertDelivery(ar.succeeded());
+      if (ar.failed()) {
+        LOG.warn("alert {} to {} not delivered after retries: {}", id, url, ar.cause().toString());
+      }
+      pool.preparedQuery("UPDATE alerts_sent SET delivered = $3 WHERE project_id = $1 AND alert_id = $2")
+          .execute(Tuple.of(project, id, ar.succeeded()));
+    });
+  }
+
+  /**
+   * Alerts recorded but not delivered (retries exhausted, or the process stopped mid-retry) are sent again by the
+   * periodic scan; receivers deduplicate on the {@code Tally-Alert-Id} header.
+   */
+  void resendUndelivered() {
+    pool.query("SELECT project_id, alert_id, payload, url FROM alerts_sent WHERE NOT delivered "
+            + "AND created_at < now() - interval '2 minutes' AND url IS NOT NULL ORDER BY created_at LIMIT 100")
+        .execute().onSuccess(rows -> rows.forEach(r -> deliver(r.getString(0), r.getString(1), r.getString(3),
+            (JsonObject) r.getValue(2))))
+        .onFailure(err -> LOG.warn("resending undelivered alerts failed: {}", err.toString()));
+  }
+
   /** Offers alerts (only their high-severity ones are sent); the future completes when they are recorded. */
   Future<Void> offer(String project, String url, String kind, List<JsonObject> items) {
     if (url == null || items.isEmpty()) {
@@ -40,21 +63,14 @@ final class AlertService {
       if (!"high".equals(item.getString("severity"))) {
         continue;
       }
-      String id = kind + ":" + item.getString("id");
+      String id = item.getString("alertId", kind + ":" + item.getString("id"));
       JsonObject payload = new JsonObject().put("id", project + ":" + id).put("project", project).put("kind", kind)
           .put("severity", "high").put("createdAt", Instant.now().toString()).put(kind, item);
-      chain = chain.compose(v -> pool.preparedQuery("INSERT INTO alerts_sent (project_id, alert_id, payload) "
-              + "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING alert_id")
-          .execute(Tuple.of(project, id, payload)).map(rows -> {
+      chain = chain.compose(v -> pool.preparedQuery("INSERT INTO alerts_sent (project_id, alert_id, payload, url) "
+              + "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING alert_id")
+          .execute(Tuple.of(project, id, payload, url)).map(rows -> {
             if (rows.size() == 1) {
-              webhook.send(url, payload).onComplete(ar -> {
-                metrics.alertDelivery(ar.succeeded());
-                if (ar.failed()) {
-                  LOG.warn("alert {} to {} not delivered after retries: {}", id, url, ar.cause().toString());
-                }
-                pool.preparedQuery("UPDATE alerts_sent SET delivered = $3 WHERE project_id = $1 AND alert_id = $2")
-                    .execute(Tuple.of(project, id, ar.succeeded()));
-              });
+              deliver(project, id, url, payload);
             }
             return null;
           }));

@@ -109,20 +109,20 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_PATTERN_USERS, "pattern_users", cached("pattern_users", q -> patterns
             .one(q.getString("projectId"), q.getString("id")).compose(p -> patterns.users(q, p)))),
         consume(Addresses.QUERY_ANOMALIES, "anomalies", q -> insights.settings(q.getString("projectId"))
-            .compose(s -> cachedAs("anomalies", q, () -> anomalies.run(q, zone(q)).onSuccess(r -> {
-              List<JsonObject> high = new java.util.ArrayList<>();
+            .compose(s -> cachedAs("anomalies", q, () -> anomalies.run(q, zone(q))).onSuccess(r -> {
+              // offered on every answer (cached or not): alerts_sent makes each one go out once
+              List<JsonObject> found = new java.util.ArrayList<>();
               for (Object o : r.getJsonArray("points")) {
                 JsonObject p = (JsonObject) o;
-                high.add(p.copy().put("id", r.getString("metric") + ":" + r.getString("granularity") + ":"
-                    + r.getJsonObject("filters").encode() + ":" + p.getString("timestamp"))
+                found.add(p.copy().put("alertId", AnomalyQuery.alertId(r, p)).put("id", AnomalyQuery.alertId(r, p))
                     .put("metric", r.getString("metric")).put("granularity", r.getString("granularity"))
                     .put("filters", r.getJsonObject("filters")));
               }
-              alerts.offer(q.getString("projectId"), s.webhookUrl(), "anomaly", high);
-            })))),
+              alerts.offer(q.getString("projectId"), s.webhookUrl(), "anomaly", found);
+            }))),
         consume(Addresses.QUERY_INSIGHTS, "insights", q -> insights.settings(q.getString("projectId"))
             .compose(s -> cachedAs("insights", q.copy().put("settings", s.values()), () -> insights.run(q, zone(q), s)
-                .onSuccess(r -> generated(r, s, alerts, q.getString("projectId")))))),
+                .onSuccess(this::counted)).onSuccess(r -> offer(r, s, alerts, q.getString("projectId"))))),
         consume(Addresses.QUERY_INSIGHT_SETTINGS, "insight_settings", q -> insights.settings(q.getString("projectId"))
             .map(InsightSettings::effective)),
         consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", insights::saveSettings)))
@@ -139,20 +139,23 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     if (alertTimer >= 0) {
       vertx.cancelTimer(alertTimer);
     }
-    return Future.succeededFuture();
+    return webhook == null ? Future.succeededFuture() : webhook.close();
   }
 
-  private void generated(JsonObject r, InsightSettings s, AlertService alerts, String project) {
-    List<JsonObject> list = new java.util.ArrayList<>();
+  private void counted(JsonObject r) {
     for (Object o : r.getJsonArray("insights")) {
-      JsonObject i = (JsonObject) o;
-      metrics.insightsGenerated(i.getString("type"), 1);
-      list.add(i);
+      metrics.insightsGenerated(((JsonObject) o).getString("type"), 1);
     }
+  }
+
+  private void offer(JsonObject r, InsightSettings s, AlertService alerts, String project) {
+    List<JsonObject> list = new java.util.ArrayList<>();
+    r.getJsonArray("insights").forEach(o -> list.add((JsonObject) o));
     alerts.offer(project, s.webhookUrl(), "insight", list);
   }
 
   private void scanForAlerts(InsightQuery insights, AlertService alerts) {
+    alerts.resendUndelivered();
     java.time.Instant now = java.time.Instant.now();
     for (String project : zones.keySet()) {
       insights.settings(project).compose(s -> {
@@ -161,7 +164,10 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         }
         JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(1)).toString())
             .put("to", now.toString()).put("lang", "en");
-        return insights.run(q, zones.get(project), s).onSuccess(r -> generated(r, s, alerts, project));
+        return insights.run(q, zones.get(project), s).onSuccess(r -> {
+          counted(r);
+          offer(r, s, alerts, project);
+        });
       }).onFailure(err -> LOG.warn("alert scan of project {} failed: {}", project, err.toString()));
     }
   }

@@ -31,7 +31,7 @@ final class AnomalyQuery {
   /** Count-like series get a Poisson floor on their scale (see AnomalyDetector). */
   private static final Set<String> COUNTS = Set.of("events", "active_users", "messages");
   static final int MAX_JUDGED = 2_000;
-  static final int HOURLY_HISTORY_DAYS = 14;
+  static final int HOURLY_HISTORY_DAYS = 28;
   static final int DAILY_HISTORY_DAYS = 56;
 
   private final Pool pool;
@@ -68,25 +68,38 @@ final class AnomalyQuery {
       judged = List.of(hourly ? from.truncatedTo(ChronoUnit.HOURS) : from.atZone(zone).toLocalDate()
           .atStartOfDay(zone).toInstant());
     }
+    // a bucket still in progress is not judged (it would read as a drop)
+    Instant now = Instant.now();
+    List<Instant> complete = new ArrayList<>();
+    for (Instant b : judged) {
+      if (!end(b, hourly, zone).isAfter(now)) {
+        complete.add(b);
+      }
+    }
+    if (!complete.isEmpty()) {
+      judged = complete;
+    }
     Instant first = judged.get(0);
-    Instant start = hourly ? first.minus(Duration.ofDays(HOURLY_HISTORY_DAYS))
-        : first.atZone(zone).toLocalDate().minusDays(DAILY_HISTORY_DAYS).atStartOfDay(zone).toInstant();
+    // history from a local midnight (the detector's weekday levels count days from index 0)
+    Instant start = first.atZone(zone).toLocalDate().minusDays(hourly ? HOURLY_HISTORY_DAYS : DAILY_HISTORY_DAYS)
+        .atStartOfDay(zone).toInstant();
     Instant last = judged.get(judged.size() - 1);
-    Instant end = hourly ? last.plus(1, ChronoUnit.HOURS)
-        : last.atZone(zone).toLocalDate().plusDays(1).atStartOfDay(zone).toInstant();
+    Instant end = end(last, hourly, zone);
     List<Instant> all = buckets(start, end, hourly, zone);
     int judgeFrom = all.indexOf(first);
     return series(project, metric, hourly, zone, f, start, end).map(values -> {
       long[] ts = new long[all.size()];
       double[] v = new double[all.size()];
+      // buckets before the series' first value are no history (NaN), not zeros; later empty buckets count 0
+      long firstData = values.keySet().stream().mapToLong(x -> x).min().orElse(Long.MAX_VALUE);
       for (int i = 0; i < ts.length; i++) {
         ts[i] = all.get(i).toEpochMilli();
         Double x = values.get(ts[i]);
-        v[i] = x == null ? (rate(metric) ? Double.NaN : 0) : x;
+        v[i] = x != null ? x : rate(metric) || ts[i] < firstData ? Double.NaN : 0;
       }
       List<AnomalyDetector.Point> points = AnomalyDetector.detect(ts, v,
           hourly ? AnomalyDetector.Granularity.HOUR : AnomalyDetector.Granularity.DAY, judgeFrom,
-          AnomalyDetector.Options.defaults().withCountLike(COUNTS.contains(metric)));
+          options(metric));
       JsonArray anomalies = new JsonArray();
       JsonArray series = new JsonArray();
       int insufficient = 0;
@@ -96,7 +109,7 @@ final class AnomalyQuery {
         }
         JsonObject o = new JsonObject().put("timestamp", Instant.ofEpochMilli(p.ts()).toString())
             .put("actual", finite(p.actual())).put("expected", p.expected()).put("score", p.score())
-            .put("baselineSamples", p.samples());
+            .put("baselineSamples", p.samples()).put("scale", p.scale());
         series.add(o);
         if (p.expected() == null) {
           insufficient++;
@@ -108,14 +121,39 @@ final class AnomalyQuery {
       return new JsonObject().put("metric", metric).put("granularity", hourly ? "hour" : "day")
           .put("filters", f.toJson()).put("from", from.toString()).put("to", to.toString())
           .put("method", new JsonObject()
-              .put("baseline", hourly ? "median of the same hour of day over the previous " + HOURLY_HISTORY_DAYS
-                  + " days" : "median of the same weekday over the previous " + DAILY_HISTORY_DAYS / 7 + " weeks")
-              .put("score", "(actual - expected) / (1.4826 x MAD of the baseline, floored)")
+              .put("baseline", hourly ? "median of the same hour of day over the previous 14 days, weekday-adjusted" : "median of the same weekday over the previous " + DAILY_HISTORY_DAYS / 7 + " weeks")
+              .put("weekdayAdjusted", hourly)
+              .put("score", "(actual - expected) / scale; scale = the largest of 1.4826 x MAD of the baseline, the "
+                  + "typical miss of the baseline over the previous 7 seasons, and a floor (sqrt(expected) for "
+                  + "counts, 5 % of expected, the smallest change that matters)")
+              .put("severity", "low below 6, medium below 9, high from 9; one level up when the value at least "
+                  + "doubled or halved")
               .put("threshold", AnomalyDetector.Options.defaults().threshold())
               .put("minimumHistory", hourly ? AnomalyDetector.Options.defaults().minHourlySamples()
                   : AnomalyDetector.Options.defaults().minDailySamples()))
           .put("points", anomalies).put("series", series).put("insufficientHistory", insufficient);
     });
+  }
+
+  /** The alert id of an anomaly point: the same from the anomalies route and from the anomaly insights. */
+  static String alertId(JsonObject result, JsonObject point) {
+    return "anomaly:" + result.getString("metric") + ":" + result.getString("granularity") + ":"
+        + result.getJsonObject("filters").encode() + ":" + point.getString("timestamp");
+  }
+
+  private static Instant end(Instant bucket, boolean hourly, ZoneId zone) {
+    return hourly ? bucket.plus(1, ChronoUnit.HOURS)
+        : bucket.atZone(zone).toLocalDate().plusDays(1).atStartOfDay(zone).toInstant();
+  }
+
+  /** Per metric: count-like series get the Poisson floor; rates the smallest change that matters. */
+  static AnomalyDetector.Options options(String metric) {
+    AnomalyDetector.Options o = AnomalyDetector.Options.defaults().withCountLike(COUNTS.contains(metric));
+    return switch (metric) {
+      case "error_rate" -> o.withMinScale(0.01);
+      case "response_time" -> o.withMinScale(50);
+      default -> o;
+    };
   }
 
   private static boolean rate(String metric) {

@@ -352,14 +352,14 @@ final class InsightQuery {
           .put("to", to.toString()).put("metric", metric).put("granularity", hourly ? "hour" : "day")
           .put("filters", new JsonObject()), zone));
     }
-    Function<JsonObject, Double> score = o -> Math.abs(o.getDouble("score"));
+    Function<JsonObject, Double> score = o -> o.getDouble("score") == null ? 0.0 : Math.abs(o.getDouble("score"));
     return Future.all(new ArrayList<>(runs)).map(v -> {
       List<JsonObject> found = new ArrayList<>();
       for (Future<JsonObject> f : runs) {
         JsonObject r = f.result();
         for (Object o : r.getJsonArray("points")) {
           JsonObject p = ((JsonObject) o).copy().put("metric", r.getString("metric"))
-              .put("granularity", r.getString("granularity"));
+              .put("granularity", r.getString("granularity")).put("alertId", AnomalyQuery.alertId(r, (JsonObject) o));
           found.add(p);
         }
       }
@@ -372,7 +372,7 @@ final class InsightQuery {
         JsonObject i = insight("anomaly", p.getString("metric") + "@" + p.getString("timestamp"),
             p.getString("severity"), fr, values, map("actual", p.getDouble("actual"), "expected",
                 p.getDouble("expected"), "score", p.getDouble("score")), to);
-        list.add(i.put("anomaly", p));
+        list.add(i.put("anomaly", p).put("alertId", p.getString("alertId")));
       }
       return null;
     });
