@@ -84,7 +84,8 @@ public final class QueryBench {
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.err.println("usage: QueryBench [--data-dir=DIR] [--requests=200] [--warmup=20] [--warm-repeats=200] "
-          + "[--routes=user,usage,usage_filtered,timeseries,breakdown,funnel,retention,conversions] [--raw=true] "
+          + "[--routes=user,usage,usage_filtered,timeseries,breakdown,funnel,retention,conversions,patterns,"
+          + "insights,user_insights,anomalies] [--raw=true] "
           + "[--label=NAME] [--url=http://host:port --read-key=K --pg-url=postgresql://... --meta=FILE]");
       System.exit(2);
       return;
@@ -286,6 +287,21 @@ public final class QueryBench {
     }, "granularity=day, periods=30, 30 days"));
     l.add(new Route("conversions", null, r -> new Req("GET", "/v1/conversions?" + q(period(r)) + "&limit="
         + any(r, new String[] {"100", "1000"}), null), "7-30 days, limit 100 or 1000"));
+    l.add(new Route("patterns", 500.0, r -> new Req("GET", "/v1/patterns/detect?" + q(period(r)), null),
+        "the 4 built-in patterns with backtests, 7-30 day period"));
+    l.add(new Route("insights", 1000.0, r -> new Req("GET", "/v1/insights?" + q(period(r)), null),
+        "global insights (usage, anomalies of 7 metrics, funnel, costs, latency, patterns), 7-30 days"));
+    l.add(new Route("user_insights", 1000.0, r -> new Req("GET", "/v1/insights?userId="
+        + URLEncoder.encode(persons.get(r.nextInt(persons.size())), StandardCharsets.UTF_8) + "&" + q(period(r)),
+        null), "a random person's insights, 7-30 days"));
+    l.add(new Route("anomalies", null, r -> {
+      String m = any(r, new String[] {"events", "active_users", "messages", "error_rate", "response_time", "cost",
+          "revenue"});
+      boolean hour = r.nextBoolean();
+      String[] p = hour ? days(7 + r.nextInt(d.days - 7), 1) : period(r);
+      return new Req("GET", "/v1/anomalies?metric=" + m + "&granularity=" + (hour ? "hour" : "day") + "&" + q(p),
+          null, m + "/" + (hour ? "hour" : "day"));
+    }, "each metric, hourly over 1 day or daily over 7-30 days"));
     return l;
   }
 
