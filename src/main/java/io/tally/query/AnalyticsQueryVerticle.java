@@ -70,7 +70,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     RetentionQuery retention = new RetentionQuery(pool, index);
     ConversionQuery conversions = new ConversionQuery(pool, catalog);
     SeriesQuery series = new SeriesQuery(pool, index);
-    PatternEngine patterns = new PatternEngine(pool, catalog);
+    PatternEngine patterns = new PatternEngine(pool, catalog, this::cachedAs);
     AnomalyQuery anomalies = new AnomalyQuery(pool);
     InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns);
     webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults());
@@ -102,10 +102,9 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_PATTERN_CREATE, "patterns_create", patterns::create),
         consume(Addresses.QUERY_PATTERN_DELETE, "patterns_delete", patterns::delete),
         consume(Addresses.QUERY_PATTERNS_DETECT, "patterns_detect", q -> patterns.all(q.getString("projectId"))
-            .compose(defs -> cachedAs("patterns_detect", q.copy().put("defs", defsKey(defs)),
-                () -> patterns.detect(q, defs, "fr".equals(q.getString("lang"))).onSuccess(r -> r
-                    .getJsonArray("patterns").forEach(p -> metrics.patternsDetected(((JsonObject) p).getString("id"),
-                        1)))))),
+            .compose(defs -> patterns.detect(q, defs, "fr".equals(q.getString("lang"))).onSuccess(r -> r
+                .getJsonArray("patterns").forEach(p -> metrics.patternsDetected(((JsonObject) p).getString("id"),
+                    1))))),
         consume(Addresses.QUERY_PATTERN_USERS, "pattern_users", cached("pattern_users", q -> patterns
             .one(q.getString("projectId"), q.getString("id")).compose(p -> patterns.users(q, p)))),
         consume(Addresses.QUERY_ANOMALIES, "anomalies", q -> insights.settings(q.getString("projectId"))
@@ -126,18 +125,38 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_INSIGHT_SETTINGS, "insight_settings", q -> insights.settings(q.getString("projectId"))
             .map(InsightSettings::effective)),
         consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", insights::saveSettings)))
-        .onSuccess(v -> alertTimer = vertx.setPeriodic(ALERT_SCAN_MS, id -> scanForAlerts(insights, alerts)));
+        .onSuccess(v -> {
+          alertTimer = vertx.setPeriodic(ALERT_SCAN_MS, id -> scanForAlerts(insights, alerts));
+          warmTimer = vertx.setPeriodic(10_000, WARM_MS, id -> warmPatterns(patterns));
+        });
   }
 
   /** How often projects with a webhook have the last 24 hours' global insights checked for new high alerts. */
   static final long ALERT_SCAN_MS = Long.getLong("tally.alerts.scanMs", 300_000L);
   private long alertTimer = -1;
+  private long warmTimer = -1;
+  /** How often the default pattern detection (to = now) is computed ahead if its cached answer is gone. */
+  static final long WARM_MS = Long.getLong("tally.patterns.warmMs", 300_000L);
+
+  /** Keeps the default detection (to = now, no from) cached, so a dashboard's first call finds it ready. */
+  private void warmPatterns(PatternEngine patterns) {
+    java.time.Instant now = java.time.Instant.now();
+    for (String project : zones.keySet()) {
+      JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(365)).toString())
+          .put("to", now.toString());
+      patterns.all(project).compose(defs -> patterns.detect(q, defs, false))
+          .onFailure(err -> LOG.warn("pattern warm-up of project {} failed: {}", project, err.toString()));
+    }
+  }
   private AlertWebhook webhook;
 
   @Override
   public Future<?> stop() {
     if (alertTimer >= 0) {
       vertx.cancelTimer(alertTimer);
+    }
+    if (warmTimer >= 0) {
+      vertx.cancelTimer(warmTimer);
     }
     return webhook == null ? Future.succeededFuture() : webhook.close();
   }
@@ -170,12 +189,6 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         });
       }).onFailure(err -> LOG.warn("alert scan of project {} failed: {}", project, err.toString()));
     }
-  }
-
-  private static String defsKey(List<PatternDef> defs) {
-    StringBuilder sb = new StringBuilder();
-    defs.stream().filter(d -> !d.builtIn()).forEach(d -> sb.append(d.toJson().encode()));
-    return Integer.toHexString(sb.toString().hashCode()) + ":" + sb.length();
   }
 
   private Future<JsonObject> cachedAs(String family, JsonObject keyQuery,

@@ -34,11 +34,18 @@ final class PatternEngine {
       + "WHEN 'customization_made' THEN 'settings' END";
   static final List<String> FIXED_FEATURES = List.of("chat", "share", "export", "settings");
 
+  /** Caches one pattern's result; {@code period} ({projectId, from, to}) says which new events invalidate it. */
+  interface ResultCache {
+    Future<JsonObject> get(String family, JsonObject period, java.util.function.Supplier<Future<JsonObject>> compute);
+  }
+
   private final Pool pool;
   private final List<String> conversionTypes;
+  private final ResultCache cache;
 
-  PatternEngine(Pool pool, EventCatalog catalog) {
+  PatternEngine(Pool pool, EventCatalog catalog, ResultCache cache) {
     this.pool = pool;
+    this.cache = cache;
     List<String> conv = catalog.typesOf("conversion");
     this.conversionTypes = conv.isEmpty() ? List.of("signup", "subscription", "upgrade", "payment", "referral") : conv;
   }
@@ -226,7 +233,14 @@ final class PatternEngine {
     Instant to = Instant.parse(q.getString("to"));
     List<Future<JsonObject>> all = new ArrayList<>();
     for (PatternDef p : defs) {
-      all.add(p.featureGap() ? featureGap(project, p, from, to, french) : evaluate(project, p, from, to, french));
+      // a pattern's answer depends only on its windows (whole days): cached per window, so every period sharing
+      // them — and "to = now" all day long, as today's partial day is left out — reuses it until a flush brings an
+      // event older than the window's end
+      Window w = window(p, from, to);
+      JsonObject key = new JsonObject().put("projectId", project).put("def", p.toJson()).put("fr", french)
+          .put("from", w.before().toJson().getString("from")).put("to", w.toJson().getString("to"));
+      all.add(cache.get("pattern", key, () -> p.featureGap() ? featureGap(project, p, from, to, french)
+          : evaluate(project, p, from, to, french)));
     }
     return Future.all(all).map(v -> {
       JsonArray reported = new JsonArray();

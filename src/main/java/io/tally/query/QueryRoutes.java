@@ -99,11 +99,12 @@ public final class QueryRoutes {
         });
     router.get("/v1/patterns/detect").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERNS_DETECT,
-            period(ctx, Duration.ofDays(30)).put("lang", lang(ctx))));
+            period(ctx, Duration.ofDays(PatternDef.MAX_WINDOW_DAYS)).put("lang", lang(ctx))));
     router.delete("/v1/patterns/:id").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_DELETE, base(ctx).put("id", ctx.pathParam("id"))));
     router.get("/v1/patterns/:id/users").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_USERS, period(ctx, Duration.ofDays(30))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_USERS, period(ctx,
+            Duration.ofDays(PatternDef.MAX_WINDOW_DAYS))
             .put("id", ctx.pathParam("id")).put("limit", intParam(ctx, "limit", 1, 100_000, 1_000))));
     router.get("/v1/anomalies").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       String granularity = oneOf(ctx, "granularity", java.util.List.of("hour", "day"), "hour");
