@@ -72,7 +72,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     SeriesQuery series = new SeriesQuery(pool, index);
     PatternEngine patterns = new PatternEngine(pool, catalog, this::cachedAs);
     AnomalyQuery anomalies = new AnomalyQuery(pool);
-    InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns);
+    InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns, this::cachedAs);
     webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults());
     AlertService alerts = new AlertService(pool, webhook, metrics);
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
@@ -127,7 +127,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", insights::saveSettings)))
         .onSuccess(v -> {
           alertTimer = vertx.setPeriodic(ALERT_SCAN_MS, id -> scanForAlerts(insights, alerts));
-          warmTimer = vertx.setPeriodic(10_000, WARM_MS, id -> warmPatterns(patterns));
+          warmTimer = vertx.setPeriodic(10_000, WARM_MS, id -> warm(patterns, insights));
         });
   }
 
@@ -138,14 +138,21 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   /** How often the default pattern detection (to = now) is computed ahead if its cached answer is gone. */
   static final long WARM_MS = Long.getLong("tally.patterns.warmMs", 300_000L);
 
-  /** Keeps the default detection (to = now, no from) cached, so a dashboard's first call finds it ready. */
-  private void warmPatterns(PatternEngine patterns) {
+  /**
+   * Keeps the default pattern detection (to = now) and the slow parts of the default global insights (the last 30
+   * days: funnel, anomalies, patterns — each cached by whole days) cached, so a dashboard's first call finds them.
+   */
+  private void warm(PatternEngine patterns, InsightQuery insights) {
     java.time.Instant now = java.time.Instant.now();
     for (String project : zones.keySet()) {
       JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(365)).toString())
           .put("to", now.toString());
       patterns.all(project).compose(defs -> patterns.detect(q, defs, false))
-          .onFailure(err -> LOG.warn("pattern warm-up of project {} failed: {}", project, err.toString()));
+          .compose(v -> insights.settings(project))
+          .compose(s -> insights.run(new JsonObject().put("projectId", project)
+              .put("from", now.minus(Duration.ofDays(30)).toString()).put("to", now.toString()).put("lang", "en"),
+              zones.get(project), s))
+          .onFailure(err -> LOG.warn("pattern and insight warm-up of project {} failed: {}", project, err.toString()));
     }
   }
   private AlertWebhook webhook;

@@ -33,9 +33,12 @@ final class InsightQuery {
   private final AnomalyQuery anomalies;
   private final PatternEngine patterns;
 
+  private final PatternEngine.ResultCache cache;
+
   InsightQuery(Pool pool, UserAnalyticsQuery user, UsageQuery usage, FunnelQuery funnel, AnomalyQuery anomalies,
-               PatternEngine patterns) {
+               PatternEngine patterns, PatternEngine.ResultCache cache) {
     this.pool = pool;
+    this.cache = cache;
     this.user = user;
     this.usage = usage;
     this.funnel = funnel;
@@ -244,9 +247,19 @@ final class InsightQuery {
 
     JsonArray steps = new JsonArray();
     s.list("funnelSteps").forEach(e -> steps.add(new JsonObject().put("event", e)));
-    Future<Void> funnelScan = funnel.run(new JsonObject().put("projectId", project).put("from", from.toString())
-        .put("to", to.toString()).put("name", "insights").put("steps", steps)
-        .put("windowSeconds", (long) s.num("funnelWindowSeconds"))).map(f -> {
+    // over the whole UTC days of the period (the period itself when shorter): cached until a flush touches them
+    Instant fa = from.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+    if (fa.isBefore(from)) {
+      fa = fa.plus(Duration.ofDays(1));
+    }
+    Instant fb = to.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+    if (!fa.isBefore(fb)) {
+      fa = from;
+      fb = to;
+    }
+    JsonObject fq = new JsonObject().put("projectId", project).put("from", fa.toString()).put("to", fb.toString())
+        .put("name", "insights").put("steps", steps).put("windowSeconds", (long) s.num("funnelWindowSeconds"));
+    Future<Void> funnelScan = cache.get("funnel", fq, () -> funnel.run(fq)).map(f -> {
           JsonArray st = f.getJsonArray("steps");
           int worst = -1;
           double worstShare = -1;
@@ -347,10 +360,18 @@ final class InsightQuery {
                                        List<JsonObject> list, Instant from, Instant to) {
     boolean hourly = Duration.between(from, to).compareTo(Duration.ofDays(3)) <= 0;
     List<Future<JsonObject>> runs = new ArrayList<>();
+    // only complete buckets are judged: the period's end is cut to the last bucket start, so the answer is
+    // cached (and shared by every call until the next bucket completes or a flush touches it)
+    Instant end = hourly ? to.truncatedTo(java.time.temporal.ChronoUnit.HOURS)
+        : to.atZone(zone).toLocalDate().atStartOfDay(zone).toInstant();
+    if (!end.isAfter(from)) {
+      end = to;
+    }
     for (String metric : s.list("anomalyMetrics")) {
-      runs.add(anomalies.run(new JsonObject().put("projectId", q.getString("projectId")).put("from", from.toString())
-          .put("to", to.toString()).put("metric", metric).put("granularity", hourly ? "hour" : "day")
-          .put("filters", new JsonObject()), zone));
+      JsonObject aq = new JsonObject().put("projectId", q.getString("projectId")).put("from", from.toString())
+          .put("to", end.toString()).put("metric", metric).put("granularity", hourly ? "hour" : "day")
+          .put("filters", new JsonObject());
+      runs.add(cache.get("anomalies", aq, () -> anomalies.run(aq, zone)));
     }
     Function<JsonObject, Double> score = o -> o.getDouble("score") == null ? 0.0 : Math.abs(o.getDouble("score"));
     return Future.all(new ArrayList<>(runs)).map(v -> {
