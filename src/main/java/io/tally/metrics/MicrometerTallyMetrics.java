@@ -126,6 +126,12 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void patternIndexGauge(java.util.function.LongSupplier personDays) {
+    Gauge.builder("analytics.pattern.index.person.days", personDays::getAsLong)
+        .description("Person-days in the query side's pattern index (0 until loaded)").register(registry);
+  }
+
+  @Override
   public void patternsDetected(String patternId, int n) {
     Counter.builder("analytics.patterns.detected").description("Behaviour patterns reported by pattern detection")
         .tag("pattern", patternId).register(registry).increment(n);

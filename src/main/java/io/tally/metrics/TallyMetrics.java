@@ -31,6 +31,10 @@ public interface TallyMetrics {
 
   void bufferedGauge(IntSupplier buffered);
 
+  /** Person-days in the query side's pattern index (0 until it is loaded). */
+  default void patternIndexGauge(java.util.function.LongSupplier personDays) {
+  }
+
   /** Behaviour patterns reported (confidence above their minimum) by a pattern detection, by pattern id. */
   default void patternsDetected(String patternId, int n) {
   }

@@ -78,7 +78,11 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
       index.apply(m.body());
       cache.invalidate(m.body());
+      // the pattern index re-reads the changed person-days: answers cached meanwhile are dropped again after
+      patterns.index().apply(m.body()).onComplete(ar -> cache.invalidate(m.body()));
     });
+    metrics.patternIndexGauge(patterns.index()::personDays);
+    patterns.index().load().onFailure(err -> LOG.error("pattern index failed to load; patterns stay on SQL", err));
     // until loaded, distinct-person figures are computed in SQL
     index.load().onFailure(err -> LOG.error("person index failed to load; distinct-person figures stay on SQL", err));
     return Future.all(List.of(

@@ -42,12 +42,23 @@ final class PatternEngine {
   private final Pool pool;
   private final List<String> conversionTypes;
   private final ResultCache cache;
+  private final PatternIndex index;
 
   PatternEngine(Pool pool, EventCatalog catalog, ResultCache cache) {
     this.pool = pool;
     this.cache = cache;
     List<String> conv = catalog.typesOf("conversion");
     this.conversionTypes = conv.isEmpty() ? List.of("signup", "subscription", "upgrade", "payment", "referral") : conv;
+    this.index = new PatternIndex(pool, conversionTypes);
+  }
+
+  PatternIndex index() {
+    return index;
+  }
+
+  /** The in-memory index of the project, unless loading or the query asks for the SQL path ({@code index=false}). */
+  private PatternIndex.Project indexed(JsonObject q) {
+    return q.getBoolean("noIndex", false) ? null : index.project(q.getString("projectId"));
   }
 
   /** A window of whole UTC days [a, b). */
@@ -237,10 +248,14 @@ final class PatternEngine {
       // them — and "to = now" all day long, as today's partial day is left out — reuses it until a flush brings an
       // event older than the window's end
       Window w = window(p, from, to);
+      PatternIndex.Project ip = indexed(q);
       JsonObject key = new JsonObject().put("projectId", project).put("def", p.toJson()).put("fr", french)
-          .put("from", w.before().toJson().getString("from")).put("to", w.toJson().getString("to"));
-      all.add(cache.get("pattern", key, () -> p.featureGap() ? featureGap(project, p, from, to, french)
-          : evaluate(project, p, from, to, french)));
+          .put("sql", ip == null).put("from", w.before().toJson().getString("from"))
+          .put("to", w.toJson().getString("to"));
+      all.add(cache.get("pattern", key, () -> ip != null
+          ? Future.succeededFuture(p.featureGap() ? featureGapIndexed(ip, p, from, to, french)
+              : evaluateIndexed(ip, p, from, to, french))
+          : p.featureGap() ? featureGap(project, p, from, to, french) : evaluate(project, p, from, to, french)));
     }
     return Future.all(all).map(v -> {
       JsonArray reported = new JsonArray();
@@ -355,15 +370,15 @@ final class PatternEngine {
           .put("matchedAtStart", gaps0.size()).put("outcomeHits", stayed)
           .put("outcome", "features under the threshold at the start that stayed under it");
       return gapUsers(project, w, gaps, null).map(u -> {
-        JsonObject r = result(p, french, w, active, u[0], Agg.div(u[1], u[2]), Agg.div(u[3], u[4]), confidence,
-            backtest);
+        JsonObject r = result(p, french, w, active, (long) u[0], Agg.div(u[1], u[2]), Agg.div(u[3], u[4]),
+            confidence, backtest);
         return r.put("features", features).put("gapFeatures", new JsonArray(new ArrayList<>(gaps)));
       });
     });
   }
 
   /** Persons active in w who used none of the gap features: count, events, all events, revenue, all revenue. */
-  private Future<long[]> gapUsers(String project, Window w, Set<String> gaps, List<String> ids) {
+  private Future<double[]> gapUsers(String project, Window w, Set<String> gaps, List<String> ids) {
     Tuple t = Tuple.tuple().addString(project).addLocalDate(w.a()).addLocalDate(w.b())
         .addArrayOfString(gaps.toArray(String[]::new));
     String sql = "WITH u AS (SELECT user_key, sum(events) AS ev, coalesce(sum(amount) FILTER (WHERE type = "
@@ -373,15 +388,15 @@ final class PatternEngine {
       return pool.preparedQuery(sql + "SELECT user_key FROM u WHERE NOT used ORDER BY user_key").execute(t)
           .map(rows -> {
             rows.forEach(r -> ids.add(r.getString(0)));
-            return new long[0];
+            return new double[0];
           });
     }
     return pool.preparedQuery(sql + "SELECT count(*) FILTER (WHERE NOT used), coalesce(sum(ev) FILTER (WHERE NOT "
-            + "used), 0)::int8, coalesce(sum(ev), 0)::int8, (coalesce(sum(rev) FILTER (WHERE NOT used), 0) * 100)::int8,"
-            + " (coalesce(sum(rev), 0) * 100)::int8 FROM u").execute(t)
+            + "used), 0)::float8, coalesce(sum(ev), 0)::float8, coalesce(sum(rev) FILTER (WHERE NOT used), 0), "
+            + "coalesce(sum(rev), 0) FROM u").execute(t)
         .map(rows -> {
           Row r = rows.iterator().next();
-          return new long[] {r.getLong(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)};
+          return new double[] {r.getLong(0), r.getDouble(1), r.getDouble(2), r.getDouble(3), r.getDouble(4)};
         });
   }
 
@@ -393,7 +408,10 @@ final class PatternEngine {
     int limit = q.getInteger("limit", 1000);
     Window w = window(p, from, to);
     Future<List<String>> ids;
-    if (p.featureGap()) {
+    PatternIndex.Project ip = indexed(q);
+    if (ip != null) {
+      ids = Future.succeededFuture(p.featureGap() ? gapUsersIndexed(ip, p, w) : matchedIndexed(ip, p, w));
+    } else if (p.featureGap()) {
       ids = featureUse(project, w, w.before()).compose(use -> {
         long[] act = use.remove("");
         long active = act == null ? 0 : act[0];
@@ -422,6 +440,174 @@ final class PatternEngine {
     return ids.map(all -> new JsonObject().put("patternId", p.id()).put("window", w.toJson())
         .put("total", all.size()).put("users", new JsonArray(new ArrayList<>(all.subList(0, Math.min(limit,
             all.size()))))).put("truncated", all.size() > limit));
+  }
+
+  // ---------------------------------------------------------------------------------------------------- index
+
+  private static int day(LocalDate d) {
+    return (int) d.toEpochDay();
+  }
+
+  private List<String> matchedIndexed(PatternIndex.Project ip, PatternDef p, Window w) {
+    int[] cat = new int[1];
+    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    List<String> out = new ArrayList<>();
+    for (PatternIndex.F f : cur.values()) {
+      if (PatternIndex.matches(p, f, w.days(), day(w.b()), cat[0], ip)) {
+        out.add(f.key);
+      }
+    }
+    out.sort(null);
+    return out;
+  }
+
+  private JsonObject evaluateIndexed(PatternIndex.Project ip, PatternDef p, Instant from, Instant to, boolean french) {
+    Window w = window(p, from, to);
+    Window w0 = w.before();
+    int[] cat = new int[1];
+    int[] cat0 = new int[1];
+    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    Map<String, PatternIndex.F> prev = PatternIndex.features(ip, day(w0.a()), day(w0.b()), cat0);
+    long matched = 0;
+    double events = 0;
+    double mEvents = 0;
+    double revenue = 0;
+    double mRevenue = 0;
+    Set<String> now = new java.util.HashSet<>();
+    for (PatternIndex.F f : cur.values()) {
+      events += f.events;
+      revenue += f.revenue;
+      if (PatternIndex.matches(p, f, w.days(), day(w.b()), cat[0], ip)) {
+        matched++;
+        mEvents += f.events;
+        mRevenue += f.revenue;
+        now.add(f.key);
+      }
+    }
+    Set<String> top = p.type().equals("engagement") ? PatternIndex.topDecile(cur) : Set.of();
+    long matched0 = 0;
+    long hits = 0;
+    for (PatternIndex.F y : prev.values()) {
+      if (!PatternIndex.matches(p, y, w0.days(), day(w0.b()), cat0[0], ip)) {
+        continue;
+      }
+      matched0++;
+      PatternIndex.F later = cur.get(y.key);
+      boolean hit = switch (p.type()) {
+        case "churn" -> later == null;
+        case "retention" -> later != null;
+        case "conversion" -> later != null && later.conversions > 0;
+        case "engagement" -> top.contains(y.key);
+        default -> now.contains(y.key);
+      };
+      if (hit) {
+        hits++;
+      }
+    }
+    Double confidence = matched0 == 0 ? null : (double) hits / matched0;
+    return result(p, french, w, cur.size(), matched, Agg.div(mEvents, events), Agg.div(mRevenue, revenue),
+        confidence, new JsonObject().put("window", w0.toJson()).put("outcomeWindow", w.toJson())
+            .put("matchedAtStart", matched0).put("outcomeHits", hits).put("outcome", outcomeName(p)));
+  }
+
+  /** The gap features of w: catalogue features used by fewer than the pattern's share of w's active persons. */
+  private static Set<String> gaps(PatternIndex.Project ip, Map<String, PatternIndex.F> cur, double limit,
+                                  Map<String, long[]> use, Map<String, PatternIndex.F> prev) {
+    FIXED_FEATURES.forEach(ip.features::id);
+    Map<Integer, long[]> by = new java.util.HashMap<>();
+    for (PatternIndex.F f : cur.values()) {
+      f.features.stream().forEach(i -> by.computeIfAbsent(i, k -> new long[2])[0]++);
+    }
+    if (prev != null) {
+      for (PatternIndex.F f : prev.values()) {
+        f.features.stream().forEach(i -> by.computeIfAbsent(i, k -> new long[2])[1]++);
+      }
+    }
+    for (String fixed : FIXED_FEATURES) {
+      by.computeIfAbsent(ip.features.ids.get(fixed), k -> new long[2]);
+    }
+    Set<String> gaps = new TreeSet<>();
+    by.forEach((id, n) -> {
+      String name = ip.features.names.get(id);
+      if (use != null) {
+        use.put(name, n);
+      }
+      if (!cur.isEmpty() && (double) n[0] / cur.size() < limit) {
+        gaps.add(name);
+      }
+    });
+    return gaps;
+  }
+
+  private List<String> gapUsersIndexed(PatternIndex.Project ip, PatternDef p, Window w) {
+    int[] cat = new int[1];
+    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    Set<String> gaps = gaps(ip, cur, ((Number) p.conditions().get(0).value()).doubleValue(), null, null);
+    List<String> out = new ArrayList<>();
+    for (PatternIndex.F f : cur.values()) {
+      if (!usesAny(ip, f, gaps)) {
+        out.add(f.key);
+      }
+    }
+    out.sort(null);
+    return out;
+  }
+
+  private static boolean usesAny(PatternIndex.Project ip, PatternIndex.F f, Set<String> gaps) {
+    for (String g : gaps) {
+      Integer id = ip.features.ids.get(g);
+      if (id != null && f.features.get(id)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private JsonObject featureGapIndexed(PatternIndex.Project ip, PatternDef p, Instant from, Instant to,
+                                      boolean french) {
+    Window w = window(p, from, to);
+    Window w0 = w.before();
+    double limit = ((Number) p.conditions().get(0).value()).doubleValue();
+    int[] cat = new int[1];
+    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    Map<String, PatternIndex.F> prev = PatternIndex.features(ip, day(w0.a()), day(w0.b()), cat);
+    Map<String, long[]> use = new java.util.TreeMap<>();
+    Set<String> gaps = gaps(ip, cur, limit, use, prev);
+    long active = cur.size();
+    long active0 = prev.size();
+    Set<String> gaps0 = new TreeSet<>();
+    JsonArray features = new JsonArray();
+    for (Map.Entry<String, long[]> e : use.entrySet()) {
+      double rate = Agg.div(e.getValue()[0], active);
+      Double rate0 = active0 == 0 ? null : (double) e.getValue()[1] / active0;
+      if (rate0 != null && rate0 < limit) {
+        gaps0.add(e.getKey());
+      }
+      features.add(new JsonObject().put("feature", e.getKey()).put("users", e.getValue()[0])
+          .put("usageRate", active == 0 ? null : rate).put("previousUsageRate", rate0)
+          .put("gap", gaps.contains(e.getKey())));
+    }
+    long stayed = gaps0.stream().filter(gaps::contains).count();
+    Double confidence = gaps0.isEmpty() || active == 0 ? null : (double) stayed / gaps0.size();
+    long matched = 0;
+    double events = 0;
+    double mEvents = 0;
+    double revenue = 0;
+    double mRevenue = 0;
+    for (PatternIndex.F f : cur.values()) {
+      events += f.events;
+      revenue += f.revenue;
+      if (!usesAny(ip, f, gaps)) {
+        matched++;
+        mEvents += f.events;
+        mRevenue += f.revenue;
+      }
+    }
+    JsonObject backtest = new JsonObject().put("window", w0.toJson()).put("outcomeWindow", w.toJson())
+        .put("matchedAtStart", gaps0.size()).put("outcomeHits", stayed)
+        .put("outcome", "features under the threshold at the start that stayed under it");
+    return result(p, french, w, active, matched, Agg.div(mEvents, events), Agg.div(mRevenue, revenue), confidence,
+        backtest).put("features", features).put("gapFeatures", new JsonArray(new ArrayList<>(gaps)));
   }
 
   // ---------------------------------------------------------------------------------------------------- store

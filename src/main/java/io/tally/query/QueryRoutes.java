@@ -99,13 +99,13 @@ public final class QueryRoutes {
         });
     router.get("/v1/patterns/detect").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERNS_DETECT,
-            period(ctx, Duration.ofDays(PatternDef.MAX_WINDOW_DAYS)).put("lang", lang(ctx))));
+            noIndex(ctx, period(ctx, Duration.ofDays(PatternDef.MAX_WINDOW_DAYS)).put("lang", lang(ctx)))));
     router.delete("/v1/patterns/:id").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_DELETE, base(ctx).put("id", ctx.pathParam("id"))));
     router.get("/v1/patterns/:id/users").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_USERS, period(ctx,
+        .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERN_USERS, noIndex(ctx, period(ctx,
             Duration.ofDays(PatternDef.MAX_WINDOW_DAYS))
-            .put("id", ctx.pathParam("id")).put("limit", intParam(ctx, "limit", 1, 100_000, 1_000))));
+            .put("id", ctx.pathParam("id")).put("limit", intParam(ctx, "limit", 1, 100_000, 1_000)))));
     router.get("/v1/anomalies").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       String granularity = oneOf(ctx, "granularity", java.util.List.of("hour", "day"), "hour");
       JsonObject q = period(ctx, granularity.equals("hour") ? Duration.ofDays(1) : Duration.ofDays(14));
@@ -162,6 +162,18 @@ public final class QueryRoutes {
 
   private static java.util.List<String> sorted(java.util.Set<String> s) {
     return s.stream().sorted().toList();
+  }
+
+  /** {@code index=false}: patterns computed by the SQL over the rollups instead of the in-memory index. */
+  static JsonObject noIndex(RoutingContext ctx, JsonObject q) {
+    String v = ctx.request().getParam("index");
+    if (v == null || v.equals("true")) {
+      return q;
+    }
+    if (!v.equals("false")) {
+      throw ApiError.badRequest("index", "index must be true or false");
+    }
+    return q.put("noIndex", true);
   }
 
   /** {@code raw=true}: computed from raw events only, bypassing the rollups (slow; for verification). */

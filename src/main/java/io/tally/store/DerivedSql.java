@@ -14,7 +14,7 @@ final class DerivedSql {
           AS t(project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count, page_count,
                entry_page, exit_page, context, attribution, country, device_type, browser, server_assigned)
       ), old_s AS (
-        SELECT s.project_id, s.started_at, s.duration_ms, s.bounce
+        SELECT s.project_id, s.started_at, s.duration_ms, s.bounce, coalesce(s.user_id, s.anonymous_id) AS person
         FROM sessions s JOIN s_in i ON s.project_id = i.project_id AND s.session_id = i.session_id
       ), sess AS (
         INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
@@ -42,7 +42,7 @@ final class DerivedSql {
           country = coalesce(s.country, excluded.country),
           device_type = coalesce(s.device_type, excluded.device_type),
           browser = coalesce(s.browser, excluded.browser)
-        RETURNING s.project_id, s.started_at, s.duration_ms, s.bounce
+        RETURNING s.project_id, s.started_at, s.duration_ms, s.bounce, coalesce(s.user_id, s.anonymous_id) AS person
       ), sdays AS (
         INSERT INTO session_days AS d (project_id, day, sessions, duration_sum, bounces)
         SELECT project_id, (started_at AT TIME ZONE 'UTC')::date, sum(n), sum(dur), sum(b) FROM (
@@ -183,6 +183,7 @@ final class DerivedSql {
         ON CONFLICT (project_id, day, user_key, type, provider, model, feature) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n
+        RETURNING project_id, day, user_key
       )
       SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS ms FROM links
       UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
@@ -190,6 +191,11 @@ final class DerivedSql {
       FROM people
       UNION ALL SELECT 's', project_id, NULL, NULL, NULL, floor(extract(epoch FROM min(started_at)) * 1000)::int8
       FROM sess GROUP BY project_id
+      UNION ALL SELECT DISTINCT 'u', project_id, user_key, NULL, day - date '1970-01-01', NULL::int8 FROM udaily
+      UNION ALL SELECT DISTINCT 'u', project_id, person, NULL,
+                       (started_at AT TIME ZONE 'UTC')::date - date '1970-01-01', NULL::int8
+      FROM (SELECT project_id, person, started_at FROM sess UNION ALL SELECT project_id, person, started_at FROM old_s) x
+      WHERE person IS NOT NULL
       """;
 
   /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */

@@ -88,8 +88,11 @@ public final class DerivedUpdater {
         .map(out -> {
           JsonArray days = new JsonArray();
           JsonArray people = new JsonArray();
+          JsonArray personDays = new JsonArray();
           for (var r : out) {
             switch (r.getString(0)) {
+              // a person-day whose per-person rollup or sessions changed (pattern index refresh)
+              case "u" -> personDays.add(new JsonArray().add(r.getString(1)).add(r.getString(2)).add(r.getInteger(4)));
               case "l" -> pendingMerges.add(new String[] {r.getString(1), r.getString(2), r.getString(3)});
               case "d" -> days.add(new JsonArray().add(r.getString(1)).add(r.getInteger(4)).add(r.getString(2)));
               // a session extended by these events counts (whole) in periods holding its start
@@ -99,7 +102,8 @@ public final class DerivedUpdater {
           }
           JsonObject projects = new JsonObject();
           batch.minTsByProject.forEach(projects::put);
-          flushed.accept(new JsonObject().put("projects", projects).put("days", days).put("people", people));
+          flushed.accept(new JsonObject().put("projects", projects).put("days", days).put("people", people)
+              .put("personDays", personDays));
           return null;
         })
         .onFailure(err -> {

@@ -99,6 +99,22 @@ class PatternsTest {
         voice(u, LocalDate.parse("2026-10-30"));
       }
     }
+    // anonymous visitors who identify: their history (and the per-person rollup) moves to the user id
+    for (int i = 0; i < 3; i++) {
+      String u = "m" + i;
+      wireAnon = "anon-m" + i;
+      day(u, LocalDate.parse("2026-10-05"), 3, false);
+      wireAnon = null;
+      flush();
+      Instant at = Instant.parse("2026-10-06T08:00:00Z");
+      oracle.events.add(new PatternOracle.Ev(u, u + "-identify", at, "identify", new JsonObject()));
+      pending.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("timestamp", at.toString())
+          .put("sessionId", u + "-identify").put("type", "identify")
+          .put("userContext", new JsonObject().put("anonymousId", "anon-m" + i).put("userId", u)));
+      flush();
+      day(u, LocalDate.parse("2026-10-07"), 3, false);
+      day(u, LocalDate.parse("2026-10-30"), 3, false);
+    }
     // fillers: every third day, short sessions, some errors — match no built-in pattern
     for (int i = 0; i < 40; i++) {
       String u = String.format("f%02d", i);
@@ -126,6 +142,9 @@ class PatternsTest {
 
   // ------------------------------------------------------------------------------------------- generation
 
+  /** While set, events go out with this anonymous id instead of the user id (the oracle keeps the final person). */
+  static String wireAnon;
+
   static void add(String person, String session, Instant at, String type, JsonObject props) {
     boolean anthropic = Math.floorMod(person.hashCode(), 3) == 0;
     if (type.startsWith("message_")) {
@@ -139,7 +158,8 @@ class PatternsTest {
     oracle.events.add(new PatternOracle.Ev(person, session, at, type, props));
     pending.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("timestamp", at.toString())
         .put("sessionId", session).put("type", type).put("properties", props)
-        .put("userContext", new JsonObject().put("userId", person).put("sessionId", session)));
+        .put("userContext", wireAnon != null ? new JsonObject().put("anonymousId", wireAnon).put("sessionId", session)
+            : new JsonObject().put("userId", person).put("sessionId", session)));
     if (pending.size() >= 500) {
       flush();
     }
@@ -210,7 +230,7 @@ class PatternsTest {
   }
 
   static Map<String, JsonObject> detect(String query) {
-    JsonObject d = get("/v1/patterns/detect?" + query);
+    JsonObject d = get("/v1/patterns/detect?" + query + suffix);
     Map<String, JsonObject> out = new java.util.HashMap<>();
     for (String list : new String[] {"patterns", "notReported"}) {
       for (Object o : d.getJsonArray(list)) {
@@ -227,7 +247,7 @@ class PatternsTest {
   }
 
   static List<String> users(String id, String query) {
-    JsonObject r = get("/v1/patterns/" + id + "/users?" + query);
+    JsonObject r = get("/v1/patterns/" + id + "/users?" + query + suffix);
     List<String> out = new ArrayList<>();
     r.getJsonArray("users").forEach(u -> out.add((String) u));
     return out;
@@ -271,6 +291,33 @@ class PatternsTest {
 
   @Test
   void builtInPatternsMatchTheOracle() {
+    // the in-memory index (built here from flush notices only, as Tally started empty) and the SQL path
+    for (String path : new String[] {"", "&index=false"}) {
+      suffix = path;
+      builtIns();
+    }
+    suffix = "";
+  }
+
+  @Test
+  void theIndexLoadedAtStartGivesTheSameAnswers() {
+    JsonObject before = get("/v1/patterns/detect?to=" + TO + "&from=2026-08-01&index=false");
+    String project = t.project;
+    String w = t.writeKey;
+    String r = t.readKey;
+    t.stop();
+    t = TestTally.start(project, w, r, java.util.function.UnaryOperator.identity());
+    Eventually.until("pattern index loaded", () -> t.http.get("/metrics").body().lines()
+        .anyMatch(l -> l.startsWith("analytics_pattern_index_person_days ") && Double.parseDouble(l.substring(36)
+            .trim()) > 0));
+    assertEquals(before, get("/v1/patterns/detect?to=" + TO + "&from=2026-08-01"));
+    suffix = "";
+    builtIns();
+  }
+
+  static String suffix = "";
+
+  private static void builtIns() {
     Map<String, JsonObject> d = detect("to=" + TO + "&from=2026-08-01");
     assertTrue(d.keySet().containsAll(Set.of("churn-risk", "power-users", "conversion-ops", "feature-gaps")));
 
@@ -357,10 +404,13 @@ class PatternsTest {
             .put("recommendations", new JsonArray().add("Offer Claude tips")).encode())).build());
     assertEquals(201, created.status(), created.body());
 
-    Map<String, JsonObject> d = detect("to=" + TO + "&from=2026-08-01");
-    JsonObject got = d.get("claude-regulars");
-    assertNotNull(got);
-    checkPatternRetention(got, def);
+    for (String path : new String[] {"", "&index=false"}) {
+      suffix = path;
+      JsonObject got = detect("to=" + TO + "&from=2026-08-01").get("claude-regulars");
+      assertNotNull(got);
+      checkPatternRetention(got, def);
+    }
+    suffix = "";
     List<String> ids = new ArrayList<>();
     get("/v1/patterns").getJsonArray("patterns").forEach(p -> ids.add(((JsonObject) p).getString("id")));
     assertTrue(ids.contains("claude-regulars") && ids.contains("churn-risk"), ids.toString());
