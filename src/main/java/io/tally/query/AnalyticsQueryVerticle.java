@@ -149,6 +149,9 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   private void warm(PatternEngine patterns, InsightQuery insights) {
     java.time.Instant now = java.time.Instant.now();
     for (String project : zones.keySet()) {
+      if (patterns.index().project(project) == null) {
+        return; // until the pattern index is loaded (the SQL path is far slower)
+      }
       JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(365)).toString())
           .put("to", now.toString());
       patterns.all(project).compose(defs -> patterns.detect(q, defs, false))

@@ -43,6 +43,8 @@ final class PatternEngine {
   private final List<String> conversionTypes;
   private final ResultCache cache;
   private final PatternIndex index;
+  /** Window features computed during the current detection (shared by the patterns with the same windows). */
+  private Map<String, Object[]> memo;
 
   PatternEngine(Pool pool, EventCatalog catalog, ResultCache cache) {
     this.pool = pool;
@@ -243,6 +245,7 @@ final class PatternEngine {
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
     List<Future<JsonObject>> all = new ArrayList<>();
+    memo = new java.util.HashMap<>();
     for (PatternDef p : defs) {
       // a pattern's answer depends only on its windows (whole days): cached per window, so every period sharing
       // them — and "to = now" all day long, as today's partial day is left out — reuses it until a flush brings an
@@ -257,6 +260,7 @@ final class PatternEngine {
               : evaluateIndexed(ip, p, from, to, french))
           : p.featureGap() ? featureGap(project, p, from, to, french) : evaluate(project, p, from, to, french)));
     }
+    memo = null;
     return Future.all(all).map(v -> {
       JsonArray reported = new JsonArray();
       JsonArray others = new JsonArray();
@@ -448,9 +452,24 @@ final class PatternEngine {
     return (int) d.toEpochDay();
   }
 
+  /** The window's features, from the current detection's memo when another pattern computed them already. */
+  @SuppressWarnings("unchecked")
+  private PatternIndex.Win features(PatternIndex.Project ip, Window w, int[] cat) {
+    Object[] hit = memo == null ? null : memo.get(w.a() + "/" + w.b());
+    if (hit != null) {
+      cat[0] = (Integer) hit[1];
+      return (PatternIndex.Win) hit[0];
+    }
+    PatternIndex.Win f = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    if (memo != null) {
+      memo.put(w.a() + "/" + w.b(), new Object[] {f, cat[0]});
+    }
+    return f;
+  }
+
   private List<String> matchedIndexed(PatternIndex.Project ip, PatternDef p, Window w) {
     int[] cat = new int[1];
-    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    PatternIndex.Win cur = features(ip, w, cat);
     List<String> out = new ArrayList<>();
     for (PatternIndex.F f : cur.values()) {
       if (PatternIndex.matches(p, f, w.days(), day(w.b()), cat[0], ip)) {
@@ -466,8 +485,8 @@ final class PatternEngine {
     Window w0 = w.before();
     int[] cat = new int[1];
     int[] cat0 = new int[1];
-    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
-    Map<String, PatternIndex.F> prev = PatternIndex.features(ip, day(w0.a()), day(w0.b()), cat0);
+    PatternIndex.Win cur = features(ip, w, cat);
+    PatternIndex.Win prev = features(ip, w0, cat0);
     long matched = 0;
     double events = 0;
     double mEvents = 0;
@@ -511,16 +530,22 @@ final class PatternEngine {
   }
 
   /** The gap features of w: catalogue features used by fewer than the pattern's share of w's active persons. */
-  private static Set<String> gaps(PatternIndex.Project ip, Map<String, PatternIndex.F> cur, double limit,
-                                  Map<String, long[]> use, Map<String, PatternIndex.F> prev) {
+  private static Set<String> gaps(PatternIndex.Project ip, PatternIndex.Win cur, double limit,
+                                  Map<String, long[]> use, PatternIndex.Win prev) {
     FIXED_FEATURES.forEach(ip.features::id);
-    Map<Integer, long[]> by = new java.util.HashMap<>();
+    long[][] counts = new long[ip.features.names.size()][];
     for (PatternIndex.F f : cur.values()) {
-      f.features.stream().forEach(i -> by.computeIfAbsent(i, k -> new long[2])[0]++);
+      f.forEachFeature(i -> (counts[i] == null ? counts[i] = new long[2] : counts[i])[0]++);
     }
     if (prev != null) {
       for (PatternIndex.F f : prev.values()) {
-        f.features.stream().forEach(i -> by.computeIfAbsent(i, k -> new long[2])[1]++);
+        f.forEachFeature(i -> (counts[i] == null ? counts[i] = new long[2] : counts[i])[1]++);
+      }
+    }
+    Map<Integer, long[]> by = new java.util.HashMap<>();
+    for (int i = 0; i < counts.length; i++) {
+      if (counts[i] != null) {
+        by.put(i, counts[i]);
       }
     }
     for (String fixed : FIXED_FEATURES) {
@@ -541,7 +566,7 @@ final class PatternEngine {
 
   private List<String> gapUsersIndexed(PatternIndex.Project ip, PatternDef p, Window w) {
     int[] cat = new int[1];
-    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
+    PatternIndex.Win cur = features(ip, w, cat);
     Set<String> gaps = gaps(ip, cur, ((Number) p.conditions().get(0).value()).doubleValue(), null, null);
     List<String> out = new ArrayList<>();
     for (PatternIndex.F f : cur.values()) {
@@ -556,7 +581,7 @@ final class PatternEngine {
   private static boolean usesAny(PatternIndex.Project ip, PatternIndex.F f, Set<String> gaps) {
     for (String g : gaps) {
       Integer id = ip.features.ids.get(g);
-      if (id != null && f.features.get(id)) {
+      if (id != null && f.hasFeature(id)) {
         return true;
       }
     }
@@ -569,8 +594,8 @@ final class PatternEngine {
     Window w0 = w.before();
     double limit = ((Number) p.conditions().get(0).value()).doubleValue();
     int[] cat = new int[1];
-    Map<String, PatternIndex.F> cur = PatternIndex.features(ip, day(w.a()), day(w.b()), cat);
-    Map<String, PatternIndex.F> prev = PatternIndex.features(ip, day(w0.a()), day(w0.b()), cat);
+    PatternIndex.Win cur = features(ip, w, cat);
+    PatternIndex.Win prev = features(ip, w0, cat);
     Map<String, long[]> use = new java.util.TreeMap<>();
     Set<String> gaps = gaps(ip, cur, limit, use, prev);
     long active = cur.size();

@@ -32,6 +32,7 @@ final class PatternIndex {
 
   /** One person-day. */
   static final class Day {
+    int pid;
     long events;
     long sent;
     long msgs;
@@ -46,6 +47,93 @@ final class PatternIndex {
     long[] featureCounts = new long[0];
     int[] providers = new int[0];
     int[] models = new int[0];
+  }
+
+  /** One day's records as columns (sets as CSR: the ids of record i are at [off[i], off[i + 1])). */
+  static final class Cols {
+    final int n;
+    final int[] pid;
+    final long[] events;
+    final long[] sent;
+    final long[] msgs;
+    final long[] errors;
+    final long[] conv;
+    final long[] sessions;
+    final double[] tokens;
+    final double[] cost;
+    final double[] revenue;
+    final double[] sessionMs;
+    final int[] featOff;
+    final int[] featId;
+    final long[] featCount;
+    final int[] provOff;
+    final int[] provId;
+    final int[] modelOff;
+    final int[] modelId;
+
+    Cols(java.util.Collection<Day> days) {
+      n = days.size();
+      pid = new int[n];
+      events = new long[n];
+      sent = new long[n];
+      msgs = new long[n];
+      errors = new long[n];
+      conv = new long[n];
+      sessions = new long[n];
+      tokens = new double[n];
+      cost = new double[n];
+      revenue = new double[n];
+      sessionMs = new double[n];
+      featOff = new int[n + 1];
+      provOff = new int[n + 1];
+      modelOff = new int[n + 1];
+      int nf = 0;
+      int np = 0;
+      int nm = 0;
+      for (Day d : days) {
+        nf += d.features.length;
+        np += d.providers.length;
+        nm += d.models.length;
+      }
+      featId = new int[nf];
+      featCount = new long[nf];
+      provId = new int[np];
+      modelId = new int[nm];
+      int i = 0;
+      nf = 0;
+      np = 0;
+      nm = 0;
+      for (Day d : days) {
+        pid[i] = d.pid;
+        events[i] = d.events;
+        sent[i] = d.sent;
+        msgs[i] = d.msgs;
+        errors[i] = d.errors;
+        conv[i] = d.conversions;
+        sessions[i] = d.sessions;
+        tokens[i] = d.tokens;
+        cost[i] = d.cost;
+        revenue[i] = d.revenue;
+        sessionMs[i] = d.sessionMs;
+        featOff[i] = nf;
+        for (int k = 0; k < d.features.length; k++) {
+          featId[nf] = d.features[k];
+          featCount[nf++] = d.featureCounts[k];
+        }
+        provOff[i] = np;
+        for (int v : d.providers) {
+          provId[np++] = v;
+        }
+        modelOff[i] = nm;
+        for (int v : d.models) {
+          modelId[nm++] = v;
+        }
+        i++;
+      }
+      featOff[n] = nf;
+      provOff[n] = np;
+      modelOff[n] = nm;
+    }
   }
 
   /** Names ↔ dense ids (features, providers, models). */
@@ -63,6 +151,50 @@ final class PatternIndex {
 
   static final class Project {
     final Map<String, TreeMap<Integer, Day>> persons = new HashMap<>();
+    /** The same records by day: a window's features read only its days. */
+    final TreeMap<Integer, HashMap<String, Day>> byDay = new TreeMap<>();
+    /** Column snapshots of whole days, built on first use and dropped when a record of the day changes. */
+    final HashMap<Integer, Cols> cols = new HashMap<>();
+    /** Dense person numbers (never reused). */
+    final Map<String, Integer> ids = new HashMap<>();
+    final List<String> keys = new ArrayList<>();
+
+    int pid(String person) {
+      return ids.computeIfAbsent(person, k -> {
+        keys.add(k);
+        return keys.size() - 1;
+      });
+    }
+
+    Day day(String person, int day) {
+      return persons.computeIfAbsent(person, k -> new TreeMap<>()).computeIfAbsent(day, k -> {
+        Day d = new Day();
+        d.pid = pid(person);
+        byDay.computeIfAbsent(k, x -> new HashMap<>()).put(person, d);
+        cols.remove(k);
+        return d;
+      });
+    }
+
+    void remove(String person, Integer day) {
+      TreeMap<Integer, Day> days = persons.get(person);
+      if (days == null) {
+        return;
+      }
+      for (Integer d : day == null ? new ArrayList<>(days.keySet()) : List.of(day)) {
+        if (days.remove(d) != null) {
+          cols.remove(d);
+          HashMap<String, Day> m = byDay.get(d);
+          m.remove(person);
+          if (m.isEmpty()) {
+            byDay.remove(d);
+          }
+        }
+      }
+      if (days.isEmpty()) {
+        persons.remove(person);
+      }
+    }
     final Dict features = new Dict();
     final Dict providers = new Dict();
     final Dict models = new Dict();
@@ -123,8 +255,8 @@ final class PatternIndex {
 
   private void putDay(Row r) {
     Project p = projects.computeIfAbsent(r.getString(0), k -> new Project());
-    Day d = p.persons.computeIfAbsent(r.getString(1), k -> new TreeMap<>())
-        .computeIfAbsent(r.getInteger(2), k -> new Day());
+    Day d = p.day(r.getString(1), r.getInteger(2));
+    p.cols.remove(r.getInteger(2));
     d.events = r.getLong(3);
     d.sent = r.getLong(4);
     d.msgs = r.getLong(5);
@@ -157,8 +289,8 @@ final class PatternIndex {
 
   private void putSessions(Row r) {
     Project p = projects.computeIfAbsent(r.getString(0), k -> new Project());
-    Day d = p.persons.computeIfAbsent(r.getString(1), k -> new TreeMap<>())
-        .computeIfAbsent(r.getInteger(2), k -> new Day());
+    Day d = p.day(r.getString(1), r.getInteger(2));
+    p.cols.remove(r.getInteger(2));
     d.sessions = r.getLong(3);
     d.sessionMs = r.getDouble(4);
   }
@@ -255,18 +387,7 @@ final class PatternIndex {
     return Future.all(days, sess).map(v -> {
       Project p = projects.computeIfAbsent(project, x -> new Project());
       for (Object[] key : keys) {
-        TreeMap<Integer, Day> person = p.persons.get((String) key[0]);
-        if (person == null) {
-          continue;
-        }
-        if (key[1] == null) {
-          person.clear();
-        } else {
-          person.remove((Integer) key[1]);
-        }
-        if (person.isEmpty()) {
-          p.persons.remove((String) key[0]);
-        }
+        p.remove((String) key[0], (Integer) key[1]);
       }
       days.result().forEach(this::putDay);
       sess.result().forEach(this::putSessions);
@@ -279,6 +400,7 @@ final class PatternIndex {
   /** One person's features over a window (the README's definitions; null where the SQL yields null). */
   static final class F {
     final String key;
+    final int id;
     int lastDay = Integer.MIN_VALUE;
     long activeDays;
     long events;
@@ -291,63 +413,195 @@ final class PatternIndex {
     double cost;
     double revenue;
     double sessionMs;
-    final BitSet features = new BitSet();
-    final BitSet providers = new BitSet();
-    final BitSet models = new BitSet();
-    Map<Integer, Long> featureCounts;
+    /** Sets of ids as bit masks while their dictionary has at most 64 names, else as BitSets. */
+    final long featMask;
+    final long provMask;
+    final long modelMask;
+    final BitSet featBits;
+    final BitSet provBits;
+    final BitSet modelBits;
+    long[] featureCounts;
 
-    F(String key) {
+    F(String key, int id, long featMask, long provMask, long modelMask, BitSet featBits, BitSet provBits,
+      BitSet modelBits) {
       this.key = key;
+      this.id = id;
+      this.featMask = featMask;
+      this.provMask = provMask;
+      this.modelMask = modelMask;
+      this.featBits = featBits;
+      this.provBits = provBits;
+      this.modelBits = modelBits;
+    }
+
+    private static boolean has(long mask, BitSet bits, int id) {
+      return bits != null ? bits.get(id) : id < 64 && (mask & (1L << id)) != 0;
+    }
+
+    boolean hasFeature(int id) {
+      return has(featMask, featBits, id);
+    }
+
+    boolean hasProvider(int id) {
+      return has(provMask, provBits, id);
+    }
+
+    boolean hasModel(int id) {
+      return has(modelMask, modelBits, id);
+    }
+
+    int featureCount() {
+      return featBits != null ? featBits.cardinality() : Long.bitCount(featMask);
+    }
+
+    void forEachFeature(java.util.function.IntConsumer c) {
+      if (featBits != null) {
+        featBits.stream().forEach(c);
+        return;
+      }
+      for (long m = featMask; m != 0; m &= m - 1) {
+        c.accept(Long.numberOfTrailingZeros(m));
+      }
+    }
+  }
+
+  /** The features of a window: one entry per active person. */
+  static final class Win {
+    final Project project;
+    final F[] byId;
+    final List<F> list = new ArrayList<>();
+
+    Win(Project project) {
+      this.project = project;
+      this.byId = new F[project.keys.size()];
+    }
+
+    F get(String key) {
+      Integer id = project.ids.get(key);
+      return id == null || id >= byId.length ? null : byId[id];
+    }
+
+    boolean containsKey(String key) {
+      return get(key) != null;
+    }
+
+    List<F> values() {
+      return list;
+    }
+
+    int size() {
+      return list.size();
+    }
+
+    boolean isEmpty() {
+      return list.isEmpty();
     }
   }
 
   /** Features of every person with a rollup row in the days [a, b); the catalogue size is in {@code catalogue[0]}. */
-  static Map<String, F> features(Project p, int a, int b, int[] catalogue) {
-    Map<String, F> out = new HashMap<>();
+  static Win features(Project p, int a, int b, int[] catalogue) {
+    Win out = new Win(p);
+    int persons = out.byId.length;
+    int[] activeDays = new int[persons];
+    int[] lastDay = new int[persons];
+    long[] events = new long[persons];
+    long[] sent = new long[persons];
+    long[] msgs = new long[persons];
+    long[] errors = new long[persons];
+    long[] conv = new long[persons];
+    long[] sessions = new long[persons];
+    double[] tokens = new double[persons];
+    double[] cost = new double[persons];
+    double[] revenue = new double[persons];
+    double[] sessionMs = new double[persons];
+    int dict = p.features.names.size();
+    // feature counts per person: one flat array while it stays small, else one array per person using features
+    boolean flat = (long) persons * dict <= 16_000_000L;
+    long[] featCounts = flat ? new long[persons * Math.max(dict, 1)] : null;
+    long[][] perPerson = flat ? null : new long[persons][];
+    boolean masks = dict <= 64 && p.providers.names.size() <= 64 && p.models.names.size() <= 64;
+    long[] featM = masks ? new long[persons] : null;
+    long[] provM = masks ? new long[persons] : null;
+    long[] modelM = masks ? new long[persons] : null;
+    BitSet[] feats = masks ? null : new BitSet[persons];
+    BitSet[] provs = masks ? null : new BitSet[persons];
+    BitSet[] models = masks ? null : new BitSet[persons];
     BitSet seen = new BitSet();
-    for (Map.Entry<String, TreeMap<Integer, Day>> e : p.persons.entrySet()) {
-      F f = null;
-      for (Day d : e.getValue().subMap(a, b).values()) {
-        if (d.events == 0) {
-          continue; // sessions only (the session's events are on rollup rows of other keys): not active here
-        }
-        if (f == null) {
-          f = new F(e.getKey());
-        }
-        f.activeDays++;
-        f.events += d.events;
-        f.sent += d.sent;
-        f.msgs += d.msgs;
-        f.errors += d.errors;
-        f.conversions += d.conversions;
-        f.tokens += d.tokens;
-        f.cost += d.cost;
-        f.revenue += d.revenue;
-        for (int x : d.providers) {
-          f.providers.set(x);
-        }
-        for (int x : d.models) {
-          f.models.set(x);
-        }
-        for (int i = 0; i < d.features.length; i++) {
-          f.features.set(d.features[i]);
-          seen.set(d.features[i]);
-          if (f.featureCounts == null) {
-            f.featureCounts = new HashMap<>();
-          }
-          f.featureCounts.merge(d.features[i], d.featureCounts[i], Long::sum);
-        }
-      }
-      if (f != null) {
+    for (Map.Entry<Integer, HashMap<String, Day>> day : p.byDay.subMap(a, b).entrySet()) {
+      int dayNo = day.getKey();
+      Cols c = p.cols.computeIfAbsent(dayNo, k -> new Cols(day.getValue().values()));
+      for (int i = 0; i < c.n; i++) {
+        int id = c.pid[i];
         // sessions started in the window, including days without rollup rows of their own
-        for (Map.Entry<Integer, Day> x : e.getValue().subMap(a, b).entrySet()) {
-          f.sessions += x.getValue().sessions;
-          f.sessionMs += x.getValue().sessionMs;
+        sessions[id] += c.sessions[i];
+        sessionMs[id] += c.sessionMs[i];
+        if (c.events[i] == 0) {
+          continue;
         }
-        f.lastDay = e.getValue().subMap(a, b).entrySet().stream().filter(x -> x.getValue().events > 0)
-            .mapToInt(Map.Entry::getKey).max().orElse(Integer.MIN_VALUE);
-        out.put(e.getKey(), f);
+        activeDays[id]++;
+        lastDay[id] = Math.max(lastDay[id], dayNo - a + 1);
+        events[id] += c.events[i];
+        sent[id] += c.sent[i];
+        msgs[id] += c.msgs[i];
+        errors[id] += c.errors[i];
+        conv[id] += c.conv[i];
+        tokens[id] += c.tokens[i];
+        cost[id] += c.cost[i];
+        revenue[id] += c.revenue[i];
+        for (int k = c.featOff[i]; k < c.featOff[i + 1]; k++) {
+          int f = c.featId[k];
+          if (masks) {
+            featM[id] |= 1L << f;
+          } else {
+            (feats[id] == null ? feats[id] = new BitSet() : feats[id]).set(f);
+          }
+          seen.set(f);
+          if (flat) {
+            featCounts[id * dict + f] += c.featCount[k];
+          } else {
+            (perPerson[id] == null ? perPerson[id] = new long[dict] : perPerson[id])[f] += c.featCount[k];
+          }
+        }
+        for (int k = c.provOff[i]; k < c.provOff[i + 1]; k++) {
+          if (masks) {
+            provM[id] |= 1L << c.provId[k];
+          } else {
+            (provs[id] == null ? provs[id] = new BitSet() : provs[id]).set(c.provId[k]);
+          }
+        }
+        for (int k = c.modelOff[i]; k < c.modelOff[i + 1]; k++) {
+          if (masks) {
+            modelM[id] |= 1L << c.modelId[k];
+          } else {
+            (models[id] == null ? models[id] = new BitSet() : models[id]).set(c.modelId[k]);
+          }
+        }
       }
+    }
+    for (int id = 0; id < persons; id++) {
+      if (activeDays[id] == 0) {
+        continue;
+      }
+      F f = masks ? new F(p.keys.get(id), id, featM[id], provM[id], modelM[id], null, null, null)
+          : new F(p.keys.get(id), id, 0, 0, 0, feats[id] == null ? new BitSet() : feats[id],
+              provs[id] == null ? new BitSet() : provs[id], models[id] == null ? new BitSet() : models[id]);
+      f.activeDays = activeDays[id];
+      f.lastDay = a - 1 + lastDay[id];
+      f.events = events[id];
+      f.sent = sent[id];
+      f.msgs = msgs[id];
+      f.errors = errors[id];
+      f.conversions = conv[id];
+      f.tokens = tokens[id];
+      f.cost = cost[id];
+      f.revenue = revenue[id];
+      f.sessions = sessions[id];
+      f.sessionMs = sessionMs[id];
+      if (dict > 0) {
+        f.featureCounts = flat ? java.util.Arrays.copyOfRange(featCounts, id * dict, id * dict + dict) : perPerson[id];
+      }
+      out.byId[id] = f;
+      out.list.add(f);
     }
     catalogue[0] = seen.cardinality();
     return out;
@@ -361,7 +615,7 @@ final class PatternIndex {
       case "messages_per_day" -> (double) f.sent / f.activeDays;
       case "session_duration" -> f.sessions == 0 ? null : f.sessionMs / f.sessions / 1000.0;
       case "usage_frequency" -> (double) f.activeDays;
-      case "feature_adoption" -> catalogue > 0 ? (double) f.features.cardinality() / catalogue : 0.0;
+      case "feature_adoption" -> catalogue > 0 ? (double) f.featureCount() / catalogue : 0.0;
       case "cost" -> f.cost;
       case "error_rate" -> f.sent > 0 ? (double) f.errors / f.sent : null;
       case "tokens_per_message" -> f.msgs > 0 ? f.tokens / f.msgs : null;
@@ -373,7 +627,7 @@ final class PatternIndex {
       default -> {
         String name = field.substring(PatternDef.FEATURE_RATE.length() + 1);
         Integer id = features.ids.get(name);
-        long n = id == null || f.featureCounts == null ? 0 : f.featureCounts.getOrDefault(id, 0L);
+        long n = id == null || f.featureCounts == null || id >= f.featureCounts.length ? 0 : f.featureCounts[id];
         yield (double) n / f.events;
       }
     };
@@ -400,19 +654,19 @@ final class PatternIndex {
 
   private static boolean holds(PatternDef.Condition c, F f, int windowDays, int b, int catalogue, Project p) {
     if (PatternDef.ARRAYS.contains(c.field())) {
-      BitSet set;
+      java.util.function.IntPredicate set;
       Dict dict;
       switch (c.field()) {
         case "providers" -> {
-          set = f.providers;
+          set = f::hasProvider;
           dict = p.providers;
         }
         case "models" -> {
-          set = f.models;
+          set = f::hasModel;
           dict = p.models;
         }
         default -> {
-          set = f.features;
+          set = f::hasFeature;
           dict = p.features;
         }
       }
@@ -421,17 +675,17 @@ final class PatternIndex {
           boolean any = false;
           for (Object v : (JsonArray) c.value()) {
             Integer id = dict.ids.get(String.valueOf(v));
-            any |= id != null && set.get(id);
+            any |= id != null && set.test(id);
           }
           yield c.operator().equals("in") == any;
         }
         case "ne" -> {
           Integer id = dict.ids.get((String) c.value());
-          yield id == null || !set.get(id);
+          yield id == null || !set.test(id);
         }
         default -> {
           Integer id = dict.ids.get((String) c.value());
-          yield id != null && set.get(id);
+          yield id != null && set.test(id);
         }
       };
     }
@@ -459,7 +713,7 @@ final class PatternIndex {
   }
 
   /** The persons of {@code window} in the top decile by messages sent (percentile_disc(0.9), above 0). */
-  static Set<String> topDecile(Map<String, F> window) {
+  static Set<String> topDecile(Win window) {
     if (window.isEmpty()) {
       return Set.of();
     }
