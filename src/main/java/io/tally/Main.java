@@ -62,9 +62,14 @@ public final class Main {
         .append(", ").append(c.storage().embeddedRedis() ? "embedded Redis" : "external Redis").append('\n');
     for (ProjectConfig p : c.projects()) {
       sb.append("  project '").append(p.id()).append("': write key ").append(String.join(", ", p.writeKeys()))
-          .append(" | read key ").append(String.join(", ", p.readKeys())).append('\n');
+          .append(" | read key ").append(String.join(", ", p.readKeys()));
+      if (!p.adminKeys().isEmpty()) {
+        sb.append(" | admin key ").append(String.join(", ", p.adminKeys()));
+      }
+      sb.append('\n');
       if (p.writeKeys().stream().anyMatch(k -> k.startsWith("dev-"))
-          || p.readKeys().stream().anyMatch(k -> k.startsWith("dev-"))) {
+          || p.readKeys().stream().anyMatch(k -> k.startsWith("dev-"))
+          || p.adminKeys().stream().anyMatch(k -> k.startsWith("dev-"))) {
         sb.append("  WARNING: the dev-* keys are for local use only: set your own keys in config/tally.json\n");
       }
     }
