@@ -23,6 +23,10 @@ public final class Main {
       System.exit(2);
       return;
     }
+    if (args.length > 0 && args[0].equals("archive")) {
+      System.exit(io.tally.lifecycle.ArchiveCli.run(args, config, System.out, System.err));
+      return;
+    }
     Tally tally;
     try {
       tally = Tally.start(config);
@@ -56,6 +60,7 @@ public final class Main {
     sb.append("\nTally is running on http://localhost:").append(tally.port()).append('\n')
         .append("  ingest:  POST /v1/events   WebSocket /v1/stream\n")
         .append("  query:   GET /v1/realtime  GET /v1/events/count\n")
+        .append("  admin:   DELETE /v1/users/{id}  GET /v1/users/{id}/export  (archives: java -jar tally.jar archive list)\n")
         .append("  ops:     GET /health/live  GET /health/ready  GET /metrics\n")
         .append("  storage: ").append(c.storage().embeddedPg() ? "embedded PostgreSQL (data in "
             + c.storage().dataDir().toAbsolutePath().normalize() + "/pg)" : "external PostgreSQL " + tally.pgUrl())
