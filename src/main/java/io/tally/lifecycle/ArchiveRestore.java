@@ -17,7 +17,7 @@ import java.util.Set;
 /**
  * Puts archived events back into PostgreSQL: each archive is verified against its manifest first; events of deleted
  * persons (the deletion list) are skipped; events already present (same project and id within the archive's day) are
- * skipped, so restoring twice changes nothing. Rollups, sessions and people are not touched: they were kept when the
+ * skipped (also across archives of the same day), so restoring twice changes nothing. Rollups, sessions and people are not touched: they were kept when the
  * raw events left. The restored project-days are held from the retention job for {@code hold}.
  */
 public final class ArchiveRestore {
@@ -47,32 +47,17 @@ public final class ArchiveRestore {
         Set<String> gone = deletionList(c, m.project());
         JsonArray batch = new JsonArray();
         long[] counts = new long[3];
+        // the ids already present for the day, read once: events has no index on id, and probing it per row is slow
+        Set<String> present = presentIds(c, m);
         c.setAutoCommit(false);
-        try (PreparedStatement ps = c.prepareStatement("""
-            WITH input AS (
-              SELECT DISTINCT ON (r.id) r.* FROM jsonb_populate_recordset(NULL::events, ?::jsonb) r
-              WHERE r.project_id = ? ORDER BY r.id
-            ), ins AS (
-              INSERT INTO events SELECT i.* FROM input i
-              WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.id = i.id
-                                AND e.ts >= ? AND e.ts < ?)
-              RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM input)
-            """)) {
+        try (PreparedStatement ps = c.prepareStatement(
+            "INSERT INTO events SELECT * FROM jsonb_populate_recordset(NULL::events, ?::jsonb)")) {
           IOExceptionRunnable flush = () -> {
             if (batch.isEmpty()) {
               return;
             }
             ps.setString(1, batch.encode());
-            ps.setString(2, m.project());
-            ps.setObject(3, RetentionJob.ts(m.day()));
-            ps.setObject(4, RetentionJob.ts(m.day().plusDays(1)));
-            try (ResultSet rs = ps.executeQuery()) {
-              rs.next();
-              counts[0] += rs.getLong(1);
-              counts[1] += rs.getLong(2) - rs.getLong(1);
-            }
+            counts[0] += ps.executeUpdate();
             batch.clear();
           };
           SqlException[] failure = new SqlException[1];
@@ -80,8 +65,15 @@ public final class ArchiveRestore {
             if (failure[0] != null) {
               return;
             }
+            if (!m.project().equals(row.getString("project_id"))) {
+              return;
+            }
             if (deletedPerson(m.project(), row, gone)) {
               counts[2]++;
+              return;
+            }
+            if (!present.add(row.getString("id"))) {
+              counts[1]++;
               return;
             }
             batch.add(row);
@@ -128,6 +120,22 @@ public final class ArchiveRestore {
     String a = row.getString("anonymous_id");
     return (u != null && gone.contains(Suppressions.hash(project, u)))
         || (a != null && gone.contains(Suppressions.hash(project, a)));
+  }
+
+  private static Set<String> presentIds(Connection c, ArchiveStore.Manifest m) throws SQLException {
+    Set<String> out = new HashSet<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT id::text FROM events WHERE project_id = ? AND ts >= ? "
+        + "AND ts < ?")) {
+      ps.setString(1, m.project());
+      ps.setObject(2, RetentionJob.ts(m.day()));
+      ps.setObject(3, RetentionJob.ts(m.day().plusDays(1)));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+    }
+    return out;
   }
 
   static Set<String> deletionList(Connection c, String project) throws SQLException {
