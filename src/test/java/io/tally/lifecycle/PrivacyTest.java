@@ -264,12 +264,40 @@ class PrivacyTest {
       assertEquals(1, Db.eventsOf(t.project));
       assertEquals(no.getString("id"), Db.query("SELECT id::text AS id FROM events WHERE project_id = ?", t.project)
           .get(0).get("id"));
-      assertEquals(5.0, metric(t.http.get("/metrics").body(), "analytics_events_dnt_total") - before);
+      // AND over WebSocket, a stream opened with DNT: 1 is acked but nothing of it stored
+      JsonObject wsAck = streamWithDnt(t, Events.batchOf(4, "page_view").put("seq", 7));
+      assertEquals(7, wsAck.getLong("ack"));
+      assertEquals(0, wsAck.getInteger("accepted"));
+      assertEquals(4, wsAck.getJsonObject("ignored").getInteger("doNotTrack"));
+      assertEquals(1, Db.eventsOf(t.project));
+      assertEquals(9.0, metric(t.http.get("/metrics").body(), "analytics_events_dnt_total") - before);
       // AND a project with doNotTrack off stores them
       Http track = new Http(t.tally.port(), "w-tr-" + s, "r-tr-" + s);
       assertEquals(2, track.postHeaders(Events.batchOf(2, "page_view").encode(), "DNT", "1").json()
           .getInteger("accepted"));
       assertEquals(2, Db.eventsOf("track-" + s));
+    }
+  }
+
+  private static JsonObject streamWithDnt(TestTally t, JsonObject frame) {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient();
+      java.util.concurrent.CompletableFuture<JsonObject> ack = new java.util.concurrent.CompletableFuture<>();
+      client.connect(new io.vertx.core.http.WebSocketConnectOptions().setHost("127.0.0.1").setPort(t.tally.port())
+              .setURI("/v1/stream?key=" + t.writeKey).addHeader("DNT", "1"))
+          .onSuccess(ws -> {
+            ws.textMessageHandler(text -> ack.complete(new JsonObject(text)));
+            ws.writeTextMessage(frame.encode());
+          })
+          .onFailure(ack::completeExceptionally);
+      JsonObject out = ack.get(30, TimeUnit.SECONDS);
+      client.close();
+      return out;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      vertx.close();
     }
   }
 
