@@ -123,12 +123,18 @@ public final class PersonData {
       }
       out.put("events", events);
       JsonArray archived = new JsonArray();
-      for (ArchiveStore.Manifest m : archives.list(project)) {
-        archives.read(m, row -> {
-          if (p.owns(row)) {
-            archived.add(row.put("_archive", m.file().getFileName().toString()));
-          }
-        });
+      // under the archive lock: a file being rewritten or written is read whole before or after, never between
+      archiveLock.lock();
+      try {
+        for (ArchiveStore.Manifest m : archives.list(project)) {
+          archives.read(m, row -> {
+            if (p.owns(row)) {
+              archived.add(row.put("_archive", m.file().getFileName().toString()));
+            }
+          });
+        }
+      } finally {
+        archiveLock.unlock();
       }
       out.put("archivedEvents", archived);
       return out;
