@@ -11,7 +11,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -25,7 +24,7 @@ import java.util.UUID;
 import java.util.concurrent.locks.Lock;
 
 /**
- * Enforces each project's retention windows. Raw events of a UTC day older than {@code today − retentionDays} are
+ * Enforces each project's retention windows (rollups: {@link BatchedDeletes#rollups}). Raw events of a UTC day older than {@code today − retentionDays} are
  * archived (when archiving is on), the archive verified, then removed: a whole daily partition is detached and dropped
  * when every project present in it is past its window; otherwise the project's rows are deleted in small batches by
  * their physical address (ctid) and id, exactly the rows in the verified archive, pausing between batches. Rollups,
@@ -45,6 +44,7 @@ public final class RetentionJob {
   private final TallyConfig.Lifecycle cfg;
   private final ArchiveStore archives;
   private final Lock archiveLock;
+  private final BatchedDeletes deletes;
 
   public RetentionJob(Jdbc jdbc, List<ProjectConfig> projects, TallyConfig.Lifecycle cfg, ArchiveStore archives,
                       Lock archiveLock) {
@@ -53,6 +53,7 @@ public final class RetentionJob {
     this.cfg = cfg;
     this.archives = archives;
     this.archiveLock = archiveLock;
+    this.deletes = new BatchedDeletes(cfg.deleteBatchRows(), cfg.deletePauseMs());
   }
 
   /** What one run did. */
@@ -103,7 +104,13 @@ public final class RetentionJob {
         partition(run, t.getKey(), t.getValue());
       }
       defaultPartition(run);
-      rollups(run);
+      for (ProjectConfig p : projects.values()) {
+        long n = deletes.rollups(run.c, p, run.today);
+        if (n > 0) {
+          run.rollups += n;
+          run.touched.add(p.id());
+        }
+      }
       Report r = new Report(run.archived, run.deleted, run.dropped, run.files, run.rollups, run.touched, run.skipped);
       if (r.eventsDeleted() > 0 || r.rollupRowsDeleted() > 0 || r.partitionsDropped() > 0) {
         LOG.info("retention: {} events archived in {} files, {} deleted, {} partitions dropped, {} rollup rows deleted",
@@ -178,7 +185,7 @@ public final class RetentionJob {
         if (!"55P03".equals(e.getSQLState())) {
           throw e;
         }
-        sleep(200L * attempt);
+        BatchedDeletes.sleep(200L * attempt);
       }
     }
     run.skipped.add(table + ": detach did not get its lock; retried next run");
@@ -298,79 +305,16 @@ public final class RetentionJob {
             ps.setArray(1, c.createArrayOf("text", ctids.subList(from, to).toArray()));
             ps.setArray(2, c.createArrayOf("uuid", ids.subList(from, to).toArray()));
             n += ps.executeUpdate();
-            pause();
+            deletes.pause();
           }
         }
       } else {
-        n = batchedDelete(c, table, "project_id = ? AND ts >= ? AND ts < ?", project, ts(day), ts(day.plusDays(1)));
+        n = deletes.batched(c, table, "project_id = ? AND ts >= ? AND ts < ?", project, ts(day), ts(day.plusDays(1)));
       }
       run.deleted += n;
       log(c, project, day, "delete_events", n, table);
     } finally {
       archiveLock.unlock();
-    }
-  }
-
-  /** Rollups, per-day persons and sessions, sessions and touchpoints older than the project's rollup window. */
-  private void rollups(Run run) throws SQLException {
-    for (ProjectConfig p : projects.values()) {
-      int days = p.privacy().rollupRetentionDays();
-      if (days == 0) {
-        continue;
-      }
-      LocalDate cutoff = run.today.minusDays(days);
-      java.time.OffsetDateTime at = ts(cutoff);
-      java.sql.Date day = java.sql.Date.valueOf(cutoff);
-      long n = 0;
-      n += batchedDelete(run.c, "rollup_hourly", "project_id = ? AND hour < ?", p.id(), at);
-      n += batchedDelete(run.c, "rollup_hourly_t", "project_id = ? AND hour < ?", p.id(), at);
-      n += batchedDelete(run.c, "rollup_daily", "project_id = ? AND day < ?", p.id(), day);
-      n += batchedDelete(run.c, "rollup_daily_t", "project_id = ? AND day < ?", p.id(), day);
-      n += batchedDelete(run.c, "rollup_minute", "project_id = ? AND minute < ?", p.id(), at);
-      n += batchedDelete(run.c, "user_days", "project_id = ? AND day < ?", p.id(), day);
-      n += batchedDelete(run.c, "session_days", "project_id = ? AND day < ?", p.id(), day);
-      n += batchedDelete(run.c, "sessions", "project_id = ? AND started_at < ?", p.id(), at);
-      n += batchedDelete(run.c, "touchpoints", "project_id = ? AND ts < ?", p.id(), at);
-      if (n > 0) {
-        run.rollups += n;
-        run.touched.add(p.id());
-        log(run.c, p.id(), cutoff, "delete_rollups", n, "before " + cutoff);
-      }
-    }
-  }
-
-  /** DELETE in slices of deleteBatchRows, each its own short transaction, with a pause between them. */
-  private long batchedDelete(Connection c, String table, String where, Object... args) throws SQLException {
-    long total = 0;
-    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
-        + table + " WHERE " + where + " LIMIT " + cfg.deleteBatchRows() + "))")) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-      int n;
-      do {
-        n = ps.executeUpdate();
-        total += n;
-        if (n > 0) {
-          pause();
-        }
-      } while (n >= cfg.deleteBatchRows());
-    }
-    return total;
-  }
-
-  private void pause() {
-    if (cfg.deletePauseMs() > 0) {
-      sleep(cfg.deletePauseMs());
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("retention interrupted", e);
     }
   }
 
@@ -389,9 +333,5 @@ public final class RetentionJob {
       ps.setString(5, detail);
       ps.executeUpdate();
     }
-  }
-
-  static Instant start(LocalDate day) {
-    return day.atStartOfDay().toInstant(ZoneOffset.UTC);
   }
 }
