@@ -31,13 +31,17 @@ import java.util.concurrent.locks.Lock;
  * sessions and touchpoints follow their own, longer window. Blocking code: runs on the lifecycle worker thread.
  * <p>
  * Never blocks ingestion: row deletes take only row locks, and the one statement that locks the events table
- * (DETACH PARTITION, a catalogue change) runs with a short {@code lock_timeout}, so an insert waits at most that long
- * and a contended detach is simply retried at the next run. Projects not in the configuration, or with window 0, keep
+ * (DETACH PARTITION, a catalogue change) runs with a 100 ms {@code lock_timeout}, so an insert waits at most that
+ * long; when the lock is still not granted after a few tries, the partition's rows are deleted in batches instead. Projects not in the configuration, or with window 0, keep
  * everything.
  */
 public final class RetentionJob {
   private static final Logger LOG = LoggerFactory.getLogger(RetentionJob.class);
-  private static final String LOCK_TIMEOUT = "SET lock_timeout = '1s'";
+  /**
+   * While DETACH waits for its lock, inserts queue behind it: so it waits only this long, and gives up (the rows are
+   * then deleted in batches instead) rather than stall ingestion behind a long analytics query.
+   */
+  private static final String LOCK_TIMEOUT = "SET lock_timeout = '100ms'";
 
   private final Jdbc jdbc;
   private final Map<String, ProjectConfig> projects = new HashMap<>();
@@ -172,7 +176,7 @@ public final class RetentionJob {
 
   /** DETACH PARTITION under a short lock timeout; false (retried next run) when the lock was not granted at once. */
   private boolean detach(Run run, String table) throws SQLException {
-    for (int attempt = 1; attempt <= 3; attempt++) {
+    for (int attempt = 1; attempt <= 5; attempt++) {
       try (Statement st = run.c.createStatement()) {
         st.execute(LOCK_TIMEOUT);
         st.execute("ALTER TABLE events DETACH PARTITION " + table);
@@ -185,10 +189,10 @@ public final class RetentionJob {
         if (!"55P03".equals(e.getSQLState())) {
           throw e;
         }
-        BatchedDeletes.sleep(200L * attempt);
+        BatchedDeletes.sleep(500L * attempt);
       }
     }
-    run.skipped.add(table + ": detach did not get its lock; retried next run");
+    run.skipped.add(table + ": detach did not get its lock; rows deleted in batches instead");
     return false;
   }
 

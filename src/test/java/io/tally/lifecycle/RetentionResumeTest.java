@@ -68,4 +68,48 @@ class RetentionResumeTest {
     assertEquals(0, again.eventsArchived());
     assertEquals(2, Db.count("SELECT count(*) FROM events WHERE project_id = ?", keeping));
   }
+
+  @Test
+  void verifiesThatADetachBlockedByALongQueryGivesUpAndTheRowsAreDeletedInBatchesInstead() throws Exception {
+    String s = UUID.randomUUID().toString().substring(0, 8);
+    String expiring = "lq-" + s;
+    Path dir = Files.createTempDirectory(Path.of("target"), "archive-");
+    Db.query("SELECT tally_ensure_partition('2008-03-01'::date) AS created");
+    insert(expiring, "2008-03-01T10:00:00Z", 5);
+    RetentionJob job = new RetentionJob(new Jdbc(TestServers.get().pgUrl()), List.of(
+        new ProjectConfig(expiring, List.of("w1-" + s), List.of("r1-" + s), ZoneOffset.UTC)
+            .withPrivacy(new ProjectConfig.Privacy(true, true, 10, 0))),
+        new TallyConfig.Lifecycle(dir, true, 60, 2, 0), new ArchiveStore(dir), new ReentrantLock());
+    // GIVEN a long-running query holding the events table (as an analytics query may for up to 25 s)
+    try (var c = Db.connect(); var st = c.createStatement()) {
+      c.setAutoCommit(false);
+      st.executeQuery("SELECT count(*) FROM events WHERE ts >= '2008-03-01' AND ts < '2008-03-02'").close();
+      // AND an insert into events while the retention run tries to detach
+      long[] insertMs = new long[1];
+      Thread writer = new Thread(() -> {
+        try {
+          Thread.sleep(300);
+          long t0 = System.nanoTime();
+          insert("other-" + s, "2008-03-01T12:00:00Z", 1);
+          insertMs[0] = (System.nanoTime() - t0) / 1_000_000;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      writer.start();
+      // WHEN the retention run reaches that partition
+      RetentionJob.Report r = job.run(LocalDate.of(2008, 3, 20));
+      writer.join();
+      c.rollback();
+      // THEN the detach gave up, the expired rows were archived and deleted in batches instead, the partition stays
+      assertEquals(1, r.skipped().size(), r.skipped().toString());
+      assertEquals(5, r.eventsArchived());
+      assertEquals(5, r.eventsDeleted());
+      assertEquals(0, Db.count("SELECT count(*) FROM events WHERE project_id = ?", expiring));
+      assertEquals(1, Db.count("SELECT count(*) FROM pg_class WHERE relname = 'events_p20080301'"));
+      // AND the insert waited at most about one lock timeout (100 ms), not for the long query
+      assertEquals(1, Db.count("SELECT count(*) FROM events WHERE project_id = ?", "other-" + s));
+      org.junit.jupiter.api.Assertions.assertTrue(insertMs[0] < 1000, "insert took " + insertMs[0] + " ms");
+    }
+  }
 }
