@@ -23,6 +23,10 @@ public final class Main {
       System.exit(2);
       return;
     }
+    if (args.length > 0 && args[0].equals("archive")) {
+      System.exit(io.tally.lifecycle.ArchiveCli.run(args, config, System.out, System.err));
+      return;
+    }
     Tally tally;
     try {
       tally = Tally.start(config);
@@ -56,15 +60,21 @@ public final class Main {
     sb.append("\nTally is running on http://localhost:").append(tally.port()).append('\n')
         .append("  ingest:  POST /v1/events   WebSocket /v1/stream\n")
         .append("  query:   GET /v1/realtime  GET /v1/events/count\n")
+        .append("  admin:   DELETE /v1/users/{id}  GET /v1/users/{id}/export  (archives: java -jar tally.jar archive list)\n")
         .append("  ops:     GET /health/live  GET /health/ready  GET /metrics\n")
         .append("  storage: ").append(c.storage().embeddedPg() ? "embedded PostgreSQL (data in "
             + c.storage().dataDir().toAbsolutePath().normalize() + "/pg)" : "external PostgreSQL " + tally.pgUrl())
         .append(", ").append(c.storage().embeddedRedis() ? "embedded Redis" : "external Redis").append('\n');
     for (ProjectConfig p : c.projects()) {
       sb.append("  project '").append(p.id()).append("': write key ").append(String.join(", ", p.writeKeys()))
-          .append(" | read key ").append(String.join(", ", p.readKeys())).append('\n');
+          .append(" | read key ").append(String.join(", ", p.readKeys()));
+      if (!p.adminKeys().isEmpty()) {
+        sb.append(" | admin key ").append(String.join(", ", p.adminKeys()));
+      }
+      sb.append('\n');
       if (p.writeKeys().stream().anyMatch(k -> k.startsWith("dev-"))
-          || p.readKeys().stream().anyMatch(k -> k.startsWith("dev-"))) {
+          || p.readKeys().stream().anyMatch(k -> k.startsWith("dev-"))
+          || p.adminKeys().stream().anyMatch(k -> k.startsWith("dev-"))) {
         sb.append("  WARNING: the dev-* keys are for local use only: set your own keys in config/tally.json\n");
       }
     }

@@ -70,6 +70,7 @@ public final class Tally {
   private final List<HttpServerVerticle> httpVerticles;
   private final BatchWriterVerticle writer;
   private final int port;
+  private io.tally.lifecycle.LifecycleVerticle lifecycle;
 
   private Tally(TallyConfig config, EmbeddedPostgresServer embeddedPg, EmbeddedRedisServer embeddedRedis,
                 PgUrl pgUrl, Vertx vertx, EventRing ring, ServerState state, List<HttpServerVerticle> http,
@@ -153,17 +154,29 @@ public final class Tally {
     warmSessions(queryPool, sessionizer, ec.sessionTimeoutMinutes());
     Enricher enricher = new Enricher(new UserAgentParser(ec.userAgentCacheSize()), geo,
         new ClientAddress(ec.trustedProxies()), sessionizer, metrics);
+    io.tally.lifecycle.Jdbc jdbc = new io.tally.lifecycle.Jdbc(pgUrl);
+    io.tally.lifecycle.Suppressions suppressions = new io.tally.lifecycle.Suppressions();
+    try (java.sql.Connection c = jdbc.open()) {
+      suppressions.load(c);
+    }
+    io.tally.lifecycle.ArchiveStore archives = new io.tally.lifecycle.ArchiveStore(config.lifecycle().archiveDir());
+    java.util.concurrent.locks.Lock archiveLock = new java.util.concurrent.locks.ReentrantLock();
+    io.tally.lifecycle.LifecycleVerticle lifecycle = new io.tally.lifecycle.LifecycleVerticle(
+        new io.tally.lifecycle.RetentionJob(jdbc, config.projects(), config.lifecycle(), archives, archiveLock),
+        new io.tally.lifecycle.PersonData(jdbc, archives, archiveLock), suppressions, redis, config);
     IngestService ingest = new IngestService(ring,
         new EventParser(ic.maxEventBytes(), ic.maxBatchEvents(), TimeUnit.HOURS.toMillis(ic.maxFutureSkewHours()),
             catalog),
-        enricher, metrics, state, ic.retryAfterMs());
+        enricher, metrics, state, ic.retryAfterMs(), suppressions);
     int port = config.http().port() == 0 ? freePort() : config.http().port();
     TallyConfig httpConfig = config.withHttp(new TallyConfig.Http(config.http().host(), port,
         config.http().instances()));
     List<HttpServerVerticle> http = new CopyOnWriteArrayList<>();
     Tally tally = new Tally(config, pg, redisServer, pgUrl, vertx, ring, state, http, writer, port);
+    tally.lifecycle = lifecycle;
     try {
       vertx.deployVerticle(writer)
+          .compose(id -> vertx.deployVerticle(lifecycle))
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
               config.projects(), catalog)))
           .compose(id -> vertx.deployVerticle(() -> {
@@ -233,6 +246,11 @@ public final class Tally {
 
   public TallyConfig config() {
     return config;
+  }
+
+  /** Retention runs, person deletion and export. */
+  public io.tally.lifecycle.LifecycleVerticle lifecycle() {
+    return lifecycle;
   }
 
   /**

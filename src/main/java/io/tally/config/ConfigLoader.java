@@ -198,7 +198,46 @@ public final class ConfigLoader {
         r.intIn("enrich.sessionTimeoutMinutes", 1, 24 * 60),
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json));
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json), lifecycle(json));
+  }
+
+  /** The optional {@code lifecycle} section; a missing key takes its default. */
+  private static TallyConfig.Lifecycle lifecycle(JsonObject json) {
+    TallyConfig.Lifecycle d = TallyConfig.Lifecycle.DEFAULTS;
+    Object raw = json.getValue("lifecycle");
+    if (raw == null) {
+      return d;
+    }
+    if (!(raw instanceof JsonObject l)) {
+      throw new ConfigException("lifecycle must be an object");
+    }
+    Reader r = new Reader(json);
+    String dir = l.containsKey("archiveDir") ? r.str("lifecycle.archiveDir") : d.archiveDir().toString();
+    Object archive = l.getValue("archive", d.archive());
+    if (!(archive instanceof Boolean archiveFlag)) {
+      throw new ConfigException("lifecycle.archive must be true or false");
+    }
+    return new TallyConfig.Lifecycle(Path.of(dir), archiveFlag,
+        l.containsKey("intervalMinutes") ? r.longIn("lifecycle.intervalMinutes", 1, 7 * 24 * 60) : d.intervalMinutes(),
+        l.containsKey("deleteBatchRows") ? r.intIn("lifecycle.deleteBatchRows", 100, 1_000_000) : d.deleteBatchRows(),
+        l.containsKey("deletePauseMs") ? r.longIn("lifecycle.deletePauseMs", 0, 60_000) : d.deletePauseMs());
+  }
+
+  private static int days(JsonObject p, String where, String field) {
+    Object v = p.getValue(field, 0);
+    if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 0
+        || n.longValue() > 36_500) {
+      throw new ConfigException(where + "." + field + " must be a whole number of days from 0 (forever) to 36500");
+    }
+    return n.intValue();
+  }
+
+  private static boolean flag(JsonObject p, String where, String field, boolean dflt) {
+    Object v = p.getValue(field, dflt);
+    if (!(v instanceof Boolean b)) {
+      throw new ConfigException(where + "." + field + " must be true or false");
+    }
+    return b;
   }
 
   private static List<ProjectConfig> projects(JsonObject json) {
@@ -235,11 +274,21 @@ public final class ConfigLoader {
       }
       ProjectConfig.IpMode ipMode;
       try {
-        ipMode = ProjectConfig.IpMode.valueOf(p.getString("ip", "anonymize").toUpperCase(java.util.Locale.ROOT));
+        String ip = p.getString("ip", "anonymize").toUpperCase(java.util.Locale.ROOT);
+        ipMode = ProjectConfig.IpMode.valueOf("DROP".equals(ip) ? "NONE" : ip);
       } catch (IllegalArgumentException | ClassCastException e) {
-        throw new ConfigException(where + ".ip must be one of anonymize, full, none");
+        throw new ConfigException(where + ".ip must be one of anonymize, full, none (or drop)");
       }
-      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode));
+      List<String> admin = p.containsKey("adminKeys") ? keyList(p, where + ".adminKeys", "adminKeys", keys) : List.of();
+      ProjectConfig.Privacy privacy = new ProjectConfig.Privacy(flag(p, where, "doNotTrack", true),
+          flag(p, where, "suppressDeletedUsers", true), days(p, where, "retentionDays"),
+          days(p, where, "rollupRetentionDays"));
+      if (privacy.retentionDays() > 0 && privacy.rollupRetentionDays() > 0
+          && privacy.rollupRetentionDays() < privacy.retentionDays()) {
+        throw new ConfigException(where + ".rollupRetentionDays must be at least retentionDays (rollups outlive raw "
+            + "events) or 0 (forever)");
+      }
+      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy));
     }
     return out;
   }

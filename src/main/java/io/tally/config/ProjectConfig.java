@@ -8,18 +8,50 @@ import java.util.List;
  *
  * @param strictEventTypes whether event types outside the catalogue are refused (default: accepted as custom)
  * @param ipMode           what is kept of the client IP: ANONYMIZE (default: last octet / 80 bits zeroed), FULL, or
- *                         NONE (no IP stored and no geo lookup)
+ *                         NONE (config "none" or "drop": no IP stored and no geo lookup)
+ * @param adminKeys        keys of the admin role (user deletion and export)
+ * @param privacy          Do Not Track, suppression of deleted users, retention windows
  */
 public record ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
-                            boolean strictEventTypes, IpMode ipMode) {
+                            boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy) {
   public enum IpMode { ANONYMIZE, FULL, NONE }
+
+  /**
+   * @param doNotTrack          whether events sent with {@code DNT: 1} or {@code doNotTrack: true} are dropped
+   * @param suppressDeleted     whether a deleted user's future events are dropped (default of the DELETE route)
+   * @param retentionDays       days raw events are kept (0: forever)
+   * @param rollupRetentionDays days rollups, sessions and touchpoints are kept (0: forever)
+   */
+  public record Privacy(boolean doNotTrack, boolean suppressDeleted, int retentionDays, int rollupRetentionDays) {
+    public static final Privacy DEFAULTS = new Privacy(true, true, 0, 0);
+
+    public Privacy {
+      if (retentionDays < 0 || rollupRetentionDays < 0) {
+        throw new IllegalArgumentException("retention days must be >= 0 (0 = forever)");
+      }
+    }
+  }
 
   public ProjectConfig {
     writeKeys = List.copyOf(writeKeys);
     readKeys = List.copyOf(readKeys);
+    adminKeys = List.copyOf(adminKeys);
+  }
+
+  public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
+                       boolean strictEventTypes, IpMode ipMode) {
+    this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, List.of(), Privacy.DEFAULTS);
   }
 
   public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone) {
     this(id, writeKeys, readKeys, timezone, false, IpMode.ANONYMIZE);
+  }
+
+  public ProjectConfig withAdminKeys(List<String> keys) {
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy);
+  }
+
+  public ProjectConfig withPrivacy(Privacy p) {
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p);
   }
 }

@@ -5,7 +5,7 @@ import java.util.List;
 
 /** The whole configuration, immutable once loaded. */
 public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
-                          List<ProjectConfig> projects) {
+                          List<ProjectConfig> projects, Lifecycle lifecycle) {
 
   public TallyConfig {
     projects = List.copyOf(projects);
@@ -47,27 +47,50 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
 
   public record Redis(long minuteTtlSeconds, long userTtlSeconds, long dayTtlSeconds, int maxInFlightUpdates) {}
 
+  /**
+   * Data lifecycle: where archives go, how often retention runs, and how gently it deletes.
+   *
+   * @param archiveDir       directory of the gzip NDJSON archives and their manifests
+   * @param archive          whether raw events are archived before retention removes them
+   * @param intervalMinutes  period of the retention job (first run one period after start)
+   * @param deleteBatchRows  rows per DELETE statement of the retention job
+   * @param deletePauseMs    pause between two such statements (ingestion keeps the machine)
+   */
+  public record Lifecycle(Path archiveDir, boolean archive, long intervalMinutes, int deleteBatchRows,
+                          long deletePauseMs) {
+    public static final Lifecycle DEFAULTS = new Lifecycle(Path.of("./data/archive"), true, 60, 5000, 20);
+  }
+
+  public TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
+                     List<ProjectConfig> projects) {
+    this(http, storage, ingest, writer, redis, enrich, projects, Lifecycle.DEFAULTS);
+  }
+
+  public TallyConfig withLifecycle(Lifecycle l) {
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l);
+  }
+
   public TallyConfig withStorage(Storage s) {
-    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects);
+    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle);
   }
 
   public TallyConfig withHttp(Http h) {
-    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects);
+    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle);
   }
 
   public TallyConfig withIngest(Ingest i) {
-    return new TallyConfig(http, storage, i, writer, redis, enrich, projects);
+    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle);
   }
 
   public TallyConfig withWriter(Writer w) {
-    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects);
+    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle);
   }
 
   public TallyConfig withEnrich(Enrich e) {
-    return new TallyConfig(http, storage, ingest, writer, redis, e, projects);
+    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle);
   }
 
   public TallyConfig withProjects(List<ProjectConfig> p) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle);
   }
 }

@@ -22,9 +22,13 @@ public final class Enricher {
   private final Sessionizer sessions;
   private final TallyMetrics metrics;
 
-  /** What the transport knows about a request. */
-  public record RequestInfo(String peer, String forwardedFor, String userAgent) {
+  /** What the transport knows about a request; {@code doNotTrack}: it carried {@code DNT: 1}. */
+  public record RequestInfo(String peer, String forwardedFor, String userAgent, boolean doNotTrack) {
     public static final RequestInfo NONE = new RequestInfo(null, null, null);
+
+    public RequestInfo(String peer, String forwardedFor, String userAgent) {
+      this(peer, forwardedFor, userAgent, false);
+    }
   }
 
   public Enricher(UserAgentParser userAgents, GeoIpLookup geo, ClientAddress addresses, Sessionizer sessions,

@@ -27,6 +27,11 @@ public final class Addresses {
   /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
   public static final String DERIVED_FLUSHED = "derived.flushed";
 
+  /** Admin: delete everything about one person {projectId, userId, suppress} → receipt. */
+  public static final String PRIVACY_DELETE = "privacy.delete";
+  /** Admin: everything about one person {projectId, userId} → export. */
+  public static final String PRIVACY_EXPORT = "privacy.export";
+
   private Addresses() {
   }
 }

@@ -105,6 +105,15 @@ final class EventFields {
       case "page" -> page(p);
       case "userContext" -> userContext(p);
       case "context", "device", "browser" -> clientObject(p, name);
+      case "doNotTrack" -> {
+        // top-level doNotTrack (beside context.doNotTrack): true asks not to be tracked
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
+          doNotTrack = t == JsonToken.VALUE_TRUE;
+        } else {
+          p.skipChildren();
+        }
+      }
       default -> p.skipChildren();
     }
   }

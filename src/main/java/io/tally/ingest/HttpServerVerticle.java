@@ -54,6 +54,7 @@ public final class HttpServerVerticle extends VerticleBase {
         .handler(this::ingestHttp);
     router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in));
     new QueryRoutes(vertx, auth).mount(router);
+    new io.tally.lifecycle.PrivacyRoutes(vertx, auth).mount(router);
     router.get("/v1/event-types").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> ctx.json(catalog.toJson()
         .put("strict", KeyAuth.principal(ctx).project().strictEventTypes())));
     router.get("/health/live").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
@@ -92,7 +93,8 @@ public final class HttpServerVerticle extends VerticleBase {
         len);
     var req = ctx.request();
     Enricher.RequestInfo info = new Enricher.RequestInfo(req.remoteAddress() == null ? null
-        : req.remoteAddress().hostAddress(), req.getHeader("X-Forwarded-For"), req.getHeader("User-Agent"));
+        : req.remoteAddress().hostAddress(), req.getHeader("X-Forwarded-For"), req.getHeader("User-Agent"),
+        "1".equals(req.getHeader("DNT")));
     ingest.submit(KeyAuth.principal(ctx), body, len[0], start, true, info).answer()
         .onSuccess(ctx::json)
         .onFailure(ctx::fail);

@@ -4,7 +4,9 @@ import io.tally.ApiError;
 import io.tally.buffer.EventRing;
 import io.tally.buffer.IngestTicket;
 import io.tally.buffer.PendingEvent;
+import io.tally.config.ProjectConfig;
 import io.tally.enrich.Enricher;
+import io.tally.lifecycle.Suppressions;
 import io.tally.event.Event;
 import io.tally.event.EventParser;
 import io.tally.event.ParsedBody;
@@ -32,9 +34,16 @@ public final class IngestService {
   private final ServerState state;
   private final long retryAfterMs;
   private final Enricher enricher;
+  private final Suppressions suppressions;
 
   public IngestService(EventRing ring, EventParser parser, Enricher enricher, TallyMetrics metrics,
                        ServerState state, long retryAfterMs) {
+    this(ring, parser, enricher, metrics, state, retryAfterMs, new Suppressions());
+  }
+
+  public IngestService(EventRing ring, EventParser parser, Enricher enricher, TallyMetrics metrics,
+                       ServerState state, long retryAfterMs, Suppressions suppressions) {
+    this.suppressions = suppressions;
     this.enricher = enricher;
     this.ring = ring;
     this.parser = parser;
@@ -69,9 +78,15 @@ public final class IngestService {
       Rejection r = body.rejected().get(0);
       throw ApiError.badRequest(r.field(), r.error());
     }
+    int[] ignored = new int[2];
+    body = withoutUntracked(body, principal.project(), request, ignored);
+    JsonObject ignoredJson = ignored[0] + ignored[1] == 0 ? null
+        : new JsonObject().put("doNotTrack", ignored[0]).put("suppressed", ignored[1]);
+    ParsedBody kept = body;
     List<Event> parsed = body.events();
     if (parsed.isEmpty()) {
-      return new Submission(body.seq(), Future.succeededFuture(answer(body, new IngestTicket.Outcome(0, 0, List.of()))));
+      return new Submission(body.seq(), Future.succeededFuture(withIgnored(answer(body,
+          new IngestTicket.Outcome(0, 0, List.of())), ignoredJson)));
     }
     if (state.closing()) {
       throw ApiError.unavailable("shutting_down", "server is shutting down; retry against another instance or later",
@@ -94,9 +109,66 @@ public final class IngestService {
     ring.publish(pending);
     Future<JsonObject> answer = ticket.future().map(outcome -> {
       metrics.ackLatency(System.nanoTime() - startNanos);
-      return answer(body, outcome);
+      return withIgnored(answer(kept, outcome), ignoredJson);
     });
     return new Submission(body.seq(), answer);
+  }
+
+  /**
+   * Drops, before anything is stored or enriched, the events the project must not keep: Do Not Track (the request's
+   * {@code DNT: 1} or the event's {@code doNotTrack: true}) when the project honours it, and events of deleted,
+   * suppressed persons. They are answered as received (200) and counted; {@code ignored} gets {dnt, suppressed}.
+   */
+  private ParsedBody withoutUntracked(ParsedBody body, ProjectConfig project, Enricher.RequestInfo request,
+                                      int[] ignored) {
+    List<Event> events = body.events();
+    boolean dnt = project.privacy().doNotTrack();
+    if (events.isEmpty()) {
+      return body;
+    }
+    if (dnt && request.doNotTrack()) {
+      ignored[0] = events.size();
+      metrics.eventsDoNotTrack(events.size());
+      return new ParsedBody(body.batch(), body.seq(), body.total(), List.of(), new int[0], body.rejected());
+    }
+    List<Event> kept = null;
+    int[] idx = body.indexes();
+    int[] keptIdx = null;
+    int n = 0;
+    for (int i = 0; i < events.size(); i++) {
+      Event e = events.get(i);
+      boolean drop = false;
+      if (dnt && Boolean.TRUE.equals(e.client().doNotTrack())) {
+        ignored[0]++;
+        drop = true;
+      } else if (suppressions.suppressed(e.projectId(), e.userId(), e.anonymousId())) {
+        ignored[1]++;
+        drop = true;
+      }
+      if (drop && kept == null) {
+        kept = new ArrayList<>(events.subList(0, i));
+        keptIdx = java.util.Arrays.copyOf(idx, events.size());
+        n = i;
+      } else if (!drop && kept != null) {
+        kept.add(e);
+        keptIdx[n++] = idx[i];
+      }
+    }
+    if (kept == null) {
+      return body;
+    }
+    if (ignored[0] > 0) {
+      metrics.eventsDoNotTrack(ignored[0]);
+    }
+    if (ignored[1] > 0) {
+      metrics.eventsSuppressed(ignored[1]);
+    }
+    return new ParsedBody(body.batch(), body.seq(), body.total(), kept, java.util.Arrays.copyOf(keptIdx, n),
+        body.rejected());
+  }
+
+  private static JsonObject withIgnored(JsonObject answer, JsonObject ignored) {
+    return ignored == null ? answer : answer.put("ignored", ignored);
   }
 
   static JsonObject answer(ParsedBody body, IngestTicket.Outcome outcome) {

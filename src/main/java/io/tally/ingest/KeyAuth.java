@@ -13,10 +13,11 @@ import java.util.Map;
 
 /**
  * Resolves API keys ({@code Authorization: Bearer <key>} or Basic {@code <key>:}) to a project and a role.
- * Write keys ingest, read keys query; the wrong role gets 403, a missing or unknown key 401.
+ * Write keys ingest, read keys query, admin keys delete and export a user's data; the wrong role gets 403, a missing
+ * or unknown key 401.
  */
 public final class KeyAuth {
-  public enum Role { WRITE, READ }
+  public enum Role { WRITE, READ, ADMIN }
 
   public record Principal(ProjectConfig project, Role role) {
     public String projectId() {
@@ -31,6 +32,7 @@ public final class KeyAuth {
     for (ProjectConfig p : projects) {
       p.writeKeys().forEach(k -> keys.put(k, new Principal(p, Role.WRITE)));
       p.readKeys().forEach(k -> keys.put(k, new Principal(p, Role.READ)));
+      p.adminKeys().forEach(k -> keys.put(k, new Principal(p, Role.ADMIN)));
     }
   }
 

@@ -36,7 +36,7 @@ final class StreamUpgrade implements Handler<RoutingContext> {
     var req = ctx.request();
     io.tally.enrich.Enricher.RequestInfo info = new io.tally.enrich.Enricher.RequestInfo(
         req.remoteAddress() == null ? null : req.remoteAddress().hostAddress(), req.getHeader("X-Forwarded-For"),
-        req.getHeader("User-Agent"));
+        req.getHeader("User-Agent"), "1".equals(req.getHeader("DNT")));
     ctx.request().toWebSocket()
         .onSuccess(ws -> new StreamSession(vertx, ws, principal, ingest, state, cfg, info).start())
         .onFailure(err -> {

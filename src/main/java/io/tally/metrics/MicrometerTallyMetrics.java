@@ -17,6 +17,7 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   private final Counter stored;
   private final Counter duplicates;
   private final Counter doNotTrack;
+  private final Counter suppressed;
   private final Counter writeFailures;
   private final Counter bots;
   private final Counter redisSkipped;
@@ -40,6 +41,8 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
         .description("Events recognised as retries of stored events and not stored again").register(registry);
     doNotTrack = Counter.builder("analytics.events.dnt")
         .description("Events dropped because the client asked not to be tracked").register(registry);
+    suppressed = Counter.builder("analytics.events.suppressed")
+        .description("Events dropped because their person was deleted with suppression").register(registry);
     bots = Counter.builder("analytics.events.bot")
         .description("Events flagged as bot or headless traffic (stored for audit, excluded from analytics)")
         .register(registry);
@@ -85,6 +88,11 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   @Override
   public void eventsDoNotTrack(int n) {
     doNotTrack.increment(n);
+  }
+
+  @Override
+  public void eventsSuppressed(int n) {
+    suppressed.increment(n);
   }
 
   @Override

@@ -15,6 +15,10 @@ public interface TallyMetrics {
 
   void eventsBot(int n);
 
+  /** Events dropped because their person was deleted with suppression. */
+  default void eventsSuppressed(int n) {
+  }
+
   void batchWritten(int size, long flushNanos);
 
   void writeFailed();

@@ -348,6 +348,11 @@ final class PatternIndex {
       JsonArray a = (JsonArray) o;
       work.add(reloadPersons(a.getString(0), List.of(a.getString(1), a.getString(2))));
     }
+    // a deleted person (DELETE /v1/users/{id}): every id of theirs
+    for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
+      JsonArray a = (JsonArray) o;
+      projects.computeIfAbsent(a.getString(0), k -> new Project()).remove(a.getString(1), null);
+    }
     return Future.all(work).<Void>mapEmpty().onComplete(ar -> count());
   }
 

@@ -85,6 +85,19 @@ final class PersonIndex {
       firstSeen[a] = Long.MAX_VALUE;
     }
 
+    /** A deleted person: no longer active on any day, nor counted as seen. */
+    void forget(String key) {
+      Integer a = ids.get(key);
+      if (a == null) {
+        return;
+      }
+      for (BitSet b : days.values()) {
+        b.clear(a);
+      }
+      alive.clear(a);
+      firstSeen[a] = Long.MAX_VALUE;
+    }
+
     /** Persons active on any day of [fromDay, toDay). */
     BitSet activeOn(int fromDay, int toDay) {
       BitSet out = new BitSet();
@@ -182,7 +195,7 @@ final class PersonIndex {
   }
 
   /** Applies a {@code derived.flushed} notice: {days: [[project, epochDay, key]], people: [[project, key, ms]],
-   * merges: [[project, from, to]]}. */
+   * merges: [[project, from, to]], deleted: [[project, key]]}. */
   void apply(JsonObject notice) {
     if (!ready) {
       if (pending != null) {
@@ -201,6 +214,11 @@ final class PersonIndex {
     for (Object o : notice.getJsonArray("merges", new JsonArray())) {
       JsonArray a = (JsonArray) o;
       projects.computeIfAbsent(a.getString(0), k -> new Project()).merge(a.getString(1), a.getString(2));
+    }
+    // persons deleted by an admin (issue 8): [[project, key]]
+    for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
+      JsonArray a = (JsonArray) o;
+      projects.computeIfAbsent(a.getString(0), k -> new Project()).forget(a.getString(1));
     }
     count();
   }

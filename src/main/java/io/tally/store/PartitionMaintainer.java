@@ -20,12 +20,19 @@ public final class PartitionMaintainer {
 
   /** Ensures partitions from yesterday to {@code partitionDaysAhead} days ahead; returns how many were created. */
   public Future<Integer> ensurePartitions() {
+    return ensurePartitions(java.time.LocalDate.now(java.time.ZoneOffset.UTC));
+  }
+
+  /**
+   * The same relative to the UTC day {@code today}: daily ranges in UTC, so month and year ends are ordinary
+   * boundaries (events_p20261231 ends where events_p20270101 begins).
+   */
+  public Future<Integer> ensurePartitions(java.time.LocalDate today) {
     return pool.preparedQuery("""
             SELECT count(*) FILTER (WHERE tally_ensure_partition(d::date)) AS created
-            FROM generate_series((now() AT TIME ZONE 'UTC')::date - 1,
-                                 (now() AT TIME ZONE 'UTC')::date + $1::int, interval '1 day') AS d
+            FROM generate_series($2::date - 1, $2::date + $1::int, interval '1 day') AS d
             """)
-        .execute(Tuple.of(cfg.partitionDaysAhead()))
+        .execute(Tuple.of(cfg.partitionDaysAhead(), today))
         .map(rows -> rows.iterator().next().getInteger("created"));
   }
 
