@@ -315,6 +315,10 @@ final class PatternIndex {
           List<JsonObject> replay = pending;
           pending = null;
           replay.forEach(this::apply);
+          // the day columns windows read, built now rather than by the first detection
+          for (Project p : projects.values()) {
+            p.byDay.forEach((day, records) -> p.cols.computeIfAbsent(day, k -> new Cols(records.values())));
+          }
           LOG.info("pattern index loaded: {} person-days ({} ms)", personDays, System.currentTimeMillis() - start);
           return null;
         });
