@@ -157,8 +157,8 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
       patterns.all(project).compose(defs -> patterns.detect(q, defs, false))
           .compose(v -> insights.settings(project))
           .compose(s -> insights.run(new JsonObject().put("projectId", project)
-              .put("from", now.minus(Duration.ofDays(30)).toString()).put("to", now.toString()).put("lang", "en"),
-              zones.get(project), s))
+              .put("from", now.minus(Duration.ofDays(30)).toString()).put("to", now.toString()).put("lang", "en")
+              .put("budgetMs", 0), zones.get(project), s))
           .onFailure(err -> LOG.warn("pattern and insight warm-up of project {} failed: {}", project, err.toString()));
     }
   }
@@ -214,8 +214,20 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
       return Future.succeededFuture(hit);
     }
     metrics.queryCache(false);
-    return compute.get().onSuccess(r -> cache.put(key, keyQuery, r));
+    // one computation per key at a time: concurrent askers share it
+    Future<JsonObject> running = inflight.get(key);
+    if (running != null) {
+      return running;
+    }
+    Future<JsonObject> f = compute.get().onSuccess(r -> cache.put(key, keyQuery, r));
+    if (!f.isComplete()) {
+      inflight.put(key, f);
+      f.onComplete(ar -> inflight.remove(key));
+    }
+    return f;
   }
+
+  private final Map<String, Future<JsonObject>> inflight = new HashMap<>();
 
   /** Serves repeated queries from the result cache; failures are never cached. */
   private Function<JsonObject, Future<JsonObject>> cached(String family, Function<JsonObject, Future<JsonObject>> q) {

@@ -80,14 +80,58 @@ final class InsightQuery {
     return m;
   }
 
+  /**
+   * How long a global insights answer waits for its slow parts (funnel, anomalies, patterns) when they are not
+   * cached yet: a part not ready in time is listed in {@code pending} and keeps computing into the cache, so a
+   * later call has it. 0 waits for everything (the periodic warm-up does).
+   */
+  static final long BUDGET_MS = Long.getLong("tally.insights.budgetMs", 700L);
+  /** Slow parts computing at once (more are reported pending without starting, so a burst cannot pile up). */
+  static final int MAX_SLOW = 2;
+  private int slowInFlight;
+  private static final RuntimeException BUSY = new RuntimeException("busy");
+
+  /** A slow part: gated by {@link #MAX_SLOW}, awaited at most the budget; null (and listed pending) otherwise. */
+  private Future<JsonObject> slow(String name, long budget, List<String> pending,
+                                  java.util.function.Function<java.util.function.Supplier<Future<JsonObject>>,
+                                      Future<JsonObject>> cached, java.util.function.Supplier<Future<JsonObject>> compute) {
+    Future<JsonObject> f = cached.apply(() -> {
+      if (budget > 0 && slowInFlight >= MAX_SLOW) {
+        return Future.failedFuture(BUSY);
+      }
+      slowInFlight++;
+      return compute.get().onComplete(ar -> slowInFlight--);
+    });
+    if (budget <= 0 || f.isComplete() && f.failed() && f.cause() != BUSY) {
+      return f;
+    }
+    return f.timeout(budget, java.util.concurrent.TimeUnit.MILLISECONDS).recover(err -> {
+      if (f.isComplete() && f.failed() && f.cause() != BUSY) {
+        return Future.failedFuture(err);
+      }
+      if (f.isComplete() && f.succeeded()) {
+        return f;
+      }
+      pending.add(name);
+      return Future.succeededFuture(null);
+    });
+  }
+
   Future<JsonObject> run(JsonObject q, ZoneId zone, InsightSettings s) {
     boolean fr = "fr".equals(q.getString("lang"));
-    Future<List<JsonObject>> out = q.getString("userId") != null ? forUser(q, zone, s, fr) : global(q, zone, s, fr);
+    List<String> pending = java.util.Collections.synchronizedList(new ArrayList<>());
+    Future<List<JsonObject>> out = q.getString("userId") != null ? forUser(q, zone, s, fr)
+        : global(q, zone, s, fr, q.getLong("budgetMs", BUDGET_MS), pending);
     return out.map(list -> {
       list.sort(Comparator.comparingInt((JsonObject i) -> rank(i.getString("severity"))).reversed());
       JsonObject r = new JsonObject().put("from", q.getString("from")).put("to", q.getString("to"))
           .put("lang", fr ? "fr" : "en").put("insights", new JsonArray(new ArrayList<>(list)))
           .put("settings", s.effective());
+      if (!pending.isEmpty()) {
+        List<String> p = new ArrayList<>(pending);
+        p.sort(null);
+        r.put("pending", new JsonArray(new ArrayList<>(p)));
+      }
       if (q.getString("userId") != null) {
         r.put("userId", q.getString("userId"));
       }
@@ -213,7 +257,8 @@ final class InsightQuery {
 
   // ------------------------------------------------------------------------------------------------ global
 
-  private Future<List<JsonObject>> global(JsonObject q, ZoneId zone, InsightSettings s, boolean fr) {
+  private Future<List<JsonObject>> global(JsonObject q, ZoneId zone, InsightSettings s, boolean fr, long budget,
+                                          List<String> pending) {
     String project = q.getString("projectId");
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
@@ -243,7 +288,7 @@ final class InsightQuery {
           return null;
         });
 
-    Future<Void> anomalyScan = anomalyInsights(q, zone, s, fr, list, from, to);
+    Future<Void> anomalyScan = anomalyInsights(q, zone, s, fr, list, from, to, budget, pending);
 
     JsonArray steps = new JsonArray();
     s.list("funnelSteps").forEach(e -> steps.add(new JsonObject().put("event", e)));
@@ -259,7 +304,11 @@ final class InsightQuery {
     }
     JsonObject fq = new JsonObject().put("projectId", project).put("from", fa.toString()).put("to", fb.toString())
         .put("name", "insights").put("steps", steps).put("windowSeconds", (long) s.num("funnelWindowSeconds"));
-    Future<Void> funnelScan = cache.get("funnel", fq, () -> funnel.run(fq)).map(f -> {
+    Future<Void> funnelScan = slow("funnel_dropoff", budget, pending, c -> cache.get("funnel", fq, c),
+        () -> funnel.run(fq)).map(f -> {
+          if (f == null) {
+            return null;
+          }
           JsonArray st = f.getJsonArray("steps");
           int worst = -1;
           double worstShare = -1;
@@ -340,7 +389,11 @@ final class InsightQuery {
           return null;
         });
 
-    Future<Void> pats = patterns.all(project).compose(defs -> patterns.detect(q, defs, fr)).map(d -> {
+    Future<Void> pats = slow("patterns", budget, pending, c -> c.get(),
+        () -> patterns.all(project).compose(defs -> patterns.detect(q, defs, fr))).map(d -> {
+      if (d == null) {
+        return null;
+      }
       for (Object o : d.getJsonArray("patterns")) {
         JsonObject p = (JsonObject) o;
         String sev = p.getString("impact");
@@ -357,7 +410,8 @@ final class InsightQuery {
   }
 
   private Future<Void> anomalyInsights(JsonObject q, ZoneId zone, InsightSettings s, boolean fr,
-                                       List<JsonObject> list, Instant from, Instant to) {
+                                       List<JsonObject> list, Instant from, Instant to, long budget,
+                                       List<String> pending) {
     boolean hourly = Duration.between(from, to).compareTo(Duration.ofDays(3)) <= 0;
     List<Future<JsonObject>> runs = new ArrayList<>();
     // only complete buckets are judged: the period's end is cut to the last bucket start, so the answer is
@@ -371,13 +425,17 @@ final class InsightQuery {
       JsonObject aq = new JsonObject().put("projectId", q.getString("projectId")).put("from", from.toString())
           .put("to", end.toString()).put("metric", metric).put("granularity", hourly ? "hour" : "day")
           .put("filters", new JsonObject());
-      runs.add(cache.get("anomalies", aq, () -> anomalies.run(aq, zone)));
+      runs.add(slow("anomaly:" + metric, budget, pending, c -> cache.get("anomalies", aq, c),
+          () -> anomalies.run(aq, zone)));
     }
     Function<JsonObject, Double> score = o -> o.getDouble("score") == null ? 0.0 : Math.abs(o.getDouble("score"));
     return Future.all(new ArrayList<>(runs)).map(v -> {
       List<JsonObject> found = new ArrayList<>();
       for (Future<JsonObject> f : runs) {
         JsonObject r = f.result();
+        if (r == null) {
+          continue;
+        }
         for (Object o : r.getJsonArray("points")) {
           JsonObject p = ((JsonObject) o).copy().put("metric", r.getString("metric"))
               .put("granularity", r.getString("granularity")).put("alertId", AnomalyQuery.alertId(r, (JsonObject) o));

@@ -141,6 +141,13 @@ public final class QueryRoutes {
         });
     router.get("/v1/insights").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       JsonObject q = period(ctx, Duration.ofDays(30)).put("lang", lang(ctx));
+      String wait = ctx.request().getParam("wait");
+      if (wait != null && !wait.equals("false")) {
+        if (!wait.equals("true")) {
+          throw ApiError.badRequest("wait", "wait must be true or false");
+        }
+        q.put("budgetMs", 0);
+      }
       String user = ctx.request().getParam("userId");
       if (user != null) {
         if (user.isBlank() || user.length() > 200) {

@@ -180,7 +180,9 @@ class InsightsTest {
 
   static Map<String, JsonObject> insights(String query, String... headers) {
     Map<String, JsonObject> out = new HashMap<>();
-    for (Object o : get("/v1/insights?" + query, headers).getJsonArray("insights")) {
+    JsonObject answer = get("/v1/insights?wait=true&" + query, headers);
+    assertFalse(answer.containsKey("pending"), answer.encode());
+    for (Object o : answer.getJsonArray("insights")) {
       JsonObject i = (JsonObject) o;
       out.put(i.getString("type") + (i.getString("subject") == null ? "" : "/" + i.getString("subject")), i);
     }
