@@ -1,0 +1,121 @@
+package io.tally.dashboard;
+
+import io.tally.event.Event;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The latest committed events of each project, for the dashboard's live tail. Fed by the writer's commit listener
+ * (one call per batch); read by the live streams on the HTTP event loops. Keeps at most {@code capacity} events
+ * per project and converts only those that can still be shown, so a big batch costs a bounded amount of work.
+ */
+public final class LiveFeed {
+  private final int capacity;
+  private final Map<String, Tail> tails = new ConcurrentHashMap<>();
+
+  public LiveFeed(int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be at least 1");
+    }
+    this.capacity = capacity;
+  }
+
+  /** Called on the writer's context after a commit; bots are left out, as everywhere in the analytics. */
+  public void record(List<Event> stored) {
+    int converted = 0;
+    for (int i = stored.size() - 1; i >= 0 && converted < capacity * 4; i--) {
+      Event e = stored.get(i);
+      if (e.bot()) {
+        continue;
+      }
+      converted++;
+      tails.computeIfAbsent(e.projectId(), p -> new Tail(capacity)).addNewest(e);
+    }
+    tails.values().forEach(Tail::publishPending);
+  }
+
+  /** Events of the project with a sequence number above {@code afterSeq}, oldest first, at most {@code max}. */
+  public JsonObject since(String project, long afterSeq, int max) {
+    Tail t = tails.get(project);
+    return t == null ? new JsonObject().put("seq", 0L).put("events", new JsonArray()) : t.since(afterSeq, max);
+  }
+
+  static JsonObject describe(Event e, long seq) {
+    Event.Enrichment en = e.enrichment() == null ? Event.Enrichment.NONE : e.enrichment();
+    Event.Measures m = e.measures() == null ? Event.Measures.NONE : e.measures();
+    JsonObject o = new JsonObject()
+        .put("seq", seq)
+        .put("id", e.id().toString())
+        .put("timestamp", e.timestamp().toString())
+        .put("receivedAt", e.receivedAt() == null ? null : e.receivedAt().toString())
+        .put("type", e.type())
+        .put("category", e.category())
+        .put("userId", e.actor())
+        .put("sessionId", e.sessionId())
+        .put("provider", m.provider())
+        .put("model", m.model())
+        .put("country", en.country())
+        .put("device", en.deviceType())
+        .put("browser", en.browser());
+    if (m.has(Event.Measures.TOKENS)) {
+      o.put("tokens", m.tokens());
+    }
+    if (m.has(Event.Measures.COST)) {
+      o.put("cost", m.cost());
+    }
+    if (e.client() != null && e.client().pagePath() != null) {
+      o.put("page", e.client().pagePath());
+    }
+    return o;
+  }
+
+  /** One project's tail. Writers add newest-first within a batch, then publish the batch in time order. */
+  private static final class Tail {
+    private final int capacity;
+    private final ArrayDeque<JsonObject> events;
+    private final ArrayDeque<Event> pending = new ArrayDeque<>();
+    private long seq;
+
+    Tail(int capacity) {
+      this.capacity = capacity;
+      this.events = new ArrayDeque<>(capacity);
+    }
+
+    synchronized void addNewest(Event e) {
+      if (pending.size() < capacity) {
+        pending.addFirst(e); // walking the batch backwards: the first element stays the oldest
+      }
+    }
+
+    synchronized void publishPending() {
+      for (Event e : pending) {
+        events.addLast(describe(e, ++seq));
+        if (events.size() > capacity) {
+          events.removeFirst();
+        }
+      }
+      pending.clear();
+    }
+
+    synchronized JsonObject since(long afterSeq, int max) {
+      JsonArray out = new JsonArray();
+      Iterator<JsonObject> it = events.descendingIterator();
+      ArrayDeque<JsonObject> picked = new ArrayDeque<>();
+      while (it.hasNext() && picked.size() < max) {
+        JsonObject e = it.next();
+        if (e.getLong("seq") <= afterSeq) {
+          break;
+        }
+        picked.addFirst(e);
+      }
+      picked.forEach(out::add);
+      return new JsonObject().put("seq", seq).put("events", out);
+    }
+  }
+}
