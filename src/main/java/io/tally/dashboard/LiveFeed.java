@@ -28,22 +28,28 @@ public final class LiveFeed {
 
   /** Called on the writer's context after a commit; bots are left out, as everywhere in the analytics. */
   public void record(List<Event> stored) {
-    int converted = 0;
-    for (int i = stored.size() - 1; i >= 0 && converted < capacity * 4; i--) {
+    Tail last = null;
+    for (int i = stored.size() - 1; i >= 0; i--) {
       Event e = stored.get(i);
       if (e.bot()) {
         continue;
       }
-      converted++;
-      tails.computeIfAbsent(e.projectId(), p -> new Tail(capacity)).addNewest(e);
+      Tail t = last != null && last.project.equals(e.projectId()) ? last
+          : tails.computeIfAbsent(e.projectId(), p -> new Tail(p, capacity));
+      t.addNewest(e);
+      last = t;
     }
     tails.values().forEach(Tail::publishPending);
   }
 
-  /** Events of the project with a sequence number above {@code afterSeq}, oldest first, at most {@code max}. */
+  /**
+   * Events of the project with a sequence number above {@code afterSeq}, oldest first, at most {@code max}, and
+   * {@code total}: the project's events committed since this server started (bots excluded).
+   */
   public JsonObject since(String project, long afterSeq, int max) {
     Tail t = tails.get(project);
-    return t == null ? new JsonObject().put("seq", 0L).put("events", new JsonArray()) : t.since(afterSeq, max);
+    return t == null ? new JsonObject().put("seq", 0L).put("total", 0L).put("events", new JsonArray())
+        : t.since(afterSeq, max);
   }
 
   static JsonObject describe(Event e, long seq) {
@@ -77,17 +83,21 @@ public final class LiveFeed {
 
   /** One project's tail. Writers add newest-first within a batch, then publish the batch in time order. */
   private static final class Tail {
+    private final String project;
     private final int capacity;
     private final ArrayDeque<JsonObject> events;
     private final ArrayDeque<Event> pending = new ArrayDeque<>();
     private long seq;
+    private long total;
 
-    Tail(int capacity) {
+    Tail(String project, int capacity) {
+      this.project = project;
       this.capacity = capacity;
       this.events = new ArrayDeque<>(capacity);
     }
 
     synchronized void addNewest(Event e) {
+      total++;
       if (pending.size() < capacity) {
         pending.addFirst(e); // walking the batch backwards: the first element stays the oldest
       }
@@ -115,7 +125,7 @@ public final class LiveFeed {
         picked.addFirst(e);
       }
       picked.forEach(out::add);
-      return new JsonObject().put("seq", seq).put("events", out);
+      return new JsonObject().put("seq", seq).put("total", total).put("events", out);
     }
   }
 }

@@ -12,8 +12,8 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * {@code GET /v1/live}: a Server-Sent Events stream of the caller's project. It listens to the writer's commit
  * notices ({@link Addresses#EVENTS_COMMITTED}) and, at most every {@value #COALESCE_MS} ms, pushes one
- * {@code commit} event: how many events were committed since the last push, and the newest of them with their
- * enrichment. The browser never polls; a quiet project costs a comment line every {@value #HEARTBEAT_MS} ms.
+ * {@code commit} event: how many events (bots excluded) were committed since the last push, and the newest of them
+ * with their enrichment. The browser never polls; a quiet project costs a comment line every {@value #HEARTBEAT_MS} ms.
  */
 final class LiveStream implements Handler<RoutingContext> {
   static final long COALESCE_MS = 250;
@@ -36,6 +36,7 @@ final class LiveStream implements Handler<RoutingContext> {
     Connection c = new Connection(project, res);
     JsonObject hello = feed.since(project, 0, MAX_EVENTS_PER_PUSH);
     c.seq = hello.getLong("seq");
+    c.total = hello.getLong("total");
     c.send("hello", hello.put("at", System.currentTimeMillis()));
     c.consumer = vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_COMMITTED, m -> c.committed(m.body()));
     c.heartbeat = vertx.setPeriodic(HEARTBEAT_MS, id -> c.write(": keep-alive\n\n"));
@@ -49,8 +50,8 @@ final class LiveStream implements Handler<RoutingContext> {
     MessageConsumer<JsonObject> consumer;
     long heartbeat = -1;
     long timer = -1;
-    long pendingCount;
     long seq;
+    long total;
     boolean closed;
 
     Connection(String project, HttpServerResponse res) {
@@ -59,12 +60,8 @@ final class LiveStream implements Handler<RoutingContext> {
     }
 
     void committed(JsonObject notice) {
-      JsonObject types = notice.getJsonObject("projects", new JsonObject()).getJsonObject(project);
-      if (types == null || closed) {
+      if (closed || !notice.getJsonObject("projects", new JsonObject()).containsKey(project)) {
         return;
-      }
-      for (String t : types.fieldNames()) {
-        pendingCount += types.getLong(t, 0L);
       }
       if (timer < 0) {
         timer = vertx.setTimer(COALESCE_MS, id -> flush());
@@ -77,9 +74,13 @@ final class LiveStream implements Handler<RoutingContext> {
         return;
       }
       JsonObject tail = feed.since(project, seq, MAX_EVENTS_PER_PUSH);
+      long now = tail.getLong("total");
       seq = tail.getLong("seq");
-      send("commit", tail.put("count", pendingCount).put("at", System.currentTimeMillis()));
-      pendingCount = 0;
+      if (now == total && tail.getJsonArray("events").isEmpty()) {
+        return; // only bots were committed
+      }
+      send("commit", tail.put("count", now - total).put("at", System.currentTimeMillis()));
+      total = now;
     }
 
     void send(String event, JsonObject data) {
