@@ -150,14 +150,19 @@ class DashboardBrowserTest {
 
     Files.createDirectories(SHOTS);
     downloads = Files.createTempDirectory(Path.of("target"), "downloads-").toAbsolutePath();
+    String chromium = System.getenv().getOrDefault("TALLY_TEST_CHROMIUM", "/usr/bin/chromium");
+    String chromedriver = System.getenv().getOrDefault("TALLY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
+    assertTrue(Files.isExecutable(Path.of(chromium)) && Files.isExecutable(Path.of(chromedriver)),
+        "the dashboard tests need " + chromium + " and " + chromedriver + ": apt-get install chromium chromium-driver "
+            + "(.ci/run does), or point TALLY_TEST_CHROMIUM / TALLY_TEST_CHROMEDRIVER at them");
     ChromeOptions o = new ChromeOptions();
-    o.setBinary("/usr/bin/chromium");
+    o.setBinary(chromium);
     o.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
         "--window-size=1366,2200", "--disable-extensions", "--no-first-run");
     o.setExperimentalOption("prefs", Map.of("download.default_directory", downloads.toString(),
         "download.prompt_for_download", false));
     ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
+        .usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
     driver = new ChromeDriver(service, o);
     wait = new WebDriverWait(driver, Duration.ofSeconds(30));
   }
@@ -492,9 +497,65 @@ class DashboardBrowserTest {
     shot("insights");
   }
 
-  /** Verifies the live counter and the live tail move when events are committed, without reloading the page. */
+  /**
+   * Verifies the patterns & insights view renders answers of the agreed contracts (issue 6's routes): the browser's
+   * fetch is given contract-shaped answers for those four routes only, everything else still reaches Tally.
+   */
   @Test
   @Order(9)
+  void patternsAndInsightsRenderTheirContracts() throws IOException {
+    open("#/overview");
+    JsonObject detect = new JsonObject().put("from", "x").put("to", "y").put("activeUsers", 1234)
+        .put("patterns", new JsonArray().add(new JsonObject().put("id", "pat-1").put("name", "Night owls")
+            .put("description", "Chat mostly after 22:00").put("type", "temporal").put("frequency", 321)
+            .put("share", 0.26).put("confidence", 0.91).put("impact", "high").put("reported", false)
+            .put("recommendations", new JsonArray().add("Schedule maintenance in the morning"))
+            .put("pattern", new JsonObject())));
+    JsonObject users = new JsonObject().put("patternId", "pat-1").put("users", new JsonArray().add("owl-1").add("owl-2"));
+    JsonObject insights = new JsonObject().put("insights", new JsonArray().add(new JsonObject().put("id", "i-1")
+        .put("type", "performance").put("severity", "medium").put("title", "Slower answers from o3")
+        .put("description", "Response time rose 40 %").put("metrics", new JsonObject().put("p50", 1800))
+        .put("recommendations", new JsonArray().add("Route long prompts to gpt-4o"))));
+    JsonArray points = new JsonArray();
+    for (int i = 0; i < 7; i++) {
+      points.add(new JsonObject().put("timestamp", "2026-11-1" + i + "T00:00:00Z").put("expected", 100)
+          .put("actual", i == 4 ? 260 : 100 + i).put("score", i == 4 ? 5.2 : 0.1).put("direction", "up")
+          .put("severity", i == 4 ? "high" : "none"));
+    }
+    JsonObject anomalies = new JsonObject().put("metric", "events").put("granularity", "day").put("points", points);
+    ((JavascriptExecutor) driver).executeScript("""
+        const answers = arguments[0];
+        const real = window.fetch;
+        window.fetch = (url, init) => {
+          const path = String(url).split('?')[0];
+          const body = answers[path];
+          return body ? Promise.resolve(new Response(body, {status: 200,
+            headers: {'Content-Type': 'application/json'}})) : real(url, init);
+        };""", Map.of("/v1/patterns/detect", detect.encode(), "/v1/patterns/pat-1/users", users.encode(),
+        "/v1/insights", insights.encode(), "/v1/anomalies", anomalies.encode()));
+    ((JavascriptExecutor) driver).executeScript("location.hash = '#/insights'");
+    ready("insights");
+    noErrorBoxes();
+    String patterns = text("#patterns");
+    assertTrue(patterns.contains("Night owls") && patterns.contains("321") && patterns.contains("91 %")
+        && patterns.contains("high") && patterns.contains("1,234"), patterns);
+    driver.findElement(By.cssSelector("#patterns button")).click();
+    wait.until(d -> text("#pattern-users").contains("owl-2"));
+    assertEquals(List.of("owl-1", "owl-2"), driver.findElements(By.cssSelector("#pattern-users a")).stream()
+        .map(WebElement::getText).toList(), "matched users link to their Users page");
+    String insight = text("#insights");
+    assertTrue(insight.contains("Slower answers from o3") && insight.contains("medium")
+        && insight.contains("Route long prompts to gpt-4o"), insight);
+    String anomaly = text("#anomalies");
+    assertTrue(anomaly.contains("260") && anomaly.contains("high"), anomaly);
+    assertEquals(1, driver.findElements(By.cssSelector("#anomalies tbody tr")).size(), "one anomaly listed");
+    assertFalse(driver.findElements(By.cssSelector("#anomalies canvas")).isEmpty(), "anomalies marked on a chart");
+    shot("insights-with-data");
+  }
+
+  /** Verifies the live counter and the live tail move when events are committed, without reloading the page. */
+  @Test
+  @Order(10)
   void liveCounterAndTailMove() throws IOException {
     open("#/overview");
     wait.until(d -> d.findElement(By.cssSelector(".live-dot")).getAttribute("class").contains("on"));
@@ -527,7 +588,7 @@ class DashboardBrowserTest {
 
   /** Verifies saving a segment stores it for the project and applying it restores its filters. */
   @Test
-  @Order(10)
+  @Order(11)
   void segmentsAreSavedAndApplied() {
     open("#/overview?range=30d&provider=anthropic");
     driver.findElement(By.id("seg-save")).click();
@@ -548,7 +609,7 @@ class DashboardBrowserTest {
 
   /** Verifies keyboard navigation: the number keys switch views, the skip link reaches the content. */
   @Test
-  @Order(11)
+  @Order(12)
   void keyboardNavigation() {
     open("#/overview");
     driver.findElement(By.tagName("body")).sendKeys("2");
@@ -570,7 +631,7 @@ class DashboardBrowserTest {
 
   /** Verifies the layout holds at phone width (no horizontal scrolling of the page) and takes that screenshot. */
   @Test
-  @Order(12)
+  @Order(13)
   void phoneWidth() throws IOException {
     driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 2000));
     try {
