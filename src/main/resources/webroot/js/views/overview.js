@@ -24,90 +24,108 @@ export async function render(root, ctx) {
 
   const usage = (from, to) => get('/v1/metrics/usage', { from, to, ...F });
   const seriesCall = (metric) => get('/v1/timeseries', { metric, interval: P.interval, from: P.prevFrom, to: P.to, ...F });
-  const jobs = {
-    cur: usage(P.from, P.to),
-    prev: usage(P.prevFrom, P.from),
-    dau: usage(iso(P.toMs - DAY), P.to),
-    wau: usage(iso(P.toMs - 7 * DAY), P.to),
-    mau: usage(iso(P.toMs - 30 * DAY), P.to),
-    dauSeries: P.interval === 'day'
-      ? get('/v1/timeseries', { metric: 'active_users', interval: 'day', from: P.from, to: P.to, ...F })
-      : Promise.resolve(null),
-  };
-  for (const m of SERIES) jobs[m] = seriesCall(m);
-  const names = Object.keys(jobs);
-  const settled = await Promise.allSettled(Object.values(jobs));
-  if (signal.aborted) return cleanupLive;
-  const r = {};
-  const errors = [];
-  names.forEach((n, i) => {
-    if (settled[i].status === 'fulfilled') r[n] = settled[i].value;
-    else { r[n] = null; errors.push(settled[i].reason); }
-  });
-  if (errors.length) notices.append(errorBox(errors[0]));
 
-  // series over [prevFrom, to): buckets before `from` are the previous period
-  const split = (s) => {
-    if (!s) return null;
-    const cur = s.points.filter((p) => Date.parse(p.t) >= P.fromMs);
-    const prev = s.points.filter((p) => Date.parse(p.t) < P.fromMs);
-    const sum = (a) => a.reduce((x, p) => x + p.value, 0);
-    return { cur, value: sum(cur), prev: sum(prev) };
+  // every widget is in place at once (skeletons), then each fills as its answer arrives
+  const fills = [];
+  const failed = (e) => {
+    if (e.name === 'AbortError') return;
+    if (!notices.querySelector('.error-box')) notices.append(errorBox(e));
   };
-  const S = Object.fromEntries(SERIES.map((m) => [m, split(r[m])]));
-  const cu = r.cur;
-  const pu = r.prev;
-
-  if (S.events && S.events.value === 0 && S.events.prev === 0) {
-    notices.append(empty('No events in this period' + (Object.keys(F).length ? ' for these filters' : '') + '.',
-      h('p', {}, SEND_HINT)));
-  }
-
-  const kpi = (metric, label, value, prev, format, { bad = false, id } = {}) => {
-    const el = h('section', { class: 'card kpi', 'aria-label': label },
-      h('span', { class: 'label' }, label),
-      h('output', { class: 'value', dataset: { metric: id || metric, value: value ?? '' } }, format(value)),
-      delta(value, prev, bad));
-    kpis.append(el);
+  let firstFill = true;
+  const filled = () => {
+    if (firstFill) { firstFill = false; performance.mark('first-meaningful-render'); }
   };
-  kpi('active_users', 'Active users', cu?.users.active, pu?.users.active, fmt.int);
-  kpi('new_users', 'New users', cu?.users.new, pu?.users.new, fmt.int);
-  kpi('sessions', 'Sessions', cu?.sessions.total, pu?.sessions.total, fmt.int);
-  kpi('events', 'Events', S.events?.value, S.events?.prev, fmt.int);
-  kpi('messages', 'Messages', S.messages?.value, S.messages?.prev, fmt.int);
-  kpi('tokens', 'Tokens', S.tokens?.value, S.tokens?.prev, fmt.int);
-  kpi('cost', 'Cost', S.cost?.value, S.cost?.prev, fmt.money, { bad: true });
-  kpi('errors', 'Errors', S.errors?.value, S.errors?.prev, fmt.int, { bad: true });
-  kpi('error_rate', 'Error rate', cu?.performance.errorRate, pu?.performance.errorRate, fmt.pct, { bad: true });
-  kpi('response_time', 'Avg response time', cu?.performance.averageResponseTime,
-    pu?.performance.averageResponseTime, fmt.ms, { bad: true });
-  kpi('revenue', 'Revenue', S.revenue?.value, S.revenue?.prev, fmt.money);
-  kpi('conversations', 'Conversations', cu?.conversations.total, pu?.conversations.total, fmt.int);
+  const kpiCards = {};
+  const kpi = (metric, label, format, bad = false) => {
+    const out = h('output', { class: 'value', dataset: { metric, value: '' } }, '…');
+    const d = h('span', { class: 'delta' }, ' ');
+    kpis.append(h('section', { class: 'card kpi', 'aria-label': label }, h('span', { class: 'label' }, label), out, d));
+    kpiCards[metric] = { out, d, format, bad };
+  };
+  const fill = (metric, value, prev) => {
+    const k = kpiCards[metric];
+    k.out.dataset.value = value ?? '';
+    k.out.textContent = k.format(value);
+    k.d.replaceWith(k.d = delta(value, prev, k.bad));
+  };
+  kpi('active_users', 'Active users', fmt.int);
+  kpi('new_users', 'New users', fmt.int);
+  kpi('sessions', 'Sessions', fmt.int);
+  kpi('events', 'Events', fmt.int);
+  kpi('messages', 'Messages', fmt.int);
+  kpi('tokens', 'Tokens', fmt.int);
+  kpi('cost', 'Cost', fmt.money, true);
+  kpi('errors', 'Errors', fmt.int, true);
+  kpi('error_rate', 'Error rate', fmt.pct, true);
+  kpi('response_time', 'Avg response time', fmt.ms, true);
+  kpi('revenue', 'Revenue', fmt.money);
+  kpi('conversations', 'Conversations', fmt.int);
   kpis.append(h('p', { class: 'muted', style: { gridColumn: '1 / -1', margin: 0 } },
     'Change versus the previous period of the same length. ',
     exportButtons('usage', { from: P.from, to: P.to, ...F }, status)));
 
-  for (const [k, label] of [['dau', 'Daily active users (today)'], ['wau', 'Weekly active users (7 days)'],
-    ['mau', 'Monthly active users (30 days)']]) {
-    active.append(h('section', { class: 'card kpi', 'aria-label': label }, h('span', { class: 'label' }, label),
-      h('output', { class: 'value', dataset: { metric: k, value: r[k]?.users.active ?? '' } },
-        fmt.int(r[k]?.users.active))));
+  fills.push(Promise.all([usage(P.from, P.to), usage(P.prevFrom, P.from)]).then(([cu, pu]) => {
+    fill('active_users', cu.users.active, pu.users.active);
+    fill('new_users', cu.users.new, pu.users.new);
+    fill('sessions', cu.sessions.total, pu.sessions.total);
+    fill('error_rate', cu.performance.errorRate, pu.performance.errorRate);
+    fill('response_time', cu.performance.averageResponseTime, pu.performance.averageResponseTime);
+    fill('conversations', cu.conversations.total, pu.conversations.total);
+    filled();
+  }, failed));
+
+  for (const [k, label, days] of [['dau', 'Daily active users (today)', 1], ['wau', 'Weekly active users (7 days)', 7],
+    ['mau', 'Monthly active users (30 days)', 30]]) {
+    const out = h('output', { class: 'value', dataset: { metric: k, value: '' } }, '…');
+    active.append(h('section', { class: 'card kpi', 'aria-label': label }, h('span', { class: 'label' }, label), out));
+    fills.push(usage(iso(P.toMs - days * DAY), P.to).then((u) => {
+      out.dataset.value = u.users.active;
+      out.textContent = fmt.int(u.users.active);
+      filled();
+    }, failed));
   }
 
   const label = (t) => P.interval === 'hour' ? t.slice(11, 16) : t.slice(5, 10);
-  const chartCard = (metric, title, points, format = (v) => v) => {
+  const chartCard = (metric, title) => {
     const canvas = h('canvas', { role: 'img', 'aria-label': `${title} per ${P.interval}` });
     charts.append(card(h('span', {}, h('h2', {}, title), ' ',
       exportButtons('timeseries', { metric, interval: P.interval, from: P.from, to: P.to, ...F }, status)),
     h('div', { class: 'chart' }, canvas)));
-    lineChart(canvas, points.map((p) => label(p.t)), [{ label: title, data: points.map((p) => format(p.value)) }]);
+    return (points, format = (v) => v) => lineChart(canvas, points.map((p) => label(p.t)),
+      [{ label: title, data: points.map((p) => format(p.value)) }]);
   };
-  if (S.events) chartCard('events', 'Events', S.events.cur);
-  if (S.messages) chartCard('messages', 'Messages', S.messages.cur);
-  if (S.cost) chartCard('cost', 'Cost', S.cost.cur, (v) => Math.round(v * 100) / 100);
-  if (r.dauSeries) chartCard('active_users', 'Daily active users', r.dauSeries.points);
-  else if (S.errors) chartCard('errors', 'Errors', S.errors.cur);
+  const charted = {
+    events: chartCard('events', 'Events'),
+    messages: chartCard('messages', 'Messages'),
+    cost: chartCard('cost', 'Cost'),
+  };
+  if (P.interval === 'day') {
+    const draw = chartCard('active_users', 'Daily active users');
+    fills.push(get('/v1/timeseries', { metric: 'active_users', interval: 'day', from: P.from, to: P.to, ...F })
+      .then((s) => { draw(s.points); filled(); }, failed));
+  } else {
+    charted.errors = chartCard('errors', 'Errors');
+  }
 
+  // series over [prevFrom, to): buckets before `from` are the previous period
+  const totals = {};
+  for (const m of SERIES) {
+    fills.push(seriesCall(m).then((s) => {
+      const cur = s.points.filter((p) => Date.parse(p.t) >= P.fromMs);
+      const sum = (a) => a.reduce((x, p) => x + p.value, 0);
+      const prev = sum(s.points.filter((p) => Date.parse(p.t) < P.fromMs));
+      totals[m] = { cur: sum(cur), prev };
+      fill(m, totals[m].cur, prev);
+      if (charted[m]) charted[m](cur, m === 'cost' ? (v) => Math.round(v * 100) / 100 : undefined);
+      filled();
+    }, failed));
+  }
+  await Promise.all(fills);
+  if (signal.aborted) return cleanupLive;
+  if (totals.events && totals.events.cur === 0 && totals.events.prev === 0) {
+    notices.append(empty('No events in this period' + (Object.keys(F).length ? ' for these filters' : '') + '.',
+      h('p', {}, SEND_HINT)));
+  }
   // the Overview's widgets are filled: the benchmark's "widgets ready" mark
   performance.mark('widgets-ready');
   return cleanupLive;
