@@ -249,9 +249,8 @@ function start() {
   $('signin').hidden = true;
   for (const id of ['nav', 'filters', 'sign-out']) $(id).hidden = false;
   window.addEventListener('hashchange', route);
-  route();
+  route().then(() => setTimeout(loadSuggestions, 500));
   loadSegments();
-  loadSuggestions();
 }
 
 if (auth.key) start(); else showSignIn();

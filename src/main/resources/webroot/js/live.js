@@ -1,12 +1,13 @@
-// The live stream (GET /v1/live, Server-Sent Events). Read with fetch so the key stays in a header (EventSource
-// cannot send one). One connection per tab, opened while some view listens, re-opened after a drop.
+// The live stream over a WebSocket (GET /v1/live/ws): unlike a streaming fetch it does not hold one of the
+// browser's six HTTP/1.1 connections to Tally, which the views' queries need. The key goes in the first frame,
+// never in a URL. One socket per tab, open while some view listens, re-opened after a drop.
 import { auth } from './api.js';
 
 const listeners = new Set();
-let controller = null;
+const stateListeners = new Set();
+let socket = null;
 let retryTimer = null;
 let connected = false;
-const stateListeners = new Set();
 
 export function onLiveState(fn) { stateListeners.add(fn); fn(connected); return () => stateListeners.delete(fn); }
 
@@ -18,7 +19,7 @@ function setConnected(v) {
 /** fn({event: 'hello'|'commit', data}); returns the unsubscribe function. */
 export function subscribe(fn) {
   listeners.add(fn);
-  if (!controller) open(0);
+  if (!socket) open(0);
   return () => {
     listeners.delete(fn);
     if (listeners.size === 0) close();
@@ -27,50 +28,33 @@ export function subscribe(fn) {
 
 export function close() {
   clearTimeout(retryTimer);
-  if (controller) controller.abort();
-  controller = null;
+  const s = socket;
+  socket = null;
+  if (s) s.close(1000, 'view closed');
   setConnected(false);
 }
 
-async function open(attempt) {
-  const c = new AbortController();
-  controller = c;
-  try {
-    const res = await fetch('/v1/live', { headers: { Authorization: 'Bearer ' + auth.key }, signal: c.signal });
-    if (!res.ok) throw new Error('HTTP ' + res.status);
-    setConnected(true);
-    attempt = 0;
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += value;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        dispatch(buf.slice(0, i));
-        buf = buf.slice(i + 2);
-      }
-    }
-  } catch (e) {
-    if (c.signal.aborted) return;
-  }
-  if (controller !== c) return;
-  setConnected(false);
-  // dropped: try again, backing off to 10 s
-  retryTimer = setTimeout(() => { if (controller === c && listeners.size) open(attempt + 1); },
-    Math.min(10_000, 500 * 2 ** attempt));
+function open(attempt) {
+  const s = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/live/ws');
+  socket = s;
+  s.onopen = () => s.send(JSON.stringify({ key: auth.key }));
+  s.onmessage = (m) => {
+    let msg;
+    try { msg = JSON.parse(m.data); } catch { return; }
+    if (msg.event === 'hello') { setConnected(true); attempt = 0; }
+    for (const fn of listeners) fn(msg);
+  };
+  s.onclose = (ev) => {
+    if (socket !== s) return; // closed on purpose
+    socket = null;
+    setConnected(false);
+    if (ev.code === 4401 || ev.code === 4403) return; // the key was refused: retrying cannot help
+    // dropped: try again, backing off to 10 s
+    retryTimer = setTimeout(() => { if (!socket && listeners.size) open(attempt + 1); },
+      Math.min(10_000, 500 * 2 ** attempt));
+  };
 }
 
-function dispatch(block) {
-  let event = 'message';
-  let data = '';
-  for (const line of block.split('\n')) {
-    if (line.startsWith('event:')) event = line.slice(6).trim();
-    else if (line.startsWith('data:')) data += line.slice(5).trim();
-  }
-  if (!data) return;
-  let parsed;
-  try { parsed = JSON.parse(data); } catch { return; }
-  for (const fn of listeners) fn({ event, data: parsed });
-}
+// leaving the page closes the socket at once (and lets the page into the back/forward cache)
+window.addEventListener('pagehide', () => { if (socket) { const s = socket; socket = null; s.close(1001); } });
+window.addEventListener('pageshow', (ev) => { if (ev.persisted && listeners.size && !socket) open(0); });

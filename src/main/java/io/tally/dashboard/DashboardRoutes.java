@@ -47,6 +47,7 @@ public final class DashboardRoutes {
 
   public void mount(Router router) {
     router.get("/v1/live").handler(auth.require(KeyAuth.Role.READ)).handler(new LiveStream(vertx, feed));
+    router.get("/v1/live/ws").handler(new LiveSocket(vertx, auth, feed));
     router.get("/v1/users/:id/events").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_USER_EVENTS, QueryRoutes.period(ctx, Duration.ofDays(30))
             .put("userId", ctx.pathParam("id")).put("limit", QueryRoutes.intParam(ctx, "limit", 1, 1000, 50))));

@@ -1,24 +1,18 @@
 package io.tally.dashboard;
 
-import io.tally.event.Addresses;
 import io.tally.ingest.KeyAuth;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
 /**
- * {@code GET /v1/live}: a Server-Sent Events stream of the caller's project. It listens to the writer's commit
- * notices ({@link Addresses#EVENTS_COMMITTED}) and, at most every {@value #COALESCE_MS} ms, pushes one
- * {@code commit} event: how many events (bots excluded) were committed since the last push, and the newest of them
- * with their enrichment. The browser never polls; a quiet project costs a comment line every {@value #HEARTBEAT_MS} ms.
+ * {@code GET /v1/live} (read key in the Authorization header): the project's {@link LivePush pushes} as
+ * Server-Sent Events, for tools ({@code curl -N}). The dashboard itself uses the WebSocket ({@link LiveSocket}),
+ * which does not hold one of the browser's six HTTP/1.1 connections to the server.
  */
 final class LiveStream implements Handler<RoutingContext> {
-  static final long COALESCE_MS = 250;
-  static final long HEARTBEAT_MS = 15_000;
-  static final int MAX_EVENTS_PER_PUSH = 50;
   private final Vertx vertx;
   private final LiveFeed feed;
 
@@ -33,86 +27,31 @@ final class LiveStream implements Handler<RoutingContext> {
     HttpServerResponse res = ctx.response();
     res.setChunked(true).putHeader("Content-Type", "text/event-stream; charset=utf-8")
         .putHeader("Cache-Control", "no-store").putHeader("X-Accel-Buffering", "no");
-    Connection c = new Connection(project, res);
-    JsonObject hello = feed.since(project, 0, MAX_EVENTS_PER_PUSH);
-    c.seq = hello.getLong("seq");
-    c.total = hello.getLong("total");
-    c.send("hello", hello.put("at", System.currentTimeMillis()));
-    c.consumer = vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_COMMITTED, m -> c.committed(m.body()));
-    c.heartbeat = vertx.setPeriodic(HEARTBEAT_MS, id -> c.write(": keep-alive\n\n"));
-    res.closeHandler(v -> c.close());
-    res.exceptionHandler(err -> c.close());
-  }
+    LivePush push = new LivePush(vertx, feed, project, new LivePush.Sink() {
+      @Override
+      public boolean send(String event, JsonObject data) {
+        return write("event: " + event + "\ndata: " + data.encode() + "\n\n");
+      }
 
-  private final class Connection {
-    final String project;
-    final HttpServerResponse res;
-    MessageConsumer<JsonObject> consumer;
-    long heartbeat = -1;
-    long timer = -1;
-    long seq;
-    long total;
-    boolean closed;
+      @Override
+      public boolean keepAlive() {
+        return write(": keep-alive\n\n");
+      }
 
-    Connection(String project, HttpServerResponse res) {
-      this.project = project;
-      this.res = res;
-    }
-
-    void committed(JsonObject notice) {
-      if (closed || !notice.getJsonObject("projects", new JsonObject()).containsKey(project)) {
-        return;
+      private boolean write(String text) {
+        if (res.ended() || res.closed()) {
+          return false;
+        }
+        if (res.writeQueueFull()) { // a reader that stopped reading is dropped, not buffered without bound
+          res.reset();
+          return false;
+        }
+        res.write(text);
+        return true;
       }
-      if (timer < 0) {
-        timer = vertx.setTimer(COALESCE_MS, id -> flush());
-      }
-    }
-
-    void flush() {
-      timer = -1;
-      if (closed) {
-        return;
-      }
-      JsonObject tail = feed.since(project, seq, MAX_EVENTS_PER_PUSH);
-      long now = tail.getLong("total");
-      seq = tail.getLong("seq");
-      if (now == total && tail.getJsonArray("events").isEmpty()) {
-        return; // only bots were committed
-      }
-      send("commit", tail.put("count", now - total).put("at", System.currentTimeMillis()));
-      total = now;
-    }
-
-    void send(String event, JsonObject data) {
-      write("event: " + event + "\ndata: " + data.encode() + "\n\n");
-    }
-
-    void write(String text) {
-      if (closed || res.ended() || res.closed()) {
-        close();
-        return;
-      }
-      // a reader that stopped reading is dropped rather than buffered without bound
-      if (res.writeQueueFull()) {
-        res.reset();
-        close();
-        return;
-      }
-      res.write(text);
-    }
-
-    void close() {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      if (consumer != null) {
-        consumer.unregister();
-      }
-      vertx.cancelTimer(heartbeat);
-      if (timer >= 0) {
-        vertx.cancelTimer(timer);
-      }
-    }
+    });
+    res.closeHandler(v -> push.close());
+    res.exceptionHandler(err -> push.close());
+    push.start();
   }
 }

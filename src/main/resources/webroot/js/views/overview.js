@@ -20,7 +20,6 @@ export async function render(root, ctx) {
   const notices = h('div');
   root.append(h('h1', {}, 'Overview'), notices, h('div', { class: 'grid wide' }, liveCard), kpis, active, charts);
 
-  const cleanupLive = liveWidget(liveCard, get, status);
 
   const usage = (from, to) => get('/v1/metrics/usage', { from, to, ...F });
   const seriesCall = (metric) => get('/v1/timeseries', { metric, interval: P.interval, from: P.prevFrom, to: P.to, ...F });
@@ -120,6 +119,8 @@ export async function render(root, ctx) {
       filled();
     }, failed));
   }
+  // the live widget's one-off snapshot is asked last: the headline queries go first
+  const cleanupLive = liveWidget(liveCard, get, status);
   await Promise.all(fills);
   if (signal.aborted) return cleanupLive;
   if (totals.events && totals.events.cur === 0 && totals.events.prev === 0) {

@@ -91,7 +91,10 @@ class DashboardBench {
         return JSON.stringify({ ttfb: nav.responseStart, domContentLoaded: nav.domContentLoadedEventEnd,
           load: nav.loadEventEnd, fcp: fcp ? fcp.startTime : null, fmr: mark('first-meaningful-render'),
           widgetsReady: mark('widgets-ready'),
-          requests: performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/')).length });""");
+          requests: performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/')).length,
+          slowest: performance.getEntriesByType('resource').sort((a, b) => b.responseEnd - a.responseEnd).slice(0, 3)
+            .map((r) => ({ name: r.name.replace(location.origin, '').slice(0, 120), start: Math.round(r.startTime),
+              requestStart: Math.round(r.requestStart), end: Math.round(r.responseEnd) })) });""");
     JsonObject r = new JsonObject(json).put("period", hash);
     System.out.println("load " + n + ": " + r.encode());
     return r;
