@@ -7,11 +7,23 @@ export function destroyCharts() {
   alive.clear();
 }
 
+// Chart.js is a deferred script after the app: data may arrive before it ran (then the chart is drawn on 'load')
+const chartsLoaded = new Promise((resolve) => {
+  if (typeof Chart !== 'undefined' || document.readyState === 'complete') resolve();
+  else window.addEventListener('load', resolve, { once: true });
+});
+
 function make(canvas, config) {
   if (typeof Chart === 'undefined') {
-    canvas.replaceWith(document.createTextNode('Charts could not be loaded.'));
+    if (document.readyState !== 'complete') {
+      chartsLoaded.then(() => { if (canvas.isConnected) make(canvas, config); });
+    } else if (canvas.isConnected) {
+      canvas.replaceWith(document.createTextNode('Charts could not be loaded.'));
+    }
     return null;
   }
+  const existing = Chart.getChart(canvas);
+  if (existing) return existing;
   const c = new Chart(canvas, config);
   alive.add(c);
   return c;
