@@ -644,4 +644,23 @@ class DashboardBrowserTest {
       driver.manage().window().setSize(new org.openqa.selenium.Dimension(1366, 2200));
     }
   }
+
+  /** Verifies the print stylesheet: a printed view keeps its numbers and period, without navigation or controls. */
+  @Test
+  @Order(14)
+  void printLayout() throws IOException {
+    open("#/overview");
+    ChromeDriver chrome = (ChromeDriver) driver;
+    chrome.executeCdpCommand("Emulation.setEmulatedMedia", Map.of("media", "print"));
+    try {
+      assertFalse(driver.findElement(By.id("nav")).isDisplayed(), "navigation hidden in print");
+      assertFalse(driver.findElement(By.id("filters")).isDisplayed(), "filters hidden in print");
+      assertFalse(driver.findElement(By.cssSelector("button[data-export]")).isDisplayed(), "export buttons hidden");
+      assertTrue(driver.findElement(By.cssSelector("output[data-metric=messages]")).isDisplayed());
+      assertTrue(driver.findElement(By.id("period-label")).getText().startsWith("Last 7 days"));
+      shot("overview-print");
+    } finally {
+      chrome.executeCdpCommand("Emulation.setEmulatedMedia", Map.of("media", ""));
+    }
+  }
 }
