@@ -47,7 +47,7 @@ export function lineChart(canvas, labels, series, opts = {}) {
       datasets: series.map((s, i) => ({
         label: s.label, data: s.data, borderColor: s.color || COLORS[i % COLORS.length],
         backgroundColor: (s.color || COLORS[i % COLORS.length]) + '22', fill: s.fill ?? i === 0,
-        tension: 0.25, pointRadius: s.pointRadius ?? 0, borderWidth: 2, borderDash: s.dash,
+        tension: 0, pointRadius: s.pointRadius ?? 0, borderWidth: 2, borderDash: s.dash,
         pointBackgroundColor: s.pointColors, pointBorderColor: s.pointColors,
       })),
     },

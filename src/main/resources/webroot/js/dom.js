@@ -90,3 +90,10 @@ export function unavailable(what) {
 
 export const SEND_HINT = 'Send events to POST /v1/events with a write key (see the README\'s "Try it"), or start '
   + 'Tally with --demo to stream generated chat traffic.';
+
+/** A note for views whose routes take only the period: the bar's other filters do not apply there. */
+export function filtersIgnored(filters) {
+  const names = Object.keys(filters);
+  return names.length ? h('p', { class: 'notice', role: 'note' }, `This view covers every event of the period: `
+    + `the ${names.join(', ')} filter${names.length > 1 ? 's do' : ' does'} not apply here.`) : '';
+}

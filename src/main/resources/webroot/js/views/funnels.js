@@ -1,6 +1,7 @@
 // Funnels: build one from event types, see steps, conversion, time between steps and drop-off; save per project.
 import { api, qs } from '../api.js';
 import { h, fmt, card, table, exportButtons, errorBox, empty } from '../dom.js';
+import { filtersIgnored } from '../dom.js';
 import { barChart } from '../charts.js';
 
 const WINDOWS = [[3600, '1 hour'], [86_400, '1 day'], [7 * 86_400, '7 days'], [30 * 86_400, '30 days']];
@@ -89,7 +90,7 @@ export async function render(root, ctx) {
     location.hash = '#/funnels?' + params.toString();
   });
   const results = h('div', { id: 'funnel-results' });
-  root.append(h('h1', {}, 'Funnels'), card('Definition', form), results);
+  root.append(h('h1', {}, 'Funnels'), filtersIgnored(ctx.filters), card('Definition', form), results);
   loadSaved(params.get('funnel') || '');
 
   if (!params.get('steps')) {

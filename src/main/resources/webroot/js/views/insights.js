@@ -2,6 +2,7 @@
 // A route this Tally does not have yet (404) shows a "not available yet" notice instead of an error.
 import { api, qs } from '../api.js';
 import { h, fmt, card, table, exportButtons, errorBox, empty, unavailable } from '../dom.js';
+import { filtersIgnored } from '../dom.js';
 import { lineChart } from '../charts.js';
 
 const ANOMALY_METRICS = ['events', 'active_users', 'messages', 'error_rate', 'response_time', 'cost', 'revenue'];
@@ -15,7 +16,7 @@ export async function render(root, ctx) {
   const patternsBox = h('div', { id: 'patterns' });
   const insightsBox = h('div', { id: 'insights' });
   const anomaliesBox = h('div', { id: 'anomalies' });
-  root.append(h('h1', {}, 'Patterns & insights'),
+  root.append(h('h1', {}, 'Patterns & insights'), filtersIgnored(ctx.filters),
     card(h('span', {}, h('h2', {}, 'Detected patterns'), ' ', exportButtons('patterns', q, status)), patternsBox),
     card(h('span', {}, h('h2', {}, 'Insights'), ' ', exportButtons('insights', q, status)), insightsBox),
     card(h('span', {}, h('h2', {}, 'Anomalies'), ' ',

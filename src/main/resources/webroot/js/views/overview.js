@@ -78,8 +78,8 @@ export async function render(root, ctx) {
   }, failed));
   const seriesAnswers = Object.fromEntries(SERIES.map((m) => [m, seriesCall(m)]));
 
-  for (const [k, label, days] of [['dau', 'Daily active users (today)', 1], ['wau', 'Weekly active users (7 days)', 7],
-    ['mau', 'Monthly active users (30 days)', 30]]) {
+  for (const [k, label, days] of [['dau', 'Active users, last day', 1], ['wau', 'Active users, last 7 days', 7],
+    ['mau', 'Active users, last 30 days', 30]]) {
     const out = h('output', { class: 'value', dataset: { metric: k, value: '' } }, '…');
     active.append(h('section', { class: 'card kpi', 'aria-label': label }, h('span', { class: 'label' }, label), out));
     fills.push(usage(iso(P.toMs - days * DAY), P.to).then((u) => {

@@ -1,13 +1,14 @@
 // Retention: cohorts by the day (or ISO week) of their first event, as a heat map.
 import { api, qs } from '../api.js';
 import { h, fmt, card, exportButtons, empty, SEND_HINT } from '../dom.js';
+import { filtersIgnored } from '../dom.js';
 
 export async function render(root, ctx) {
   const { period: P, signal, status, params } = ctx;
   const granularity = params.get('granularity') === 'week' ? 'week' : 'day';
   const periods = Math.min(90, Math.max(1, Number(params.get('periods')) || (granularity === 'week' ? 8 : 14)));
   const go = (k, v) => { params.set(k, v); location.hash = '#/retention?' + params.toString(); };
-  root.append(h('h1', {}, 'Retention'), h('div', { class: 'row' },
+  root.append(h('h1', {}, 'Retention'), filtersIgnored(ctx.filters), h('div', { class: 'row' },
     h('label', {}, 'Cohorts by', h('select', { id: 'ret-granularity', onchange: (e) => go('granularity', e.target.value) },
       h('option', { value: 'day', selected: granularity === 'day' }, 'day'),
       h('option', { value: 'week', selected: granularity === 'week' }, 'week'))),

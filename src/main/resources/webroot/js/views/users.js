@@ -1,6 +1,7 @@
 // Users: one person's UserAnalytics, their sessions and recent events.
 import { api, qs } from '../api.js';
 import { h, fmt, card, table, exportButtons, errorBox, empty } from '../dom.js';
+import { filtersIgnored } from '../dom.js';
 
 export async function render(root, ctx) {
   const { period: P, signal, status, params } = ctx;
@@ -12,7 +13,7 @@ export async function render(root, ctx) {
     params.set('user', input.value.trim());
     location.hash = '#/users?' + params.toString();
   } }, h('label', {}, 'User', input), h('button', { type: 'submit' }, 'Look up'));
-  root.append(h('h1', {}, 'Users'), form);
+  root.append(h('h1', {}, 'Users'), filtersIgnored(ctx.filters), form);
   if (!user) {
     root.append(empty('Type a user id (userContext.userId, or an anonymous id not yet linked to a user) to see '
       + 'their activity, sessions and recent events in the period.'));

@@ -250,6 +250,8 @@ class DashboardBrowserTest {
   static void noErrorBoxes() {
     List<WebElement> errors = driver.findElements(By.cssSelector(".error-box"));
     assertTrue(errors.isEmpty(), () -> "error shown: " + errors.get(0).getText());
+    String main = text("main");
+    assertFalse(main.contains("undefined") || main.contains("NaN") || main.contains("[object"), main);
   }
 
   static String period7d() {
@@ -461,8 +463,11 @@ class DashboardBrowserTest {
   @Test
   @Order(7)
   void retentionHeatMap() throws IOException {
+    open("#/retention?provider=openai");
+    assertTrue(text("main").contains("the provider filter does not apply here"), text("main"));
     open("#/retention");
     noErrorBoxes();
+    assertFalse(text("main").contains("null") || text("main").contains("undefined"), text("main"));
     JsonObject r = t.http.get("/v1/retention?granularity=day&periods=14&" + period7d()).json();
     JsonArray cohorts = r.getJsonArray("cohorts");
     JsonObject today = cohorts.getJsonObject(cohorts.size() - 1);
