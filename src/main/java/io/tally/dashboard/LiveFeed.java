@@ -12,8 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The latest committed events of each project, for the dashboard's live tail. Fed by the writer's commit listener
- * (one call per batch); read by the live streams on the HTTP event loops. Keeps at most {@code capacity} events
- * per project and converts only those that can still be shown, so a big batch costs a bounded amount of work.
+ * (one call per batch: a counter and a reference per event, nothing converted on the writer's thread); read by the
+ * live connections on the HTTP event loops, which turn the events they push into JSON. Keeps at most
+ * {@code capacity} events per project.
  */
 public final class LiveFeed {
   private final int capacity;
@@ -81,11 +82,14 @@ public final class LiveFeed {
     return o;
   }
 
+  private record Entry(long seq, Event event) {
+  }
+
   /** One project's tail. Writers add newest-first within a batch, then publish the batch in time order. */
   private static final class Tail {
     private final String project;
     private final int capacity;
-    private final ArrayDeque<JsonObject> events;
+    private final ArrayDeque<Entry> events;
     private final ArrayDeque<Event> pending = new ArrayDeque<>();
     private long seq;
     private long total;
@@ -105,7 +109,7 @@ public final class LiveFeed {
 
     synchronized void publishPending() {
       for (Event e : pending) {
-        events.addLast(describe(e, ++seq));
+        events.addLast(new Entry(++seq, e));
         if (events.size() > capacity) {
           events.removeFirst();
         }
@@ -113,19 +117,25 @@ public final class LiveFeed {
       pending.clear();
     }
 
-    synchronized JsonObject since(long afterSeq, int max) {
-      JsonArray out = new JsonArray();
-      Iterator<JsonObject> it = events.descendingIterator();
-      ArrayDeque<JsonObject> picked = new ArrayDeque<>();
-      while (it.hasNext() && picked.size() < max) {
-        JsonObject e = it.next();
-        if (e.getLong("seq") <= afterSeq) {
-          break;
+    JsonObject since(long afterSeq, int max) {
+      ArrayDeque<Entry> picked = new ArrayDeque<>();
+      long lastSeq;
+      long lastTotal;
+      synchronized (this) {
+        Iterator<Entry> it = events.descendingIterator();
+        while (it.hasNext() && picked.size() < max) {
+          Entry e = it.next();
+          if (e.seq() <= afterSeq) {
+            break;
+          }
+          picked.addFirst(e);
         }
-        picked.addFirst(e);
+        lastSeq = seq;
+        lastTotal = total;
       }
-      picked.forEach(out::add);
-      return new JsonObject().put("seq", seq).put("total", total).put("events", out);
+      JsonArray out = new JsonArray(); // converted outside the lock, on the reader's thread
+      picked.forEach(e -> out.add(describe(e.event(), e.seq())));
+      return new JsonObject().put("seq", lastSeq).put("total", lastTotal).put("events", out);
     }
   }
 }
