@@ -142,7 +142,7 @@ function delta(cur, prev, bad) {
     return h('span', { class: 'delta' }, ' ');
   }
   if (prev === 0) {
-    return h('span', { class: 'delta' }, cur === 0 ? 'no change' : 'new (nothing in the previous period)');
+    return h('span', { class: 'delta' }, cur === 0 ? 'no change' : 'new (none in the previous period)');
   }
   const d = (cur - prev) / Math.abs(prev);
   const dir = d > 0 ? 'up' : d < 0 ? 'down' : '';

@@ -41,7 +41,7 @@ export async function render(root, ctx) {
       stat('Sessions', fmt.int(u.activity.totalSessions), 'totalSessions'),
       stat('Avg session', fmt.duration(u.activity.averageSessionDuration), 'averageSessionDuration'),
       stat('Days active', fmt.int(u.activity.daysActive), 'daysActive'),
-      stat('Last active', fmt.time(u.activity.lastActiveAt), 'lastActiveAt'),
+      stat('Last active', h('span', { class: 'small' }, fmt.time(u.activity.lastActiveAt)), 'lastActiveAt'),
       stat('Messages sent', fmt.int(u.usage.messagesSent), 'messagesSent'),
       stat('Messages received', fmt.int(u.usage.messagesReceived), 'messagesReceived'),
       stat('Tokens', fmt.int(u.usage.tokensUsed), 'tokensUsed'),
