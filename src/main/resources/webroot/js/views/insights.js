@@ -37,34 +37,47 @@ export async function render(root, ctx) {
   ]);
 }
 
+// Two answer shapes are read: the agreed contract ({activeUsers, patterns: [...]}, each with `reported`) and the
+// route as built for issue 6 ({patterns: [reported], notReported: [...]}, `activeUsers` on each pattern).
 function patterns(box, r, q, signal) {
-  if (!r.patterns.length) {
-    box.append(empty(`No pattern stands out among ${fmt.int(r.activeUsers)} active users in this period.`));
-    return;
-  }
+  const all = [...r.patterns, ...(r.notReported || [])];
+  const active = r.activeUsers ?? (all.find((p) => p.activeUsers !== undefined) || {}).activeUsers;
+  const reported = all.filter((p) => p.reported !== false);
+  const others = all.filter((p) => p.reported === false);
   const users = h('div', { id: 'pattern-users' });
-  box.append(h('p', { class: 'muted' }, `${fmt.int(r.activeUsers)} active users in the period.`), table([
+  const columns = [
     { label: 'Pattern', value: (p) => h('span', {}, h('strong', {}, p.name), h('br'), h('span', { class: 'muted' },
-      p.description)) },
+      p.description || '')) },
     { label: 'Type', value: (p) => p.type },
     { label: 'Users', num: true, value: (p) => fmt.int(p.frequency) },
     { label: 'Share', num: true, value: (p) => fmt.pct(p.share) },
     { label: 'Confidence', num: true, value: (p) => fmt.pct(p.confidence) },
     { label: 'Impact', value: (p) => h('span', { class: 'badge ' + p.impact }, p.impact) },
     { label: 'Recommendations', value: (p) => (p.recommendations || []).join(' · ') },
-    { label: '', value: (p) => h('button', { type: 'button', class: 'ghost', onclick: async () => {
-      users.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
-      try {
-        const u = await api(`/v1/patterns/${encodeURIComponent(p.id)}/users` + qs(q), { signal });
-        users.replaceChildren(h('h3', {}, `Users matching “${p.name}” (${u.users.length})`),
+    { label: '', value: (p) => h('button', { type: 'button', class: 'ghost', 'aria-label': `Users matching ${p.name}`,
+      onclick: async () => {
+        users.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+        try {
+          const u = await api(`/v1/patterns/${encodeURIComponent(p.id)}/users` + qs(q), { signal });
+          const total = u.total ?? u.users.length;
+          users.replaceChildren(h('h3', {}, `Users matching “${p.name}” (${fmt.int(total)}`
+            + `${u.truncated ? ', first ' + fmt.int(u.users.length) + ' shown' : ''})`),
           h('p', {}, u.users.map((id, i) => [i ? ', ' : '', h('a', { href: '#/users?user=' + encodeURIComponent(id) },
             id)])));
-      } catch (e) {
-        users.replaceChildren(e.unavailable ? unavailable('pattern users (GET /v1/patterns/{id}/users)')
-          : errorBox(e));
-      }
-    } }, 'Users') },
-  ], r.patterns), users);
+        } catch (e) {
+          users.replaceChildren(e.unavailable ? unavailable('pattern users (GET /v1/patterns/{id}/users)')
+            : errorBox(e));
+        }
+      } }, 'Users') },
+  ];
+  if (active !== undefined) box.append(h('p', { class: 'muted' }, `${fmt.int(active)} active users in the period.`));
+  box.append(reported.length ? table(columns, reported)
+    : empty('No pattern stands out in this period.'));
+  if (others.length) {
+    box.append(h('details', {}, h('summary', {}, `${others.length} pattern${others.length > 1 ? 's' : ''} checked, `
+      + 'not reported (confidence too low or nobody matched)'), table(columns, others)));
+  }
+  box.append(users);
 }
 
 function insights(box, r) {
@@ -82,23 +95,33 @@ function insights(box, r) {
     (i.recommendations || []).length ? h('ul', {}, i.recommendations.map((x) => h('li', {}, x))) : null))));
 }
 
+// Either every bucket in `points` (with severity "none" for normal ones), or, as built for issue 6, every judged
+// bucket in `series` and only the anomalies in `points`.
 function anomalies(box, r, metric, params) {
   const select = h('select', { id: 'anomaly-metric', onchange: (e) => { params.set('anomalyMetric', e.target.value);
     location.hash = '#/insights?' + params.toString(); } },
   ANOMALY_METRICS.map((m) => h('option', { value: m, selected: m === metric }, m)));
   box.append(h('div', { class: 'row' }, h('label', {}, 'Metric', select)));
-  if (!r.points.length) {
+  const all = r.series || r.points;
+  const flagged = (r.series ? r.points : r.points).filter((p) => p.severity && p.severity !== 'none');
+  if (r.insufficientHistory) {
+    box.append(h('p', { class: 'notice', role: 'note' }, 'Not enough history yet to judge every bucket of this '
+      + 'period (the baseline needs earlier weeks of data).'));
+  }
+  if (!all.length) {
     box.append(empty('No data points for this metric in the period.'));
     return;
   }
-  const flagged = r.points.filter((p) => p.severity && p.severity !== 'none');
+  const marked = new Map(flagged.map((p) => [p.timestamp, p.severity]));
+  const hourly = (r.granularity || (all.length > 1 && Date.parse(all[1].timestamp) - Date.parse(all[0].timestamp)
+    < 86_400_000 ? 'hour' : 'day')) === 'hour';
   const canvas = h('canvas', { role: 'img', 'aria-label': `${metric}: actual and expected, anomalies marked` });
   box.append(h('div', { class: 'chart' }, canvas));
-  const labels = r.points.map((p) => p.timestamp.slice(r.granularity === 'hour' ? 11 : 5, r.granularity === 'hour' ? 16 : 10));
+  const labels = all.map((p) => p.timestamp.slice(hourly ? 11 : 5, hourly ? 16 : 10));
   lineChart(canvas, labels, [
-    { label: 'actual', data: r.points.map((p) => p.actual), pointRadius: r.points.map((p) => p.severity
-      && p.severity !== 'none' ? 5 : 0), pointColors: r.points.map((p) => SEVERITY_COLOR[p.severity] || '#2f5bd3') },
-    { label: 'expected', data: r.points.map((p) => p.expected), fill: false, dash: [4, 4], color: '#8893a7' },
+    { label: 'actual', data: all.map((p) => p.actual), pointRadius: all.map((p) => marked.has(p.timestamp) ? 5 : 0),
+      pointColors: all.map((p) => SEVERITY_COLOR[marked.get(p.timestamp)] || '#2f5bd3') },
+    { label: 'expected', data: all.map((p) => p.expected), fill: false, dash: [4, 4], color: '#8893a7' },
   ]);
   box.append(flagged.length ? table([
     { label: 'When', value: (p) => fmt.time(p.timestamp) },

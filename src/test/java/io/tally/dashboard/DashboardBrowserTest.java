@@ -509,11 +509,10 @@ class DashboardBrowserTest {
   @Test
   @Order(9)
   void patternsAndInsightsRenderTheirContracts() throws IOException {
-    open("#/overview");
     JsonObject detect = new JsonObject().put("from", "x").put("to", "y").put("activeUsers", 1234)
         .put("patterns", new JsonArray().add(new JsonObject().put("id", "pat-1").put("name", "Night owls")
             .put("description", "Chat mostly after 22:00").put("type", "temporal").put("frequency", 321)
-            .put("share", 0.26).put("confidence", 0.91).put("impact", "high").put("reported", false)
+            .put("share", 0.26).put("confidence", 0.91).put("impact", "high").put("reported", true)
             .put("recommendations", new JsonArray().add("Schedule maintenance in the morning"))
             .put("pattern", new JsonObject())));
     JsonObject users = new JsonObject().put("patternId", "pat-1").put("users", new JsonArray().add("owl-1").add("owl-2"));
@@ -528,18 +527,7 @@ class DashboardBrowserTest {
           .put("severity", i == 4 ? "high" : "none"));
     }
     JsonObject anomalies = new JsonObject().put("metric", "events").put("granularity", "day").put("points", points);
-    ((JavascriptExecutor) driver).executeScript("""
-        const answers = arguments[0];
-        const real = window.fetch;
-        window.fetch = (url, init) => {
-          const path = String(url).split('?')[0];
-          const body = answers[path];
-          return body ? Promise.resolve(new Response(body, {status: 200,
-            headers: {'Content-Type': 'application/json'}})) : real(url, init);
-        };""", Map.of("/v1/patterns/detect", detect.encode(), "/v1/patterns/pat-1/users", users.encode(),
-        "/v1/insights", insights.encode(), "/v1/anomalies", anomalies.encode()));
-    ((JavascriptExecutor) driver).executeScript("location.hash = '#/insights'");
-    ready("insights");
+    stubAndOpenInsights(detect, users, insights, anomalies, "pat-1");
     noErrorBoxes();
     String patterns = text("#patterns");
     assertTrue(patterns.contains("Night owls") && patterns.contains("321") && patterns.contains("91 %")
@@ -558,9 +546,72 @@ class DashboardBrowserTest {
     shot("insights-with-data");
   }
 
-  /** Verifies the live counter and the live tail move when events are committed, without reloading the page. */
+  /** Gives the page's fetch these answers for the four pattern/insight routes only, then opens the view. */
+  static void stubAndOpenInsights(JsonObject detect, JsonObject users, JsonObject insights, JsonObject anomalies,
+                                  String patternId) {
+    open("#/overview");
+    ((JavascriptExecutor) driver).executeScript("""
+        const answers = arguments[0];
+        const real = window.fetch;
+        window.fetch = (url, init) => {
+          const path = String(url).split('?')[0];
+          const body = answers[path];
+          return body ? Promise.resolve(new Response(body, {status: 200,
+            headers: {'Content-Type': 'application/json'}})) : real(url, init);
+        };""", Map.of("/v1/patterns/detect", detect.encode(), "/v1/patterns/" + patternId + "/users", users.encode(),
+        "/v1/insights", insights.encode(), "/v1/anomalies", anomalies.encode()));
+    ((JavascriptExecutor) driver).executeScript("location.hash = '#/insights'");
+    ready("insights");
+  }
+
+  /**
+   * Verifies the view also reads the answers as issue 6 built them: reported and not-reported patterns,
+   * activeUsers per pattern, users with total/truncated, anomalies in points with every bucket in series.
+   */
   @Test
   @Order(10)
+  void patternsAndInsightsRenderIssue6Shapes() throws IOException {
+    JsonObject churn = new JsonObject().put("id", "churn-risk").put("name", "Churn risk").put("description", "Quiet")
+        .put("type", "churn").put("frequency", 40).put("activeUsers", 800).put("share", 0.05).put("confidence", 0.75)
+        .put("minConfidence", 0.7).put("reported", true).put("impact", "medium").put("recommendations",
+            new JsonArray().add("Win them back"));
+    JsonObject power = new JsonObject().put("id", "power-users").put("name", "Power users").put("type", "engagement")
+        .put("frequency", 0).put("activeUsers", 800).put("share", 0.0).putNull("confidence").put("reported", false)
+        .put("impact", "low");
+    JsonObject detect = new JsonObject().put("patterns", new JsonArray().add(churn))
+        .put("notReported", new JsonArray().add(power));
+    JsonObject users = new JsonObject().put("users", new JsonArray().add("quiet-1")).put("total", 40)
+        .put("truncated", true);
+    JsonObject insights = new JsonObject().put("insights", new JsonArray().add(new JsonObject().put("id", "x")
+        .put("type", "performance_alert").put("subject", "project").put("severity", "high")
+        .put("title", "Error rate 7 %").put("description", "Above 5 %").put("recommendations", new JsonArray())
+        .put("metrics", new JsonObject().put("errorRate", 0.07))));
+    JsonArray series = new JsonArray();
+    for (int i = 0; i < 5; i++) {
+      series.add(new JsonObject().put("timestamp", "2026-11-2" + i + "T00:00:00Z").put("actual", i == 3 ? 90 : 10)
+          .put("expected", 10).put("score", i == 3 ? 8.0 : 0.2).put("direction", "up")
+          .put("severity", i == 3 ? "medium" : "none"));
+    }
+    JsonObject anomalies = new JsonObject().put("points", new JsonArray().add(series.getJsonObject(3)))
+        .put("series", series).put("insufficientHistory", false).put("method", "seasonal-median");
+    stubAndOpenInsights(detect, users, insights, anomalies, "churn-risk");
+    noErrorBoxes();
+    String patterns = text("#patterns");
+    assertTrue(patterns.contains("800 active users") && patterns.contains("Churn risk") && patterns.contains("75 %"),
+        patterns);
+    assertTrue(patterns.contains("1 pattern checked, not reported"), patterns);
+    driver.findElement(By.cssSelector("#patterns button")).click();
+    wait.until(d -> text("#pattern-users").contains("quiet-1"));
+    assertTrue(text("#pattern-users").contains("(40, first 1 shown)"), text("#pattern-users"));
+    assertTrue(text("#insights").contains("Error rate 7 %"));
+    assertEquals(1, driver.findElements(By.cssSelector("#anomalies tbody tr")).size(), "one anomaly listed");
+    assertTrue(text("#anomalies").contains("90"));
+    shot("insights-issue6-shapes");
+  }
+
+  /** Verifies the live counter and the live tail move when events are committed, without reloading the page. */
+  @Test
+  @Order(11)
   void liveCounterAndTailMove() throws IOException {
     open("#/overview");
     wait.until(d -> d.findElement(By.cssSelector(".live-dot")).getAttribute("class").contains("on"));
@@ -593,7 +644,7 @@ class DashboardBrowserTest {
 
   /** Verifies saving a segment stores it for the project and applying it restores its filters. */
   @Test
-  @Order(11)
+  @Order(12)
   void segmentsAreSavedAndApplied() {
     open("#/overview?range=30d&provider=anthropic");
     driver.findElement(By.id("seg-save")).click();
@@ -614,7 +665,7 @@ class DashboardBrowserTest {
 
   /** Verifies keyboard navigation: the number keys switch views, the skip link reaches the content. */
   @Test
-  @Order(12)
+  @Order(13)
   void keyboardNavigation() {
     open("#/overview");
     driver.findElement(By.tagName("body")).sendKeys("2");
@@ -636,7 +687,7 @@ class DashboardBrowserTest {
 
   /** Verifies the layout holds at phone width (no horizontal scrolling of the page) and takes that screenshot. */
   @Test
-  @Order(13)
+  @Order(14)
   void phoneWidth() throws IOException {
     driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 2000));
     try {
@@ -652,7 +703,7 @@ class DashboardBrowserTest {
 
   /** Verifies the print stylesheet: a printed view keeps its numbers and period, without navigation or controls. */
   @Test
-  @Order(14)
+  @Order(15)
   void printLayout() throws IOException {
     open("#/overview");
     ChromeDriver chrome = (ChromeDriver) driver;
