@@ -15,13 +15,13 @@ public final class Addresses {
   public static final String QUERY_CONVERSIONS = "query.conversions";
   public static final String QUERY_TIMESERIES = "query.timeseries";
   public static final String QUERY_BREAKDOWN = "query.breakdown";
+  /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
+  public static final String DERIVED_FLUSHED = "derived.flushed";
   /** The dashboard (issue 7): a person's recent events, and saved segments / funnels ({kind: segment|funnel}). */
   public static final String QUERY_USER_EVENTS = "query.user.events";
   public static final String DASHBOARD_SAVED_LIST = "dashboard.saved.list";
   public static final String DASHBOARD_SAVED_PUT = "dashboard.saved.put";
   public static final String DASHBOARD_SAVED_DELETE = "dashboard.saved.delete";
-  /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
-  public static final String DERIVED_FLUSHED = "derived.flushed";
 
   private Addresses() {
   }
