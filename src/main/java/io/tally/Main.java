@@ -63,9 +63,9 @@ public final class Main {
     TallyConfig c = tally.config();
     StringBuilder sb = new StringBuilder();
     sb.append("\nTally is running on http://localhost:").append(tally.port()).append('\n')
+        .append("  dashboard: http://localhost:").append(tally.port()).append("/  (sign in with a read key)\n")
         .append("  ingest:  POST /v1/events   WebSocket /v1/stream\n")
         .append("  query:   GET /v1/realtime  GET /v1/events/count\n")
-        .append("  dashboard: http://localhost:").append(tally.port()).append("/  (sign in with a read key)\n")
         .append("  ops:     GET /health/live  GET /health/ready  GET /metrics\n")
         .append("  storage: ").append(c.storage().embeddedPg() ? "embedded PostgreSQL (data in "
             + c.storage().dataDir().toAbsolutePath().normalize() + "/pg)" : "external PostgreSQL " + tally.pgUrl())
