@@ -719,4 +719,22 @@ class DashboardBrowserTest {
       chrome.executeCdpCommand("Emulation.setEmulatedMedia", Map.of("media", ""));
     }
   }
+
+  /** Verifies an empty period explains what to send instead of showing bare zeros, in every data view. */
+  @Test
+  @Order(16)
+  void emptyPeriodsExplainWhatToSend() {
+    String empty = "range=custom&from=2020-01-06&to=2020-01-12";
+    open("#/overview?" + empty);
+    noErrorBoxes();
+    assertTrue(text(".empty").contains("No events in this period") && text(".empty").contains("--demo"),
+        text(".empty"));
+    assertEquals(0.0, value("output[data-metric=events]"));
+    open("#/usage?" + empty);
+    assertTrue(text("main").contains("No events in this period"));
+    open("#/retention?" + empty);
+    assertTrue(text("main").contains("no cohorts"));
+    open("#/funnels?" + empty + "&steps=page_view,message_sent");
+    assertTrue(text("#funnel-results").contains("Nobody did"), text("#funnel-results"));
+  }
 }
