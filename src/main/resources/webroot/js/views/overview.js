@@ -112,18 +112,27 @@ export async function render(root, ctx) {
     charted.errors = chartCard('errors', 'Errors');
   }
 
-  // series over [prevFrom, to): buckets before `from` are the previous period
+  // series over [prevFrom, to): buckets before `from` are the previous period. When the project's time zone cuts
+  // days elsewhere than the period's UTC edges, one bucket straddles `from`: then the previous period is asked on
+  // its own and the current one is the whole minus it (exact either way).
   const totals = {};
+  const sum = (a) => a.reduce((x, p) => x + p.value, 0);
   for (const m of SERIES) {
-    fills.push(seriesAnswers[m].then((s) => {
+    fills.push(seriesAnswers[m].then(async (s) => {
       const cur = s.points.filter((p) => Date.parse(p.t) >= P.fromMs);
-      const sum = (a) => a.reduce((x, p) => x + p.value, 0);
-      const prev = sum(s.points.filter((p) => Date.parse(p.t) < P.fromMs));
-      totals[m] = { cur: sum(cur), prev };
-      fill(m, totals[m].cur, prev);
+      let curSum = sum(cur);
+      let prev = sum(s.points.filter((p) => Date.parse(p.t) < P.fromMs));
+      if (!s.points.some((p) => Date.parse(p.t) === P.fromMs)) {
+        const before = await get('/v1/timeseries', { metric: m, interval: P.interval, from: P.prevFrom, to: P.from,
+          ...F });
+        prev = sum(before.points);
+        curSum = sum(s.points) - prev;
+      }
+      totals[m] = { cur: curSum, prev };
+      fill(m, curSum, prev);
       if (charted[m]) charted[m](cur, m === 'cost' ? (v) => Math.round(v * 100) / 100 : undefined);
       filled();
-    }, failed));
+    }).catch(failed));
   }
   // the live widget's one-off snapshot is asked last: the headline queries go first
   const cleanupLive = liveWidget(liveCard, get, status);

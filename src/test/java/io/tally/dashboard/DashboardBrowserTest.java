@@ -737,4 +737,51 @@ class DashboardBrowserTest {
     open("#/funnels?" + empty + "&steps=page_view,message_sent");
     assertTrue(text("#funnel-results").contains("Nobody did"), text("#funnel-results"));
   }
+
+  /**
+   * Verifies the headline numbers and their change stay exact for a project whose days start elsewhere than at UTC
+   * midnight (there a day bucket straddles the period's start): GIVEN events on both sides of the period's start
+   * inside one New York day WHEN the Overview shows the last 7 days THEN current and previous are counted apart.
+   */
+  @Test
+  @Order(17)
+  void changeIsExactForAProjectOutsideUtc() throws IOException {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String project = "ny-" + suffix;
+    String wk = "w-ny-" + suffix;
+    String rk = "r-ny-" + suffix;
+    try (TestTally ny = TestTally.start(project, wk, rk, c -> c.withProjects(List.of(
+        new io.tally.config.ProjectConfig(project, List.of(wk), List.of(rk), java.time.ZoneId.of("America/New_York")))))) {
+      Instant to = Instant.now().truncatedTo(ChronoUnit.DAYS).plus(1, ChronoUnit.DAYS);
+      Instant from = to.minus(7, ChronoUnit.DAYS);
+      Random rnd = new Random();
+      int justAfter = 1 + rnd.nextInt(5);
+      int justBefore = 1 + rnd.nextInt(5);
+      int recent = 1 + rnd.nextInt(5);
+      JsonArray batch = new JsonArray();
+      for (int i = 0; i < justAfter + justBefore + recent; i++) {
+        Instant at = i < justAfter ? from.plus(1, ChronoUnit.HOURS)
+            : i < justAfter + justBefore ? from.minus(2, ChronoUnit.HOURS) : Instant.now().minus(1, ChronoUnit.HOURS);
+        batch.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("timestamp", at.plusSeconds(i)
+            .toString()).put("type", "page_view").put("userContext", new JsonObject().put("userId", "ny-" + i)));
+      }
+      Http.Response posted = ny.http.post(new JsonObject().put("batch", batch).encode());
+      assertEquals(200, posted.status(), posted.body());
+      Eventually.until("rollups hold the events", () -> {
+        Http.Response r = ny.http.get("/v1/timeseries?metric=events&interval=day&from=" + from.minus(7,
+            ChronoUnit.DAYS) + "&to=" + to);
+        return r.status() == 200 && r.json().getJsonArray("points").stream()
+            .mapToDouble(p -> ((JsonObject) p).getDouble("value")).sum() == batch.size();
+      });
+      driver.get("http://127.0.0.1:" + ny.tally.port() + "/#/overview");
+      WebElement key = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("key")));
+      key.sendKeys(rk, Keys.ENTER);
+      ready("overview");
+      noErrorBoxes();
+      assertEquals(justAfter + recent, (int) value("output[data-metric=events]"));
+      double change = Double.parseDouble(driver.findElement(By.cssSelector("section[aria-label=Events] .delta"))
+          .getAttribute("data-change"));
+      assertEquals((double) (justAfter + recent - justBefore) / justBefore, change, 1e-9);
+    }
+  }
 }
