@@ -784,4 +784,32 @@ class DashboardBrowserTest {
       assertEquals((double) (justAfter + recent - justBefore) / justBefore, change, 1e-9);
     }
   }
+
+  /** Verifies the --demo traffic fills the dashboard: every Overview widget has a number, the live counter moves. */
+  @Test
+  @Order(18)
+  void demoTrafficFillsTheDashboard() throws Exception {
+    try (TestTally demoTally = TestTally.start()) {
+      DemoTraffic demo = new DemoTraffic(demoTally.tally.vertx(), demoTally.tally.port(), demoTally.writeKey);
+      demo.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      try {
+        Eventually.until("demo history derived", () -> demoTally.http.get("/v1/metrics/usage?" + period7d()).json()
+            .getJsonObject("users").getInteger("active") > 0);
+        driver.get("http://127.0.0.1:" + demoTally.tally.port() + "/#/overview");
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("key"))).sendKeys(demoTally.readKey, Keys.ENTER);
+        ready("overview");
+        noErrorBoxes();
+        for (String m : List.of("active_users", "sessions", "events", "messages", "tokens", "cost")) {
+          assertTrue(value("output[data-metric=" + m + "]") > 0, m);
+        }
+        double live = value("#live-total");
+        wait.until(d -> value("#live-total") > live); // the demo keeps sending every second
+        shot("demo-overview");
+        open("#/usage");
+        shot("demo-usage");
+      } finally {
+        demo.stop();
+      }
+    }
+  }
 }
