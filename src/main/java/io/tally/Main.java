@@ -4,6 +4,7 @@ import io.tally.config.ConfigException;
 import io.tally.config.ConfigLoader;
 import io.tally.config.ProjectConfig;
 import io.tally.config.TallyConfig;
+import io.tally.dashboard.DemoTraffic;
 import sun.misc.Signal;
 
 import java.util.concurrent.CountDownLatch;
@@ -36,6 +37,14 @@ public final class Main {
       return;
     }
     printBanner(tally);
+    if (java.util.Arrays.asList(args).contains("--demo")) {
+      // through the normal ingestion path, with the first project's write key
+      ProjectConfig p = tally.config().projects().get(0);
+      new DemoTraffic(tally.vertx(), tally.port(), p.writeKeys().get(0)).start();
+      System.out.println("  demo: generated chat traffic streams into project '" + p.id() + "' (--demo)\n"
+          + "  dashboard: http://localhost:" + tally.port() + "/  (sign in with read key "
+          + p.readKeys().get(0) + ")\n");
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runnable stop = () -> {
       System.out.println("Tally: shutting down (draining buffered events)...");
@@ -58,6 +67,7 @@ public final class Main {
     TallyConfig c = tally.config();
     StringBuilder sb = new StringBuilder();
     sb.append("\nTally is running on http://localhost:").append(tally.port()).append('\n')
+        .append("  dashboard: http://localhost:").append(tally.port()).append("/  (sign in with a read key)\n")
         .append("  ingest:  POST /v1/events   WebSocket /v1/stream\n")
         .append("  query:   GET /v1/realtime  GET /v1/events/count\n")
         .append("  admin:   DELETE /v1/users/{id}  GET /v1/users/{id}/export  (archives: java -jar tally.jar archive list)\n")

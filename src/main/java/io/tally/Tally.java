@@ -4,6 +4,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
+import io.tally.dashboard.DashboardVerticle;
+import io.tally.dashboard.LiveFeed;
 import io.tally.event.Addresses;
 import io.tally.event.Event;
 import io.tally.event.EventCatalog;
@@ -137,8 +139,10 @@ public final class Tally {
         .onSuccess(r -> health.markUp())
         .onFailure(err -> health.markDown(err.getMessage())));
     RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
+    LiveFeed live = new LiveFeed(200);
     BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, wc, metrics, health, stored -> {
       counters.record(stored);
+      live.record(stored);
       vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, summary(stored));
     });
     ServerState state = new ServerState();
@@ -179,9 +183,10 @@ public final class Tally {
           .compose(id -> vertx.deployVerticle(lifecycle))
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
               config.projects(), catalog)))
+          .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
-                catalog);
+                catalog, live);
             http.add(v);
             return v;
           }, new DeploymentOptions().setInstances(config.http().instances())))

@@ -26,6 +26,11 @@ public final class Addresses {
   public static final String QUERY_INSIGHT_SETTINGS_SAVE = "query.insights.settings.save";
   /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
   public static final String DERIVED_FLUSHED = "derived.flushed";
+  /** The dashboard (issue 7): a person's recent events, and saved segments / funnels ({kind: segment|funnel}). */
+  public static final String QUERY_USER_EVENTS = "query.user.events";
+  public static final String DASHBOARD_SAVED_LIST = "dashboard.saved.list";
+  public static final String DASHBOARD_SAVED_PUT = "dashboard.saved.put";
+  public static final String DASHBOARD_SAVED_DELETE = "dashboard.saved.delete";
 
   /** Admin: delete everything about one person {projectId, userId, suppress} → receipt. */
   public static final String PRIVACY_DELETE = "privacy.delete";

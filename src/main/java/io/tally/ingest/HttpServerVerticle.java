@@ -3,6 +3,8 @@ package io.tally.ingest;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tally.ApiError;
 import io.tally.config.TallyConfig;
+import io.tally.dashboard.DashboardRoutes;
+import io.tally.dashboard.LiveFeed;
 import io.tally.enrich.Enricher;
 import io.tally.event.EventCatalog;
 import io.tally.query.QueryRoutes;
@@ -31,11 +33,14 @@ public final class HttpServerVerticle extends VerticleBase {
   private final StoreHealth health;
   private final PrometheusMeterRegistry registry;
   private final EventCatalog catalog;
+  private final LiveFeed live;
   private HttpServer server;
 
   public HttpServerVerticle(TallyConfig config, KeyAuth auth, IngestService ingest, ServerState state,
-                            StoreHealth health, PrometheusMeterRegistry registry, EventCatalog catalog) {
+                            StoreHealth health, PrometheusMeterRegistry registry, EventCatalog catalog,
+                            LiveFeed live) {
     this.catalog = catalog;
+    this.live = live;
     this.config = config;
     this.auth = auth;
     this.ingest = ingest;
@@ -61,6 +66,7 @@ public final class HttpServerVerticle extends VerticleBase {
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(registry.scrape()));
+    new DashboardRoutes(vertx, auth, live, config.http().host(), config.http().port()).mount(router);
     router.route().last().handler(ctx -> ctx.fail(ApiError.notFound("no route for "
         + ctx.request().method() + " " + ctx.request().path())));
     router.route().failureHandler(this::failure);

@@ -227,7 +227,7 @@ public final class QueryRoutes {
     return v;
   }
 
-  static int intParam(RoutingContext ctx, String name, int min, int max, int dflt) {
+  public static int intParam(RoutingContext ctx, String name, int min, int max, int dflt) {
     String v = ctx.request().getParam(name);
     if (v == null || v.isEmpty()) {
       return dflt;
@@ -314,7 +314,7 @@ public final class QueryRoutes {
   }
 
   /** Half-open period [from, to): ISO-8601 instants or dates; defaults to the {@code span} ending now. */
-  static JsonObject period(RoutingContext ctx, Duration span) {
+  public static JsonObject period(RoutingContext ctx, Duration span) {
     Instant to = instant(ctx.request().getParam("to"), "to");
     Instant from = instant(ctx.request().getParam("from"), "from");
     if (to == null) {
