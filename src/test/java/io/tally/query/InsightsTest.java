@@ -70,7 +70,14 @@ class InsightsTest {
         add("a" + (i % 6), "a-" + h.toEpochMilli() + "-" + (i % 6), h.plusSeconds(i * 30L), "page_view",
             new JsonObject());
       }
-      hourly.put(h.toEpochMilli(), n);
+      // per provider: 2 openai and 2 anthropic messages an hour; anthropic spikes with the rest
+      int anthropic = h.equals(SPIKE) ? 30 : 2;
+      for (int i = 0; i < 2 + anthropic; i++) {
+        boolean a = i >= 2;
+        add("a" + (i % 6), "a-" + h.toEpochMilli() + "-" + (i % 6), h.plusSeconds(1 + i * 20L), "message_sent",
+            msg(a ? "anthropic" : "openai", a ? "claude" : "gpt-4o", 0.01));
+      }
+      hourly.put(h.toEpochMilli(), n + 2 + anthropic);
     }
     // the previous period (Oct 4 – 18): 30 users; o3 costs 2.0 in all
     for (int i = 0; i < 30; i++) {
@@ -221,6 +228,17 @@ class InsightsTest {
         + "&to=2026-07-20T00:00:00Z");
     assertEquals(0, early.getJsonArray("points").size());
     assertEquals(24, early.getInteger("insufficientHistory"));
+    // per provider: the spike is anthropic's; openai's series is flat
+    JsonObject claude = get("/v1/anomalies?metric=messages&granularity=hour&provider=anthropic"
+        + "&from=2026-08-16T00:00:00Z&to=2026-08-17T00:00:00Z");
+    assertEquals(1, claude.getJsonArray("points").size(), claude.getJsonArray("points").encode());
+    assertEquals(SPIKE.toString(), claude.getJsonArray("points").getJsonObject(0).getString("timestamp"));
+    assertEquals(30.0, claude.getJsonArray("points").getJsonObject(0).getDouble("actual"));
+    assertEquals(2.0, claude.getJsonArray("points").getJsonObject(0).getDouble("expected"));
+    JsonObject openai = get("/v1/anomalies?metric=messages&granularity=hour&model=gpt-4o"
+        + "&from=2026-08-16T00:00:00Z&to=2026-08-17T00:00:00Z");
+    assertEquals(0, openai.getJsonArray("points").size(), openai.getJsonArray("points").encode());
+    assertEquals(2.0, openai.getJsonArray("series").getJsonObject(13).getDouble("actual"));
     // bad parameters
     assertEquals("metric", t.http.get("/v1/anomalies?metric=vibes").json().getString("field"));
     assertEquals(400, t.http.get("/v1/anomalies?metric=events&country=FR").status());
@@ -427,7 +445,9 @@ class InsightsTest {
       Eventually.until("the spike alert", () -> received.stream().anyMatch(r -> r.getString("kind")
           .equals("anomaly") && r.encode().contains(SPIKE.toString())));
       Thread.sleep(1000);
-      List<JsonObject> spikes = received.stream().filter(r -> r.encode().contains(SPIKE.toString())).toList();
+      // the events spike: once, although both the anomalies route and the insights reported it
+      List<JsonObject> spikes = received.stream().filter(r -> r.getString("id").contains("anomaly:events:hour:")
+          && r.encode().contains(SPIKE.toString())).toList();
       assertEquals(1, spikes.size(), received.toString());
       assertEquals(spikes.get(0).getString("id"), spikes.get(0).getString("_header"));
       assertEquals(t.project, spikes.get(0).getString("project"));
