@@ -1,6 +1,9 @@
 package io.tally.query;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -329,9 +332,22 @@ final class PatternIndex {
         .sum();
   }
 
+  /** A person-day to re-read; day null: every day of the person. */
+  private record Key(String person, Integer day) {}
+
+  /** Person-days waiting to be re-read, per project, and the callers waiting for them. */
+  private Map<String, Set<Key>> queued = new HashMap<>();
+  private List<Promise<Void>> waiting = new ArrayList<>();
+  /** True while a re-read runs, and during the pause after a failed one. */
+  private boolean reloading;
+  private int failures;
+  private static final int CHUNK = 5_000;
+
   /**
-   * Re-reads the person-days a flush changed and the persons an identity merge touched; completes when the index
-   * holds them (the caller drops cached answers again then).
+   * Queues the person-days a flush changed and the persons an identity merge touched for re-reading; completes when
+   * the index holds them (the caller drops cached answers again then). One re-read runs at a time and takes every
+   * person-day queued meanwhile (under a bulk load many flushes share one statement); a failed one (a timeout, the
+   * database gone) is retried with backoff, so the index never keeps a stale person-day.
    */
   Future<Void> apply(JsonObject notice) {
     if (!ready) {
@@ -340,24 +356,92 @@ final class PatternIndex {
       }
       return Future.succeededFuture();
     }
-    Map<String, List<Object[]>> touched = new HashMap<>();
+    boolean any = false;
     for (Object o : notice.getJsonArray("personDays", new JsonArray())) {
       JsonArray a = (JsonArray) o;
-      touched.computeIfAbsent(a.getString(0), k -> new ArrayList<>()).add(new Object[] {a.getString(1),
-          a.getInteger(2)});
+      queued.computeIfAbsent(a.getString(0), k -> new HashSet<>()).add(new Key(a.getString(1), a.getInteger(2)));
+      any = true;
     }
-    List<Future<Void>> work = new ArrayList<>();
-    touched.forEach((project, keys) -> work.add(reloadDays(project, keys)));
     for (Object o : notice.getJsonArray("merges", new JsonArray())) {
       JsonArray a = (JsonArray) o;
-      work.add(reloadPersons(a.getString(0), List.of(a.getString(1), a.getString(2))));
+      Set<Key> keys = queued.computeIfAbsent(a.getString(0), k -> new HashSet<>());
+      keys.add(new Key(a.getString(1), null));
+      keys.add(new Key(a.getString(2), null));
+      any = true;
     }
     // a deleted person (DELETE /v1/users/{id}): every id of theirs
     for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
       JsonArray a = (JsonArray) o;
       projects.computeIfAbsent(a.getString(0), k -> new Project()).remove(a.getString(1), null);
     }
-    return Future.all(work).<Void>mapEmpty().onComplete(ar -> count());
+    if (!any) {
+      count();
+      return Future.succeededFuture();
+    }
+    Promise<Void> done = Promise.promise();
+    waiting.add(done);
+    drain();
+    return done.future();
+  }
+
+  /** Number of person-days queued for re-reading (0 when the index is current). */
+  int queuedPersonDays() {
+    return queued.values().stream().mapToInt(Set::size).sum();
+  }
+
+  private void drain() {
+    if (reloading || queued.isEmpty()) {
+      return;
+    }
+    reloading = true;
+    Map<String, Set<Key>> batch = queued;
+    List<Promise<Void>> done = waiting;
+    queued = new HashMap<>();
+    waiting = new ArrayList<>();
+    List<Future<Void>> work = new ArrayList<>();
+    batch.forEach((project, keys) -> {
+      List<Object[]> days = new ArrayList<>();
+      List<String> persons = new ArrayList<>();
+      for (Key k : keys) {
+        if (k.day() == null) {
+          persons.add(k.person());
+        } else {
+          days.add(new Object[] {k.person(), k.day()});
+        }
+      }
+      for (int i = 0; i < days.size(); i += CHUNK) {
+        work.add(reloadDays(project, days.subList(i, Math.min(days.size(), i + CHUNK))));
+      }
+      for (int i = 0; i < persons.size(); i += CHUNK) {
+        work.add(reloadPersons(project, persons.subList(i, Math.min(persons.size(), i + CHUNK))));
+      }
+    });
+    Future.all(work).onComplete(ar -> {
+      count();
+      if (ar.succeeded()) {
+        failures = 0;
+        reloading = false;
+        done.forEach(Promise::complete);
+        drain();
+        return;
+      }
+      failures++;
+      long delay = Math.min(30_000L, 250L << Math.min(failures, 7));
+      LOG.warn("pattern index: re-reading {} person-days failed ({}); retrying in {} ms",
+          batch.values().stream().mapToInt(Set::size).sum(), ar.cause().getMessage(), delay);
+      batch.forEach((project, keys) -> queued.computeIfAbsent(project, k -> new HashSet<>()).addAll(keys));
+      done.addAll(waiting);
+      waiting = done;
+      Context ctx = Vertx.currentContext();
+      if (ctx == null) {
+        reloading = false;
+        return;
+      }
+      ctx.owner().setTimer(delay, id -> {
+        reloading = false;
+        drain();
+      });
+    });
   }
 
   private Future<Void> reloadDays(String project, List<Object[]> keys) {
