@@ -95,7 +95,10 @@ final class DatasetServers implements AutoCloseable {
     });
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     s.child = pb.start();
-    s.waitReady(s.child, 300_000); // a start after a crash re-derives what the last flush missed
+    // a start after a crash re-derives what the last flush missed first: ~15 min over 10M events here
+    long readyS = o.num("ready-seconds", 1800);
+    System.out.println("waiting for Tally to be ready (at most " + readyS + " s; progress in " + log + ")");
+    s.waitReady(s.child, readyS * 1000);
     System.out.println("Tally at " + s.tally + " (log " + log + "), PostgreSQL " + pg);
     return s;
   }
