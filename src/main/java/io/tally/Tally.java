@@ -30,6 +30,7 @@ import io.tally.store.PgUrl;
 import io.tally.store.StoreHealth;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.ServerWebSocket;
@@ -181,8 +182,11 @@ public final class Tally {
     try {
       vertx.deployVerticle(writer)
           .compose(id -> vertx.deployVerticle(lifecycle))
+          // a worker verticle: its in-memory indexes (persons, patterns) are summed over in CPU-bound passes of
+          // up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
+          // its handlers one at a time, so the indexes stay confined to it
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
-              config.projects(), catalog)))
+              config.projects(), catalog), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
           .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,

@@ -28,7 +28,7 @@ import java.util.TreeMap;
  * table at start; every flush names the person-days it changed, and those are read again from the same SQL (so the
  * index holds exactly what the SQL path would compute); identity merges re-read both persons. Window features and
  * pattern matches are then sums over a few records per person instead of a scan of millions of rollup rows. Used
- * from the query verticle's event loop only.
+ * from the query verticle's context only (a worker context: one handler at a time, never an event loop).
  */
 final class PatternIndex {
   private static final Logger LOG = LoggerFactory.getLogger(PatternIndex.class);

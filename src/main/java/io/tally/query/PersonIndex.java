@@ -25,8 +25,8 @@ import java.util.TreeMap;
  *
  * <p>Loaded from {@code users} and {@code user_days} at start, then kept current from the {@code derived.flushed}
  * notices the writer publishes after each flush (new person-days, first-seen times, identity merges). Notices that
- * arrive while loading are replayed after it; applying one twice changes nothing. Used from the query verticle's
- * event loop only. Tally runs one writer per database, so the notices are the whole story.
+ * arrive while loading are replayed after it; applying one twice changes nothing. Used from the query verticle's (worker)
+ * context only. Tally runs one writer per database, so the notices are the whole story.
  */
 final class PersonIndex {
   private static final Logger LOG = LoggerFactory.getLogger(PersonIndex.class);

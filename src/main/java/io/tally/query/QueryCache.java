@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code to} and on sessions started before it; a flush of the derived tables therefore drops only the entries of its
  * projects whose {@code to} lies after the earliest event it carried or the earliest start of a session it extended,
  * and identity merges (which rewrite history) drop all of the project's.
- * Used from the query verticle's event loop only.
+ * Used from the query verticle's (worker) context only.
  */
 final class QueryCache {
   private record Entry(String project, long toMs, JsonObject result) {}
