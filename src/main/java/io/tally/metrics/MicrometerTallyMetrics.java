@@ -140,6 +140,12 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void patternIndexQueuedGauge(java.util.function.LongSupplier queued) {
+    Gauge.builder("analytics.pattern.index.queued.person.days", queued::getAsLong)
+        .description("Person-days changed by flushes and not yet re-read into the pattern index").register(registry);
+  }
+
+  @Override
   public void patternsDetected(String patternId, int n) {
     Counter.builder("analytics.patterns.detected").description("Behaviour patterns reported by pattern detection")
         .tag("pattern", patternId).register(registry).increment(n);

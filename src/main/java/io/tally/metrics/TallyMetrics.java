@@ -35,6 +35,10 @@ public interface TallyMetrics {
 
   void bufferedGauge(IntSupplier buffered);
 
+  /** Person-days waiting to be re-read into the pattern index (how far it lags under a bulk load). */
+  default void patternIndexQueuedGauge(java.util.function.LongSupplier queued) {
+  }
+
   /** Person-days in the query side's pattern index (0 until it is loaded). */
   default void patternIndexGauge(java.util.function.LongSupplier personDays) {
   }

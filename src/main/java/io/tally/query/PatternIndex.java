@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -233,8 +234,13 @@ final class PatternIndex {
 
   /** Person-day sums of user_daily; {@code where} restricts the rows (alias u). */
   private static String daysSql(String where) {
+    return daysSqlOf("SELECT * FROM user_daily u WHERE " + where);
+  }
+
+  /** Person-day sums of the user_daily rows {@code rows} selects. */
+  private static String daysSqlOf(String rows) {
     String msg = "type IN ('message_sent', 'message_received')";
-    return "WITH r AS (SELECT * FROM user_daily u WHERE " + where + "), "
+    return "WITH r AS (" + rows + "), "
         + "g AS (SELECT project_id, user_key, day, sum(events)::int8 AS ev, "
         + "coalesce(sum(events) FILTER (WHERE type = 'message_sent'), 0)::int8 AS sent, "
         + "coalesce(sum(events) FILTER (WHERE " + msg + "), 0)::int8 AS msgs, "
@@ -345,6 +351,12 @@ final class PatternIndex {
   private boolean reloading;
   private int failures;
   private static final int CHUNK = 5_000;
+  /** Up to this many queued person-days are re-read at once, without waiting. */
+  private static final int SMALL = 2_000;
+  /** Beyond SMALL: one re-read of at most PER_READ person-days every BIG_EVERY_MS. */
+  private static final int PER_READ = 20_000;
+  private static final long BIG_EVERY_MS = 5_000;
+  private long lastBig;
 
   /**
    * Queues the person-days a flush changed and the persons an identity merge touched for re-reading; completes when
@@ -384,6 +396,7 @@ final class PatternIndex {
     Promise<Void> done = Promise.promise();
     waiting.add(done);
     drain();
+    queuedGauge = queuedPersonDays();
     return done.future();
   }
 
@@ -392,16 +405,58 @@ final class PatternIndex {
     return queued.values().stream().mapToInt(Set::size).sum();
   }
 
+  /** The same, readable from any thread (the metrics scrape). */
+  long queuedGauge() {
+    return queuedGauge;
+  }
+
+  private volatile long queuedGauge;
+
   private void drain() {
     if (reloading || queued.isEmpty()) {
       return;
     }
+    int queuedNow = queuedPersonDays();
+    long now = System.currentTimeMillis();
+    Context ctx = Vertx.currentContext();
+    if (queuedNow > SMALL && now < lastBig + BIG_EVERY_MS && ctx != null) {
+      // a bulk load: re-read at most PER_READ person-days every BIG_EVERY_MS (each costs two index probes in
+      // PostgreSQL, and re-reading all of them as fast as they came cut the writer's rate by a quarter); the index
+      // lags meanwhile (analytics_pattern_index_queued_person_days says by how much)
+      reloading = true;
+      ctx.owner().setTimer(lastBig + BIG_EVERY_MS - now, id -> {
+        reloading = false;
+        drain();
+      });
+      return;
+    }
+    if (queuedNow > SMALL) {
+      lastBig = now;
+      LOG.info("pattern index: bulk load, re-reading {} of {} queued person-days", Math.min(queuedNow, PER_READ),
+          queuedNow);
+    }
     reloading = true;
-    Map<String, Set<Key>> batch = queued;
+    Map<String, Set<Key>> batch = new HashMap<>();
+    int taken = 0;
+    for (Iterator<Map.Entry<String, Set<Key>>> pit = queued.entrySet().iterator(); pit.hasNext()
+        && taken < PER_READ; ) {
+      Map.Entry<String, Set<Key>> e = pit.next();
+      Set<Key> into = batch.computeIfAbsent(e.getKey(), k -> new HashSet<>());
+      for (Iterator<Key> kit = e.getValue().iterator(); kit.hasNext() && taken < PER_READ; taken++) {
+        into.add(kit.next());
+        kit.remove();
+      }
+      if (e.getValue().isEmpty()) {
+        pit.remove();
+      }
+    }
+    // callers are told after this re-read even when part of the queue waits for the next one: under a bulk load
+    // the flushes keep dropping cached answers anyway
     List<Promise<Void>> done = waiting;
-    queued = new HashMap<>();
     waiting = new ArrayList<>();
+    queuedGauge = queuedPersonDays();
     List<Future<Void>> work = new ArrayList<>();
+    int size = batch.values().stream().mapToInt(Set::size).sum();
     batch.forEach((project, keys) -> {
       List<Object[]> days = new ArrayList<>();
       List<String> persons = new ArrayList<>();
@@ -423,19 +478,19 @@ final class PatternIndex {
       count();
       if (ar.succeeded()) {
         failures = 0;
-        reloading = false;
         done.forEach(Promise::complete);
+        reloading = false;
         drain();
         return;
       }
       failures++;
       long delay = Math.min(30_000L, 250L << Math.min(failures, 7));
-      LOG.warn("pattern index: re-reading {} person-days failed ({}); retrying in {} ms",
-          batch.values().stream().mapToInt(Set::size).sum(), ar.cause().getMessage(), delay);
+      LOG.warn("pattern index: re-reading {} person-days failed ({}); retrying in {} ms", size,
+          ar.cause().getMessage(), delay);
       batch.forEach((project, keys) -> queued.computeIfAbsent(project, k -> new HashSet<>()).addAll(keys));
+      queuedGauge = queuedPersonDays();
       done.addAll(waiting);
       waiting = done;
-      Context ctx = Vertx.currentContext();
       if (ctx == null) {
         reloading = false;
         return;
@@ -455,14 +510,21 @@ final class PatternIndex {
       d[i] = (Integer) keys.get(i)[1];
     }
     Tuple t = conv().addString(project).addArrayOfString(k).addArrayOfInteger(d);
-    String days = "u.project_id = $2 AND (u.user_key, u.day - date '1970-01-01') IN "
-        + "(SELECT * FROM unnest($3::text[], $4::int4[]))";
-    String sess = "s.project_id = $1 AND (coalesce(s.user_id, s.anonymous_id), (s.started_at AT TIME ZONE 'UTC')::date"
-        + " - date '1970-01-01') IN (SELECT * FROM unnest($2::text[], $3::int4[])) AND s.started_at >= "
-        + "(date '1970-01-01' + (SELECT min(x) FROM unnest($3::int4[]) x))::timestamp AT TIME ZONE 'UTC' "
-        + "AND s.started_at < (date '1970-01-01' + 1 + (SELECT max(x) FROM unnest($3::int4[]) x))::timestamp "
-        + "AT TIME ZONE 'UTC'";
-    return reload(project, daysSql(days), t, sessionsSql(sess), Tuple.of(project).addArrayOfString(k)
+    // one index probe per person-day (user_daily_user; sessions_project_user / sessions_project_anon): a tuple
+    // IN (unnest) over coalesce(user_id, anonymous_id) scanned every session of the range instead, 14-24 s per
+    // re-read under a bulk load, which slowed the writer's own statements
+    String days = "SELECT u.* FROM unnest($3::text[], $4::int4[]) AS k(key, d) JOIN user_daily u "
+        + "ON u.project_id = $2 AND u.user_key = k.key AND u.day = date '1970-01-01' + k.d";
+    String range = "s.started_at >= (date '1970-01-01' + k.d)::timestamp AT TIME ZONE 'UTC' "
+        + "AND s.started_at < (date '1970-01-01' + k.d + 1)::timestamp AT TIME ZONE 'UTC'";
+    String sess = "SELECT project_id, coalesce(user_id, anonymous_id), (started_at AT TIME ZONE 'UTC')::date - date "
+        + "'1970-01-01', count(*), coalesce(sum(duration_ms), 0)::float8 FROM ("
+        + "SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
+        + "ON s.project_id = $1 AND s.user_id = k.key AND " + range
+        + " UNION ALL SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
+        + "ON s.project_id = $1 AND s.user_id IS NULL AND s.anonymous_id = k.key AND " + range
+        + ") s GROUP BY 1, 2, 3";
+    return reload(project, daysSqlOf(days), t, sess, Tuple.of(project).addArrayOfString(k)
         .addArrayOfInteger(d), keys);
   }
 
