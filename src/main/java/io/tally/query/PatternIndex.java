@@ -353,10 +353,14 @@ final class PatternIndex {
   private static final int CHUNK = 5_000;
   /** Up to this many queued person-days are re-read at once, without waiting. */
   private static final int SMALL = 2_000;
-  /** Beyond SMALL: one re-read of at most PER_READ person-days every BIG_EVERY_MS. */
-  private static final int PER_READ = 20_000;
-  private static final long BIG_EVERY_MS = 5_000;
+  /**
+   * Beyond SMALL: one re-read of at most PER_READ person-days every BIG_EVERY_MS, or three times as long as the last
+   * such re-read took (so re-reads hold at most a quarter of one connection's time while the writer is busy).
+   */
+  private static final int PER_READ = 10_000;
+  private static final long BIG_EVERY_MS = 10_000;
   private long lastBig;
+  private long lastBigMs;
 
   /**
    * Queues the person-days a flush changed and the persons an identity merge touched for re-reading; completes when
@@ -419,18 +423,20 @@ final class PatternIndex {
     int queuedNow = queuedPersonDays();
     long now = System.currentTimeMillis();
     Context ctx = Vertx.currentContext();
-    if (queuedNow > SMALL && now < lastBig + BIG_EVERY_MS && ctx != null) {
-      // a bulk load: re-read at most PER_READ person-days every BIG_EVERY_MS (each costs two index probes in
-      // PostgreSQL, and re-reading all of them as fast as they came cut the writer's rate by a quarter); the index
-      // lags meanwhile (analytics_pattern_index_queued_person_days says by how much)
+    long next = lastBig + Math.max(BIG_EVERY_MS, 3 * lastBigMs);
+    if (queuedNow > SMALL && now < next && ctx != null) {
+      // a bulk load: re-read at most PER_READ person-days per pause (each costs two index probes in PostgreSQL, and
+      // re-reading them as fast as they came cut the writer's highest rate by more than half); the index lags
+      // meanwhile (analytics_pattern_index_queued_person_days says by how much)
       reloading = true;
-      ctx.owner().setTimer(lastBig + BIG_EVERY_MS - now, id -> {
+      ctx.owner().setTimer(next - now, id -> {
         reloading = false;
         drain();
       });
       return;
     }
-    if (queuedNow > SMALL) {
+    boolean big = queuedNow > SMALL;
+    if (big) {
       lastBig = now;
       LOG.info("pattern index: bulk load, re-reading {} of {} queued person-days", Math.min(queuedNow, PER_READ),
           queuedNow);
@@ -476,6 +482,9 @@ final class PatternIndex {
     });
     Future.all(work).onComplete(ar -> {
       count();
+      if (big) {
+        lastBigMs = System.currentTimeMillis() - now;
+      }
       if (ar.succeeded()) {
         failures = 0;
         done.forEach(Promise::complete);
