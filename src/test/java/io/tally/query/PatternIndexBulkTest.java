@@ -18,6 +18,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The pattern index under a bulk load: more person-days than it re-reads at once arrive in two waves within seconds,
@@ -99,7 +100,8 @@ class PatternIndexBulkTest {
     String q = "/v1/patterns/two-days/users?to=2026-10-22T00:00:00Z&limit=5000";
     Eventually.until("the index caught up", () -> metric("analytics_pattern_index_queued_person_days") == 0
         && t.http.get(q).json().getLong("total") == expected.size());
-    assertEquals(5200.0, metric("analytics_pattern_index_person_days"));
+    // the index holds every project of the (shared) database: at least this project's 5,200 person-days
+    assertTrue(metric("analytics_pattern_index_person_days") >= 5200.0);
     JsonObject indexed = t.http.get(q).json();
     JsonObject sql = t.http.get(q + "&index=false").json();
     assertEquals(expected, new TreeSet<>(indexed.getJsonArray("users").getList()));
