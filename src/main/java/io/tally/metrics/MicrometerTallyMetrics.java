@@ -146,6 +146,12 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void patternIndexBulkReadsGauge(java.util.function.LongSupplier reads) {
+    Gauge.builder("analytics.pattern.index.bulk.rereads", reads::getAsLong)
+        .description("Paced re-reads of the pattern index under a bulk load, since start").register(registry);
+  }
+
+  @Override
   public void patternsDetected(String patternId, int n) {
     Counter.builder("analytics.patterns.detected").description("Behaviour patterns reported by pattern detection")
         .tag("pattern", patternId).register(registry).increment(n);

@@ -39,6 +39,10 @@ public interface TallyMetrics {
   default void patternIndexQueuedGauge(java.util.function.LongSupplier queued) {
   }
 
+  /** Re-reads of the pattern index made in bulk mode (paced), since start. */
+  default void patternIndexBulkReadsGauge(java.util.function.LongSupplier reads) {
+  }
+
   /** Person-days in the query side's pattern index (0 until it is loaded). */
   default void patternIndexGauge(java.util.function.LongSupplier personDays) {
   }

@@ -83,6 +83,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     });
     metrics.patternIndexGauge(patterns.index()::personDays);
     metrics.patternIndexQueuedGauge(patterns.index()::queuedGauge);
+    metrics.patternIndexBulkReadsGauge(patterns.index()::bulkReads);
     patterns.index().load().onFailure(err -> LOG.error("pattern index failed to load; patterns stay on SQL", err));
     // until loaded, distinct-person figures are computed in SQL
     index.load().onFailure(err -> LOG.error("person index failed to load; distinct-person figures stay on SQL", err));

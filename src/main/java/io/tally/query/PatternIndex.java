@@ -351,10 +351,14 @@ final class PatternIndex {
   private boolean reloading;
   private int failures;
   private static final int CHUNK = 5_000;
-  /** Up to this many queued person-days are re-read at once, without waiting. */
-  private static final int SMALL = 2_000;
   /**
-   * Beyond SMALL: one re-read of at most PER_READ person-days every BIG_EVERY_MS, or three times as long as the last
+   * Up to this many queued person-days are re-read at once, without waiting (system property
+   * {@code tally.patternIndex.bulkThreshold}, read at start: a tuning and test knob).
+   */
+  private final int small = Integer.getInteger("tally.patternIndex.bulkThreshold", 2_000);
+  private volatile long bulkReads;
+  /**
+   * Beyond that: one re-read of at most PER_READ person-days every BIG_EVERY_MS, or three times as long as the last
    * such re-read took (so re-reads hold at most a quarter of one connection's time while the writer is busy).
    */
   private static final int PER_READ = 10_000;
@@ -409,6 +413,11 @@ final class PatternIndex {
     return queued.values().stream().mapToInt(Set::size).sum();
   }
 
+  /** Re-reads made in bulk mode (more than the threshold queued), readable from any thread. */
+  long bulkReads() {
+    return bulkReads;
+  }
+
   /** The same, readable from any thread (the metrics scrape). */
   long queuedGauge() {
     return queuedGauge;
@@ -424,7 +433,7 @@ final class PatternIndex {
     long now = System.currentTimeMillis();
     Context ctx = Vertx.currentContext();
     long next = lastBig + Math.max(BIG_EVERY_MS, 3 * lastBigMs);
-    if (queuedNow > SMALL && now < next && ctx != null) {
+    if (queuedNow > small && now < next && ctx != null) {
       // a bulk load: re-read at most PER_READ person-days per pause (each costs two index probes in PostgreSQL, and
       // re-reading them as fast as they came cut the writer's highest rate by more than half); the index lags
       // meanwhile (analytics_pattern_index_queued_person_days says by how much)
@@ -435,9 +444,10 @@ final class PatternIndex {
       });
       return;
     }
-    boolean big = queuedNow > SMALL;
+    boolean big = queuedNow > small;
     if (big) {
       lastBig = now;
+      bulkReads++;
       LOG.info("pattern index: bulk load, re-reading {} of {} queued person-days", Math.min(queuedNow, PER_READ),
           queuedNow);
     }

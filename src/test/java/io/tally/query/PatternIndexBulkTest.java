@@ -21,8 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The pattern index under a bulk load: more person-days than it re-reads at once arrive in two waves within seconds,
- * so the second wave waits for the paced re-read. Once the queue is empty, the index answers exactly what the SQL
+ * The pattern index under a bulk load: more person-days than it re-reads at once (here from 100 on) arrive in two
+ * waves within seconds, so re-reads go in paced steps. Once the queue is empty, the index answers exactly what the SQL
  * path and the test's own count say.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -31,7 +31,13 @@ class PatternIndexBulkTest {
 
   @BeforeAll
   static void start() {
-    t = TestTally.start();
+    // bulk mode from 100 queued person-days on (2,000 by default), so every wave below is read in paced steps
+    System.setProperty("tally.patternIndex.bulkThreshold", "100");
+    try {
+      t = TestTally.start();
+    } finally {
+      System.clearProperty("tally.patternIndex.bulkThreshold");
+    }
   }
 
   @AfterAll
@@ -92,13 +98,16 @@ class PatternIndexBulkTest {
             .put("name", "Active on two days").put("type", "retention").put("pattern", def).encode())).build());
     assertEquals(201, created.status(), created.body());
 
+    // paced: at least two bulk re-reads (the second one at least 10 s after the first)
+    Eventually.until("bulk re-reads", 60, () -> metric("analytics_pattern_index_bulk_rereads") >= 2);
     // the persons of both waves: 400 … 2,599
     TreeSet<String> expected = new TreeSet<>();
     for (int i = 400; i < 2600; i++) {
       expected.add("bulk-" + i);
     }
     String q = "/v1/patterns/two-days/users?to=2026-10-22T00:00:00Z&limit=5000";
-    Eventually.until("the index caught up", () -> metric("analytics_pattern_index_queued_person_days") == 0
+    // bulk re-reads are at least 10 s apart
+    Eventually.until("the index caught up", 60, () -> metric("analytics_pattern_index_queued_person_days") == 0
         && t.http.get(q).json().getLong("total") == expected.size());
     // the index holds every project of the (shared) database: at least this project's 5,200 person-days
     assertTrue(metric("analytics_pattern_index_person_days") >= 5200.0);

@@ -10,7 +10,12 @@ public final class Eventually {
   }
 
   public static void until(String what, BooleanSupplier condition) {
-    long deadline = System.currentTimeMillis() + 10_000;
+    until(what, 10, condition);
+  }
+
+  /** The same, waiting at most {@code seconds}. */
+  public static void until(String what, int seconds, BooleanSupplier condition) {
+    long deadline = System.currentTimeMillis() + seconds * 1000L;
     while (System.currentTimeMillis() < deadline) {
       if (condition.getAsBoolean()) {
         return;
@@ -22,6 +27,6 @@ public final class Eventually {
         fail("interrupted while waiting for " + what);
       }
     }
-    fail("timed out after 10 s waiting for " + what);
+    fail("timed out after " + seconds + " s waiting for " + what);
   }
 }
