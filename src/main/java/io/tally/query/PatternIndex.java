@@ -260,9 +260,14 @@ final class PatternIndex {
   }
 
   private static String sessionsSql(String where) {
+    return sessionsSqlOf("SELECT * FROM sessions s WHERE " + where);
+  }
+
+  /** Sessions started per person-day among the session rows {@code rows} selects. */
+  private static String sessionsSqlOf(String rows) {
     return "SELECT project_id, coalesce(user_id, anonymous_id), (started_at AT TIME ZONE 'UTC')::date - date "
-        + "'1970-01-01', count(*), coalesce(sum(duration_ms), 0)::float8 FROM sessions s WHERE " + where
-        + " AND coalesce(user_id, anonymous_id) IS NOT NULL GROUP BY 1, 2, 3";
+        + "'1970-01-01', count(*), coalesce(sum(duration_ms), 0)::float8 FROM (" + rows + ") s "
+        + "WHERE coalesce(user_id, anonymous_id) IS NOT NULL GROUP BY 1, 2, 3";
   }
 
   private void putDay(Row r) {
@@ -347,8 +352,10 @@ final class PatternIndex {
   /** Person-days waiting to be re-read, per project, and the callers waiting for them. */
   private Map<String, Set<Key>> queued = new HashMap<>();
   private List<Promise<Void>> waiting = new ArrayList<>();
-  /** True while a re-read runs, and during the pause after a failed one. */
+  /** True while a re-read runs, and during the pause before the next one (bulk pacing, retry after a failure). */
   private boolean reloading;
+  /** {@link #queuedPersonDays()} as of the last change, for the metrics scrape. */
+  private volatile long queuedGauge;
   private int failures;
   private static final int CHUNK = 5_000;
   /**
@@ -423,8 +430,6 @@ final class PatternIndex {
     return queuedGauge;
   }
 
-  private volatile long queuedGauge;
-
   private void drain() {
     if (reloading || queued.isEmpty()) {
       return;
@@ -474,14 +479,10 @@ final class PatternIndex {
     List<Future<Void>> work = new ArrayList<>();
     int size = batch.values().stream().mapToInt(Set::size).sum();
     batch.forEach((project, keys) -> {
-      List<Object[]> days = new ArrayList<>();
-      List<String> persons = new ArrayList<>();
+      List<Key> days = new ArrayList<>();
+      List<Key> persons = new ArrayList<>();
       for (Key k : keys) {
-        if (k.day() == null) {
-          persons.add(k.person());
-        } else {
-          days.add(new Object[] {k.person(), k.day()});
-        }
+        (k.day() == null ? persons : days).add(k);
       }
       for (int i = 0; i < days.size(); i += CHUNK) {
         work.add(reloadDays(project, days.subList(i, Math.min(days.size(), i + CHUNK))));
@@ -521,12 +522,12 @@ final class PatternIndex {
     });
   }
 
-  private Future<Void> reloadDays(String project, List<Object[]> keys) {
+  private Future<Void> reloadDays(String project, List<Key> keys) {
     String[] k = new String[keys.size()];
     Integer[] d = new Integer[keys.size()];
     for (int i = 0; i < k.length; i++) {
-      k[i] = (String) keys.get(i)[0];
-      d[i] = (Integer) keys.get(i)[1];
+      k[i] = keys.get(i).person();
+      d[i] = keys.get(i).day();
     }
     Tuple t = conv().addString(project).addArrayOfString(k).addArrayOfInteger(d);
     // one index probe per person-day (user_daily_user; sessions_project_user / sessions_project_anon): a tuple
@@ -536,35 +537,32 @@ final class PatternIndex {
         + "ON u.project_id = $2 AND u.user_key = k.key AND u.day = date '1970-01-01' + k.d";
     String range = "s.started_at >= (date '1970-01-01' + k.d)::timestamp AT TIME ZONE 'UTC' "
         + "AND s.started_at < (date '1970-01-01' + k.d + 1)::timestamp AT TIME ZONE 'UTC'";
-    String sess = "SELECT project_id, coalesce(user_id, anonymous_id), (started_at AT TIME ZONE 'UTC')::date - date "
-        + "'1970-01-01', count(*), coalesce(sum(duration_ms), 0)::float8 FROM ("
-        + "SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
+    String sess = "SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
         + "ON s.project_id = $1 AND s.user_id = k.key AND " + range
         + " UNION ALL SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
-        + "ON s.project_id = $1 AND s.user_id IS NULL AND s.anonymous_id = k.key AND " + range
-        + ") s GROUP BY 1, 2, 3";
-    return reload(project, daysSqlOf(days), t, sess, Tuple.of(project).addArrayOfString(k)
+        + "ON s.project_id = $1 AND s.user_id IS NULL AND s.anonymous_id = k.key AND " + range;
+    return reload(project, daysSqlOf(days), t, sessionsSqlOf(sess), Tuple.of(project).addArrayOfString(k)
         .addArrayOfInteger(d), keys);
   }
 
-  private Future<Void> reloadPersons(String project, List<String> persons) {
-    String[] k = persons.toArray(String[]::new);
+  private Future<Void> reloadPersons(String project, List<Key> persons) {
+    String[] k = persons.stream().map(Key::person).toArray(String[]::new);
     Tuple t = conv().addString(project).addArrayOfString(k);
     String sess = "s.project_id = $1 AND (s.user_id = ANY($2) OR (s.user_id IS NULL AND s.anonymous_id = ANY($2)))";
     return reload(project, daysSql("u.project_id = $2 AND u.user_key = ANY($3)"), t, sessionsSql(sess),
-        Tuple.of(project).addArrayOfString(k), persons.stream().map(p -> new Object[] {p, null}).toList());
+        Tuple.of(project).addArrayOfString(k), persons);
   }
 
   /** Reads the given person-days (day null: every day of the person) and replaces them. */
   private Future<Void> reload(String project, String daysSql, Tuple daysArgs, String sessSql, Tuple sessArgs,
-                              List<Object[]> keys) {
+                              List<Key> keys) {
     SqlClient c = pool;
     Future<io.vertx.sqlclient.RowSet<Row>> days = c.preparedQuery(daysSql).execute(daysArgs);
     Future<io.vertx.sqlclient.RowSet<Row>> sess = c.preparedQuery(sessSql).execute(sessArgs);
     return Future.all(days, sess).map(v -> {
       Project p = projects.computeIfAbsent(project, x -> new Project());
-      for (Object[] key : keys) {
-        p.remove((String) key[0], (Integer) key[1]);
+      for (Key key : keys) {
+        p.remove(key.person(), key.day());
       }
       days.result().forEach(this::putDay);
       sess.result().forEach(this::putSessions);
