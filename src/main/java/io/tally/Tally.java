@@ -141,7 +141,9 @@ public final class Tally {
         .onFailure(err -> health.markDown(err.getMessage())));
     RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
     LiveFeed live = new LiveFeed(200);
-    BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, wc, metrics, health, stored -> {
+    io.tally.query.EventTimeline timeline = new io.tally.query.EventTimeline(queryPool);
+    BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, wc, metrics, health, (stored, xid) -> {
+      timeline.committed(stored, xid);
       counters.record(stored);
       live.record(stored);
       vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, summary(stored));
@@ -186,7 +188,7 @@ public final class Tally {
           // up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
           // its handlers one at a time, so the indexes stay confined to it
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
-              config.projects(), catalog), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
+              config.projects(), catalog, timeline), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
           .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,

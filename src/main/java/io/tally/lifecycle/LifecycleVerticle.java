@@ -82,8 +82,9 @@ public final class LifecycleVerticle extends VerticleBase {
     if (projects.isEmpty()) {
       return;
     }
+    // rewritten: events left the table other than by a person's deletion (retention), so indexes holding events reload
     vertx.eventBus().publish(Addresses.DERIVED_FLUSHED, new JsonObject().put("merged", new JsonArray(projects))
-        .put("deleted", new JsonArray(new ArrayList<>(deleted))));
+        .put("deleted", new JsonArray(new ArrayList<>(deleted))).put("rewritten", deleted.isEmpty()));
   }
 
   private void delete(Message<JsonObject> msg) {

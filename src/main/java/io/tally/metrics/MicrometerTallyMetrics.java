@@ -176,6 +176,13 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void eventTimelineGauge(java.util.function.LongSupplier events) {
+    Gauge.builder("analytics.event.timeline.events", events::getAsLong)
+        .description("Events in the query side's per-person event timeline (0 until loaded or when on SQL)")
+        .register(registry);
+  }
+
+  @Override
   public void bufferedGauge(IntSupplier buffered) {
     Gauge.builder("analytics.events.buffered", buffered, s -> s.getAsInt()).strongReference(true)
         .description("Events waiting in the ring for the writer").register(registry);

@@ -63,6 +63,10 @@ public interface TallyMetrics {
   default void personIndexGauge(java.util.function.LongSupplier persons) {
   }
 
+  /** Events held by the query side's per-person event timeline (0 until loaded, or when it falls back to SQL). */
+  default void eventTimelineGauge(java.util.function.LongSupplier events) {
+  }
+
   TallyMetrics NOOP = new TallyMetrics() {
     @Override public void eventsStored(int n) { }
     @Override public void eventsDuplicate(int n) { }

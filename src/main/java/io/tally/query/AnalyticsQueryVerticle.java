@@ -43,8 +43,11 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   private final EventCatalog catalog;
   private final QueryCache cache = new QueryCache(10_000, Duration.ofMinutes(10));
 
+  private final EventTimeline timeline;
+
   public AnalyticsQueryVerticle(Pool pool, Redis redis, TallyMetrics metrics, List<ProjectConfig> projects,
-                                EventCatalog catalog) {
+                                EventCatalog catalog, EventTimeline timeline) {
+    this.timeline = timeline;
     this.pool = pool;
     this.redis = redis;
     this.metrics = metrics;
@@ -66,17 +69,18 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     PersonIndex index = new PersonIndex(pool);
     metrics.personIndexGauge(index::persons);
     UsageQuery usage = new UsageQuery(pool, index);
-    FunnelQuery funnel = new FunnelQuery(pool);
+    FunnelQuery funnel = new FunnelQuery(pool, timeline);
     RetentionQuery retention = new RetentionQuery(pool, index);
     ConversionQuery conversions = new ConversionQuery(pool, catalog);
-    SeriesQuery series = new SeriesQuery(pool, index);
+    SeriesQuery series = new SeriesQuery(pool, index, timeline);
     PatternEngine patterns = new PatternEngine(pool, catalog, this::cachedAs);
-    AnomalyQuery anomalies = new AnomalyQuery(pool);
+    AnomalyQuery anomalies = new AnomalyQuery(pool, timeline);
     InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns, this::cachedAs);
     webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults());
     AlertService alerts = new AlertService(pool, webhook, metrics);
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
       index.apply(m.body());
+      timeline.apply(m.body());
       cache.invalidate(m.body());
       // the pattern index re-reads the changed person-days: answers cached meanwhile are dropped again after
       patterns.index().apply(m.body()).onComplete(ar -> cache.invalidate(m.body()));
@@ -87,6 +91,10 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     patterns.index().load().onFailure(err -> LOG.error("pattern index failed to load; patterns stay on SQL", err));
     // until loaded, distinct-person figures are computed in SQL
     index.load().onFailure(err -> LOG.error("person index failed to load; distinct-person figures stay on SQL", err));
+    metrics.eventTimelineGauge(timeline::events);
+    // after the other two (it reads every event): until loaded, funnels and hourly distinct persons use SQL
+    timeline.load().onFailure(err -> LOG.error("event timeline failed to load; funnels stay on SQL", err));
+    drainTimer = vertx.setPeriodic(1000, id -> timeline.drain());
     return Future.all(List.of(
         consume(Addresses.QUERY_REALTIME, "realtime", q -> realtime.run(q.getString("projectId"))),
         consume(Addresses.QUERY_EVENT_COUNT, "events_count", count::run),
@@ -140,6 +148,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   /** How often projects with a webhook have the last 24 hours' global insights checked for new high alerts. */
   static final long ALERT_SCAN_MS = Long.getLong("tally.alerts.scanMs", 300_000L);
   private long alertTimer = -1;
+  private long drainTimer = -1;
   private long warmTimer = -1;
   /** How often the default pattern detection (to = now) is computed ahead if its cached answer is gone. */
   static final long WARM_MS = Long.getLong("tally.patterns.warmMs", 300_000L);
@@ -173,6 +182,9 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     }
     if (warmTimer >= 0) {
       vertx.cancelTimer(warmTimer);
+    }
+    if (drainTimer >= 0) {
+      vertx.cancelTimer(drainTimer);
     }
     return webhook == null ? Future.succeededFuture() : webhook.close();
   }

@@ -35,8 +35,10 @@ final class AnomalyQuery {
   static final int DAILY_HISTORY_DAYS = 56;
 
   private final Pool pool;
+  private final EventTimeline timeline;
 
-  AnomalyQuery(Pool pool) {
+  AnomalyQuery(Pool pool, EventTimeline timeline) {
+    this.timeline = timeline;
     this.pool = pool;
   }
 
@@ -200,6 +202,14 @@ final class AnomalyQuery {
 
   private Future<Map<Long, Double>> activeUsers(String project, boolean hourly, ZoneId zone, Filters f,
                                                 Instant start, Instant end) {
+    String interval = hourly ? "hour" : "day";
+    Map<Instant, Double> inMemory = SeriesQuery.activeFromTimeline(timeline, project,
+        buckets(start, end, hourly, zone), start, end, interval, zone, f);
+    if (inMemory != null) {
+      Map<Long, Double> out = new HashMap<>();
+      inMemory.forEach((b, v) -> out.put(b.toEpochMilli(), v));
+      return Future.succeededFuture(out);
+    }
     Tuple t = Tuple.tuple().addString(project);
     String sql;
     boolean utc = zone.getRules().isFixedOffset() && zone.getRules().getOffset(start).getTotalSeconds() == 0;

@@ -17,15 +17,18 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * Ordered funnels per person: step events are read once (type index, step conditions evaluated in SQL as a bit
- * mask), the best attempt of each person is found in memory, then the drop-off reasons are counted from the
- * dropped persons' events.
+ * Ordered funnels per person. From the {@link EventTimeline} when it is loaded and no step has a property condition
+ * (each person's events are already sorted in memory); otherwise step events are read once (type index, step
+ * conditions evaluated in SQL as a bit mask), the best attempt of each person is found in memory, then the drop-off
+ * reasons are counted from the dropped persons' events. Both paths give the same answer (tested).
  */
 final class FunnelQuery {
   private final Pool pool;
+  private final EventTimeline timeline;
 
-  FunnelQuery(Pool pool) {
+  FunnelQuery(Pool pool, EventTimeline timeline) {
     this.pool = pool;
+    this.timeline = timeline;
   }
 
   /** One person's best attempt: the number of steps reached and the time of each. */
@@ -38,6 +41,16 @@ final class FunnelQuery {
     long windowMs = q.getLong("windowSeconds") * 1000L;
     JsonArray steps = q.getJsonArray("steps");
     int n = steps.size();
+    boolean typesOnly = true;
+    for (int i = 0; i < n; i++) {
+      JsonObject where = steps.getJsonObject(i).getJsonObject("where");
+      typesOnly &= where == null || where.isEmpty();
+    }
+    EventTimeline.Project events = typesOnly && !q.getBoolean("raw", false) && timeline != null
+        ? timeline.project(project) : null;
+    if (events != null) {
+      return Future.succeededFuture(inMemory(q, events, from.toEpochMilli(), to.toEpochMilli(), windowMs, steps));
+    }
     Tuple t = Tuple.of(project, Agg.odt(from), Agg.odt(to));
     List<String> types = new ArrayList<>();
     StringBuilder mask = new StringBuilder();
@@ -102,6 +115,109 @@ final class FunnelQuery {
           break;
         }
         if (ms > times[reached - 1] && (evs.get(j)[1] & (1L << reached)) != 0) {
+          times[reached] = ms;
+          reached++;
+        }
+      }
+      if (best == null || reached > best.reached()) {
+        best = new Attempt(reached, times);
+        if (reached == n) {
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** The same funnel from the per-person timelines: best attempts, then the drop-off reasons, in one pass each. */
+  static JsonObject inMemory(JsonObject q, EventTimeline.Project events, long fromMs, long toMs, long windowMs,
+                             JsonArray steps) {
+    int n = steps.size();
+    List<String> stepTypes = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      stepTypes.add(steps.getJsonObject(i).getString("event"));
+    }
+    int[] masks = events.masks(stepTypes);
+    Map<String, Attempt> best = new HashMap<>();
+    // per step not reached (index), per event type number: how often dropped persons did it instead
+    long[][] instead = new long[n][];
+    int[] excluded = new int[n];
+    for (int i = 0; i < n; i++) {
+      Integer id = events.typeIds.get(stepTypes.get(i));
+      excluded[i] = id == null ? -1 : id;
+    }
+    for (int p = 0; p < events.persons(); p++) {
+      long[] ev = events.events[p];
+      int lo = events.from(p, fromMs);
+      int hi = events.from(p, toMs);
+      if (lo == hi) {
+        continue;
+      }
+      Attempt a = bestAttempt(ev, lo, hi, masks, n, windowMs);
+      if (a == null) {
+        continue;
+      }
+      best.put(events.keys.get(p), a);
+      if (a.reached() < n) {
+        // what they did instead: events after the last step reached, within the window and the period
+        long s = a.times()[a.reached() - 1];
+        long e = Math.min(a.times()[0] + windowMs, toMs - 1);
+        int next = a.reached();
+        long[] counts = instead[next];
+        if (counts == null) {
+          counts = new long[events.types.size()];
+          instead[next] = counts;
+        }
+        for (int j = EventTimeline.upper(ev, 0, events.len[p], (s << EventTimeline.TYPE_BITS)
+            | EventTimeline.TYPE_MASK); j < events.len[p]; j++) {
+          long ms = EventTimeline.ms(ev[j]);
+          if (ms > e) {
+            break;
+          }
+          int type = EventTimeline.type(ev[j]);
+          if (type != excluded[next]) {
+            counts[type]++;
+          }
+        }
+      }
+    }
+    Map<Integer, Map<String, Long>> reasons = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      if (instead[i] == null) {
+        continue;
+      }
+      Map<String, Long> m = new TreeMap<>();
+      for (int t = 0; t < instead[i].length; t++) {
+        if (instead[i][t] > 0) {
+          m.put(events.types.get(t), instead[i][t]);
+        }
+      }
+      if (!m.isEmpty()) {
+        reasons.put(i, m);
+      }
+    }
+    return build(q, steps, best, reasons);
+  }
+
+  /** {@link #bestAttempt(List, int, long)} over a person's sorted packed events [lo, hi), steps as type masks. */
+  static Attempt bestAttempt(long[] ev, int lo, int hi, int[] masks, int n, long windowMs) {
+    Attempt best = null;
+    for (int s = lo; s < hi; s++) {
+      int type = EventTimeline.type(ev[s]);
+      if (type >= masks.length || (masks[type] & 1) == 0) {
+        continue;
+      }
+      long[] times = new long[n];
+      long start = EventTimeline.ms(ev[s]);
+      times[0] = start;
+      int reached = 1;
+      for (int j = s + 1; j < hi && reached < n; j++) {
+        long ms = EventTimeline.ms(ev[j]);
+        if (ms - start > windowMs) {
+          break;
+        }
+        int t = EventTimeline.type(ev[j]);
+        if (ms > times[reached - 1] && t < masks.length && (masks[t] & (1 << reached)) != 0) {
           times[reached] = ms;
           reached++;
         }

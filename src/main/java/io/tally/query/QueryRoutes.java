@@ -82,7 +82,7 @@ public final class QueryRoutes {
     router.post("/v1/funnels").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
             .setBodyLimit(FUNNEL_MAX_BYTES))
         .handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_FUNNEL, funnel(ctx)));
+        .handler(ctx -> forward(ctx, Addresses.QUERY_FUNNEL, raw(ctx, funnel(ctx))));
     router.get("/v1/patterns").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERNS, base(ctx).put("lang", lang(ctx))));
     router.post("/v1/patterns").handler(io.vertx.ext.web.handler.BodyHandler.create(false)

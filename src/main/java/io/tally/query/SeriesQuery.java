@@ -30,10 +30,42 @@ final class SeriesQuery {
 
   private final Pool pool;
   private final PersonIndex index;
+  private final EventTimeline timeline;
 
-  SeriesQuery(Pool pool, PersonIndex index) {
+  SeriesQuery(Pool pool, PersonIndex index, EventTimeline timeline) {
     this.pool = pool;
     this.index = index;
+    this.timeline = timeline;
+  }
+
+  /**
+   * Distinct persons per bucket from the event timeline (null when it cannot answer: filters, raw, not loaded). The
+   * first bucket counts from {@code from}, the last up to {@code to}, as the SQL does.
+   */
+  static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
+                                                 Instant from, Instant to, String interval, ZoneId zone, Filters f) {
+    EventTimeline.Project p = f.any() || f.raw() || timeline == null ? null : timeline.project(project);
+    if (p == null) {
+      return null;
+    }
+    Map<Instant, Double> out = new HashMap<>();
+    if (buckets.isEmpty()) {
+      return out;
+    }
+    long[] bounds = new long[buckets.size() + 1];
+    for (int i = 0; i < buckets.size(); i++) {
+      bounds[i] = buckets.get(i).toEpochMilli();
+    }
+    bounds[0] = Math.max(bounds[0], from.toEpochMilli());
+    bounds[buckets.size()] = Math.min(to.toEpochMilli(),
+        next(buckets.get(buckets.size() - 1), interval, zone).toEpochMilli());
+    long[] counts = EventTimeline.distinctPerBucket(p, bounds);
+    for (int i = 0; i < counts.length; i++) {
+      if (counts[i] > 0) {
+        out.put(buckets.get(i), (double) counts[i]);
+      }
+    }
+    return out;
   }
 
   /** Bucket starts overlapping [from, to), in order. */
@@ -58,7 +90,7 @@ final class SeriesQuery {
     };
   }
 
-  private static Instant next(Instant b, String interval, ZoneId zone) {
+  static Instant next(Instant b, String interval, ZoneId zone) {
     return switch (interval) {
       case "minute" -> b.plus(1, ChronoUnit.MINUTES);
       case "hour" -> b.plus(1, ChronoUnit.HOURS);
@@ -83,7 +115,12 @@ final class SeriesQuery {
     Map<Instant, Double> values = new LinkedHashMap<>();
     buckets.forEach(b -> values.put(b, 0.0));
     Future<Void> filled;
-    if (metric.equals("active_users")) {
+    Map<Instant, Double> inMemory = metric.equals("active_users")
+        ? activeFromTimeline(timeline, project, buckets, from, to, interval, zone, f) : null;
+    if (inMemory != null) {
+      inMemory.forEach((k, v) -> values.computeIfPresent(k, (kk, old) -> v));
+      filled = Future.succeededFuture();
+    } else if (metric.equals("active_users")) {
       filled = activeSeries(project, from, to, interval, zone, f).map(m -> {
         m.forEach((k, v) -> values.computeIfPresent(k, (kk, old) -> v));
         return null;
@@ -207,7 +244,19 @@ final class SeriesQuery {
     };
     Future<List<JsonObject>> rows;
     Future<Double> total;
-    if (metric.equals("active_users")) {
+    EventTimeline.Project inMemory = metric.equals("active_users") && dimension.equals("event") && !f.any()
+        && !f.raw() && timeline != null ? timeline.project(project) : null;
+    if (inMemory != null) {
+      long[] counts = EventTimeline.distinctPerType(inMemory, from.toEpochMilli(), to.toEpochMilli());
+      List<JsonObject> list = new ArrayList<>();
+      for (int t = 0; t < counts.length - 1; t++) {
+        if (counts[t] > 0) {
+          list.add(new JsonObject().put("key", inMemory.types.get(t)).put("value", (double) counts[t]));
+        }
+      }
+      rows = Future.succeededFuture(list);
+      total = Future.succeededFuture((double) counts[counts.length - 1]);
+    } else if (metric.equals("active_users")) {
       rows = distinctBy(project, from, to, f, rawExpr);
       total = distinctBy(project, from, to, f, "''").map(l -> l.isEmpty() ? 0.0 : l.get(0).getDouble("value"));
     } else {

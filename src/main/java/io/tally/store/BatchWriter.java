@@ -165,10 +165,16 @@ public final class BatchWriter {
         }
         long nanos = System.nanoTime() - start;
         BitSet dup = new BitSet(batch.rows().size());
+        long xid = 0;
         for (Row r : ar.result()) {
-          dup.set((int) (r.getLong(0) - 1));
+          long v = r.getLong(0);
+          if (v < 0) {
+            xid = -v; // the storing transaction's id (see EventBatchSql.INSERT)
+          } else {
+            dup.set((int) (v - 1));
+          }
         }
-        committed(batch, dup, nanos);
+        committed(batch, dup, nanos, xid);
         done.complete();
       } else if (isDataError(ar.cause())) {
         isolate(batch, ar.cause()).onComplete(v -> done.complete());
@@ -184,7 +190,7 @@ public final class BatchWriter {
     });
   }
 
-  private void committed(EventBatchSql.Prepared batch, BitSet dup, long nanos) {
+  private void committed(EventBatchSql.Prepared batch, BitSet dup, long nanos, long xid) {
     List<PendingEvent> rows = batch.rows();
     List<Event> stored = new ArrayList<>(rows.size());
     for (int i = 0; i < rows.size(); i++) {
@@ -204,7 +210,7 @@ public final class BatchWriter {
     }
     metrics.batchWritten(rows.size() + batch.inBatchRepeats().size(), nanos);
     if (!stored.isEmpty()) {
-      listener.committed(stored);
+      listener.committed(stored, xid);
     }
   }
 

@@ -45,9 +45,9 @@ public final class BatchWriterVerticle extends VerticleBase {
   public Future<?> start() {
     derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(),
         notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
-    writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, stored -> {
+    writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);
-      listener.committed(stored);
+      listener.committed(stored, xid);
     });
     Context writerContext = context;
     PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);

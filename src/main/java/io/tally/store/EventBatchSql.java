@@ -18,6 +18,7 @@ import java.util.UUID;
  * ids newly registered in {@code event_ids} are stored; and identity: an anonymous-only event of a linked anonymous
  * id is stored under its user. It returns the ordinals of the duplicate rows. Sessions, people, touchpoints and
  * links are derived afterwards by the {@link DerivedUpdater} (measured: deriving them here doubled the statement).
+ * One more row, negative: minus the id of the storing transaction.
  */
 final class EventBatchSql {
 
@@ -49,6 +50,8 @@ final class EventBatchSql {
       )
       SELECT i.ord FROM input i
       WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.project_id = i.project_id AND f.id = i.id)
+      UNION ALL
+      SELECT -(pg_current_xact_id()::text::int8)
       """;
 
   /**

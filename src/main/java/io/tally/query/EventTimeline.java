@@ -1,0 +1,615 @@
+package io.tally.query;
+
+import io.tally.event.Event;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Every stored non-bot event with a person, in memory, as one sorted {@code long[]} per person: event time (epoch ms)
+ * shifted left 12 bits, or-ed with the event type's number in the project. Ordered funnels, drop-off reasons and
+ * distinct persons per hour or minute are then passes over ~8 bytes per event instead of sorting millions of rows in
+ * PostgreSQL (a 30-day funnel over 10M events: 10.7 s in SQL).
+ *
+ * <p><b>Kept exact.</b> The writer hands each committed batch over ({@link #committed}, on its own context) with the
+ * id of the transaction that stored it; the query verticle's worker context drains them. The load at start reads
+ * the events table in one repeatable-read transaction and notes its snapshot; a batch drained later is skipped when
+ * that snapshot already saw its transaction, so no event is counted twice or missed. The person of an event is the
+ * one the events table holds: its user id, else the user its anonymous id was linked to (the {@code identities}
+ * table, then each merge notice), else the anonymous id; a merge notice moves the anonymous id's history to the user,
+ * as {@code MERGE_IDENTITY} does in SQL. A deleted person is forgotten; a retention run (history rewritten) reloads.
+ *
+ * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default 40,000,000, ~8 bytes each) or
+ * 4,096 event types in a project, or while loading, {@link #project} answers null and callers use SQL.
+ */
+public final class EventTimeline {
+  private static final Logger LOG = LoggerFactory.getLogger(EventTimeline.class);
+  static final int TYPE_BITS = 12;
+  static final int MAX_TYPES = 1 << TYPE_BITS;
+  static final long TYPE_MASK = MAX_TYPES - 1;
+  private static final long[] EMPTY = new long[0];
+
+  /** Events past which the index gives up (falls back to SQL) rather than grow the heap further. */
+  static final long MAX_EVENTS = Long.getLong("tally.timeline.maxEvents", 40_000_000L);
+  /** Events handed over but not yet drained past which the hand-over stops and a reload is due. */
+  static final long MAX_INBOX = Long.getLong("tally.timeline.maxInbox", 5_000_000L);
+
+  /**
+   * Test hook: a pause between starting to keep handed-over batches and taking the load's snapshot, so that a test
+   * can make batches land in both (default 0).
+   */
+  private static long loadDelayMs() {
+    return Long.getLong("tally.timeline.loadDelayMs", 0L);
+  }
+
+  /** A committed batch: the columns the index needs, and the storing transaction's id. */
+  private record Batch(long xid, String[] project, String[] user, String[] anon, long[] ms, String[] type) {}
+
+  /** One project's events per person. */
+  static final class Project {
+    final Map<String, Integer> ids = new HashMap<>();
+    final List<String> keys = new ArrayList<>();
+    long[][] events = new long[1024][];
+    int[] len = new int[1024];
+    final Map<String, Integer> typeIds = new HashMap<>();
+    final List<String> types = new ArrayList<>();
+    /** anonymous (or previous) id → the user its events are stored under, as in {@code identities}. */
+    final Map<String, String> links = new HashMap<>();
+    long size;
+    boolean overflow;
+
+    int person(String key) {
+      Integer id = ids.get(key);
+      if (id != null) {
+        return id;
+      }
+      int n = keys.size();
+      ids.put(key, n);
+      keys.add(key);
+      if (n == events.length) {
+        events = Arrays.copyOf(events, n * 2);
+        len = Arrays.copyOf(len, n * 2);
+      }
+      events[n] = EMPTY;
+      return n;
+    }
+
+    int type(String name) {
+      Integer id = typeIds.get(name);
+      if (id != null) {
+        return id;
+      }
+      if (types.size() == MAX_TYPES) {
+        overflow = true;
+        return 0;
+      }
+      types.add(name);
+      typeIds.put(name, types.size() - 1);
+      return types.size() - 1;
+    }
+
+    /** The stored person of an event: user id, else the linked user of its anonymous id, else the anonymous id. */
+    String key(String user, String anon) {
+      if (user != null) {
+        return user;
+      }
+      return anon == null ? null : links.getOrDefault(anon, anon);
+    }
+
+    void add(String key, long ms, String type) {
+      insert(person(key), (ms << TYPE_BITS) | type(type));
+    }
+
+    /** Inserts keeping the person's events sorted (appends in the usual case: time moves forward). */
+    void insert(int p, long v) {
+      long[] a = events[p];
+      int n = len[p];
+      if (n == a.length) {
+        a = Arrays.copyOf(a, Math.max(4, n + (n >> 1)));
+        events[p] = a;
+      }
+      if (n == 0 || a[n - 1] <= v) {
+        a[n] = v;
+      } else {
+        int i = upper(a, 0, n, v);
+        System.arraycopy(a, i, a, i + 1, n - i);
+        a[i] = v;
+      }
+      len[p] = n + 1;
+      size++;
+    }
+
+    /** Moves the history of {@code from} to {@code to} (an identity merge). */
+    void merge(String from, String to) {
+      links.putIfAbsent(from, to);
+      Integer f = ids.get(from);
+      if (f == null || len[f] == 0 || from.equals(to)) {
+        return;
+      }
+      int t = person(to);
+      long[] a = events[f];
+      int na = len[f];
+      long[] b = events[t];
+      int nb = len[t];
+      long[] out = new long[na + nb];
+      int i = 0;
+      int j = 0;
+      int k = 0;
+      while (i < na && j < nb) {
+        out[k++] = a[i] <= b[j] ? a[i++] : b[j++];
+      }
+      while (i < na) {
+        out[k++] = a[i++];
+      }
+      while (j < nb) {
+        out[k++] = b[j++];
+      }
+      events[t] = out;
+      len[t] = out.length;
+      events[f] = EMPTY;
+      len[f] = 0;
+    }
+
+    void forget(String key) {
+      Integer f = ids.get(key);
+      if (f != null) {
+        size -= len[f];
+        events[f] = EMPTY;
+        len[f] = 0;
+      }
+    }
+
+    int persons() {
+      return keys.size();
+    }
+
+    /** Index of the first event of person p at or after {@code ms}. */
+    int from(int p, long ms) {
+      return lower(events[p], 0, len[p], ms << TYPE_BITS);
+    }
+
+    /** Per type number: the bit set of steps (or 0). Types unknown to the project match nothing. */
+    int[] masks(List<String> stepTypes) {
+      int[] m = new int[types.size()];
+      for (int s = 0; s < stepTypes.size(); s++) {
+        Integer id = typeIds.get(stepTypes.get(s));
+        if (id != null) {
+          m[id] |= 1 << s;
+        }
+      }
+      return m;
+    }
+  }
+
+  /**
+   * Distinct persons per bucket, buckets given by ascending bounds: bucket i is [bounds[i], bounds[i + 1]). A person
+   * counts once in each bucket holding at least one of their events.
+   */
+  static long[] distinctPerBucket(Project p, long[] bounds) {
+    int k = bounds.length - 1;
+    long[] counts = new long[Math.max(k, 0)];
+    if (k <= 0) {
+      return counts;
+    }
+    for (int person = 0; person < p.persons(); person++) {
+      long[] ev = p.events[person];
+      int hi = p.from(person, bounds[k]);
+      int b = -1;
+      long bucketEnd = Long.MIN_VALUE;
+      for (int j = p.from(person, bounds[0]); j < hi; j++) {
+        long ms = ms(ev[j]);
+        if (ms >= bucketEnd) {
+          // the bucket holding ms: last bound <= ms
+          b = upper(bounds, 0, k, ms) - 1;
+          bucketEnd = bounds[b + 1];
+          counts[b]++;
+        }
+      }
+    }
+    return counts;
+  }
+
+  /** Distinct persons per event type number over [fromMs, toMs), and (last element) distinct persons overall. */
+  static long[] distinctPerType(Project p, long fromMs, long toMs) {
+    int nt = p.types.size();
+    long[] counts = new long[nt + 1];
+    int[] seenBy = new int[nt];
+    Arrays.fill(seenBy, -1);
+    for (int person = 0; person < p.persons(); person++) {
+      long[] ev = p.events[person];
+      int lo = p.from(person, fromMs);
+      int hi = p.from(person, toMs);
+      if (lo < hi) {
+        counts[nt]++;
+      }
+      for (int j = lo; j < hi; j++) {
+        int t = type(ev[j]);
+        if (seenBy[t] != person) {
+          seenBy[t] = person;
+          counts[t]++;
+        }
+      }
+    }
+    return counts;
+  }
+
+  static long ms(long v) {
+    return v >> TYPE_BITS;
+  }
+
+  static int type(long v) {
+    return (int) (v & TYPE_MASK);
+  }
+
+  /** First index in a[lo, hi) with a[i] >= v. */
+  static int lower(long[] a, int lo, int hi, long v) {
+    while (lo < hi) {
+      int m = (lo + hi) >>> 1;
+      if (a[m] < v) {
+        lo = m + 1;
+      } else {
+        hi = m;
+      }
+    }
+    return lo;
+  }
+
+  /** First index in a[lo, hi) with a[i] > v. */
+  static int upper(long[] a, int lo, int hi, long v) {
+    while (lo < hi) {
+      int m = (lo + hi) >>> 1;
+      if (a[m] <= v) {
+        lo = m + 1;
+      } else {
+        hi = m;
+      }
+    }
+    return lo;
+  }
+
+  private final Pool pool;
+  private final ConcurrentLinkedQueue<Batch> inbox = new ConcurrentLinkedQueue<>();
+  private final AtomicLong inboxEvents = new AtomicLong();
+  private volatile boolean accepting = true;
+  private Map<String, Project> projects = new HashMap<>();
+  private boolean ready;
+  private boolean loading;
+  private boolean reloadDue;
+  /** Merge / deletion notices received while loading, applied after it. */
+  private List<JsonObject> pending = new ArrayList<>();
+  private volatile long indexed;
+
+  public EventTimeline(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** Events held (0 until loaded); read from the metrics thread. */
+  public long events() {
+    return indexed;
+  }
+
+  /** Called on the writer's context with the events a transaction newly stored. Cheap: a few array copies. */
+  public void committed(List<Event> stored, long xid) {
+    if (!accepting) {
+      return;
+    }
+    int n = 0;
+    for (Event e : stored) {
+      if (!e.bot() && e.actor() != null) {
+        n++;
+      }
+    }
+    if (n == 0) {
+      return;
+    }
+    String[] project = new String[n];
+    String[] user = new String[n];
+    String[] anon = new String[n];
+    long[] ms = new long[n];
+    String[] type = new String[n];
+    int i = 0;
+    for (Event e : stored) {
+      if (!e.bot() && e.actor() != null) {
+        project[i] = e.projectId();
+        user[i] = e.userId();
+        anon[i] = e.anonymousId();
+        ms[i] = millis(e.timestamp());
+        type[i] = e.type();
+        i++;
+      }
+    }
+    inbox.add(new Batch(xid, project, user, anon, ms, type));
+    if (inboxEvents.addAndGet(n) > MAX_INBOX) {
+      // nobody drains (still loading, or the query side is stuck): stop holding events, reload when possible
+      accepting = false;
+    }
+  }
+
+  /** Epoch ms as PostgreSQL computes {@code (extract(epoch FROM ts) * 1000)::int8} (µs stored, rounded). */
+  static long millis(java.time.Instant t) {
+    long micros = Math.floorDiv(t.getNano(), 1000);
+    long totalMicros = t.getEpochSecond() * 1_000_000L + micros;
+    return Math.round(totalMicros / 1000.0);
+  }
+
+  /** The project's index, or null while loading, after an overflow, or before any event. */
+  Project project(String id) {
+    if (!ready) {
+      return null;
+    }
+    drain();
+    if (!ready) {
+      return null;
+    }
+    Project p = projects.get(id);
+    if (p == null) {
+      p = new Project();
+      projects.put(id, p);
+    }
+    return p.overflow ? null : p;
+  }
+
+  /** Applies the batches the writer handed over since the last call. */
+  void drain() {
+    if (!ready) {
+      return;
+    }
+    if (!accepting) {
+      reload("hand-over overflowed (more than " + MAX_INBOX + " events waiting)");
+      return;
+    }
+    Batch b;
+    while ((b = inbox.poll()) != null) {
+      inboxEvents.addAndGet(-b.ms().length);
+      apply(b);
+    }
+    indexed = total();
+    if (indexed > MAX_EVENTS) {
+      LOG.warn("event timeline holds {} events, more than tally.timeline.maxEvents ({}): funnels and hourly "
+          + "distinct persons go back to SQL", indexed, MAX_EVENTS);
+      ready = false;
+      accepting = false;
+      inbox.clear();
+      projects = new HashMap<>();
+    }
+  }
+
+  private void apply(Batch b) {
+    Project p = null;
+    String pid = null;
+    for (int i = 0; i < b.ms().length; i++) {
+      if (!b.project()[i].equals(pid)) {
+        pid = b.project()[i];
+        p = projects.computeIfAbsent(pid, k -> new Project());
+      }
+      String key = p.key(b.user()[i], b.anon()[i]);
+      if (key != null) {
+        p.add(key, b.ms()[i], b.type()[i]);
+      }
+    }
+  }
+
+  private long total() {
+    long n = 0;
+    for (Project p : projects.values()) {
+      n += p.size;
+    }
+    return n;
+  }
+
+  /** Applies a {@code derived.flushed} notice: identity merges, deleted persons, rewritten history. */
+  void apply(JsonObject notice) {
+    if (loading) {
+      if (notice.getBoolean("rewritten", false)) {
+        reloadDue = true;
+      }
+      pending.add(notice);
+      return;
+    }
+    if (!ready) {
+      return;
+    }
+    drain();
+    if (!ready) {
+      return;
+    }
+    if (notice.getBoolean("rewritten", false)) {
+      reload("history rewritten (retention or restore)");
+      return;
+    }
+    for (Object o : notice.getJsonArray("merges", new JsonArray())) {
+      JsonArray a = (JsonArray) o;
+      projects.computeIfAbsent(a.getString(0), k -> new Project()).merge(a.getString(1), a.getString(2));
+    }
+    for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
+      JsonArray a = (JsonArray) o;
+      Project p = projects.get(a.getString(0));
+      if (p != null) {
+        p.forget(a.getString(1));
+      }
+    }
+    indexed = total();
+  }
+
+  private void reload(String why) {
+    if (loading) {
+      reloadDue = true;
+      return;
+    }
+    LOG.info("event timeline reloads: {}", why);
+    ready = false;
+    load().onFailure(err -> LOG.error("event timeline failed to reload; funnels stay on SQL", err));
+  }
+
+  /**
+   * Loads every stored event (one day partition at a time, in one repeatable-read transaction), then applies the
+   * batches committed after its snapshot and the notices received meanwhile.
+   */
+  Future<Void> load() {
+    long start = System.currentTimeMillis();
+    loading = true;
+    ready = false;
+    pending = new ArrayList<>();
+    // what arrives from now on is kept (the snapshot below decides what of it is new)
+    inbox.clear();
+    inboxEvents.set(0);
+    accepting = true;
+    Map<String, Project> fresh = new HashMap<>();
+    long[] rows = {0};
+    long delay = loadDelayMs();
+    return pool.getConnection().compose(c -> (delay > 0
+        ? c.query("SELECT pg_sleep(" + delay / 1000.0 + ")").execute().<Void>mapEmpty()
+        : Future.<Void>succeededFuture()).compose(d -> c.begin()).compose(tx -> c.query(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute()
+            .compose(v -> c.query("SET LOCAL statement_timeout = 0").execute())
+            .compose(v -> c.query("SELECT pg_current_snapshot()::text").execute())
+            .compose(snap -> {
+              String snapshot = snap.iterator().next().getString(0);
+              return c.query("SELECT project_id, anonymous_id, user_id FROM identities").execute()
+                  .compose(links -> {
+                    for (Row r : links) {
+                      fresh.computeIfAbsent(r.getString(0), k -> new Project()).links
+                          .put(r.getString(1), r.getString(2));
+                    }
+                    return days(c);
+                  })
+                  .compose(days -> readDays(c, days, 0, fresh, rows, start))
+                  .map(v -> snapshot);
+            })
+            .eventually(tx::rollback))
+        .eventually(c::close))
+        .map(snapshot -> {
+          Snapshot s = Snapshot.parse(snapshot);
+          projects = fresh;
+          loading = false;
+          ready = true;
+          long skipped = 0;
+          Batch b;
+          while ((b = inbox.poll()) != null) {
+            inboxEvents.addAndGet(-b.ms().length);
+            if (s.sees(b.xid())) {
+              skipped++;
+            } else {
+              apply(b);
+            }
+          }
+          List<JsonObject> replay = pending;
+          pending = new ArrayList<>();
+          boolean again = reloadDue;
+          reloadDue = false;
+          for (JsonObject n : replay) {
+            if (!n.getBoolean("rewritten", false)) {
+              apply(n);
+            }
+          }
+          indexed = total();
+          LOG.info("event timeline loaded: {} events of {} persons in {} ms ({} batches already in the snapshot)",
+              indexed, fresh.values().stream().mapToInt(Project::persons).sum(), System.currentTimeMillis() - start,
+              skipped);
+          if (again) {
+            reload("history rewritten while loading");
+          } else {
+            drain();
+          }
+          return (Void) null;
+        })
+        .onFailure(err -> {
+          loading = false;
+          ready = false;
+          accepting = false;
+          inbox.clear();
+        });
+  }
+
+  /** The days holding events: one per daily partition, plus whatever the default partition holds. */
+  private static Future<List<LocalDate>> days(SqlConnection c) {
+    return c.query("""
+            SELECT DISTINCT d FROM (
+              SELECT to_date(substring(c.relname from 'events_p(\\d{8})$'), 'YYYYMMDD') AS d
+              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'events'::regclass AND c.relname ~ '^events_p\\d{8}$'
+              UNION ALL
+              SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date FROM events_default
+            ) x ORDER BY d
+            """).execute()
+        .map(rows -> {
+          List<LocalDate> out = new ArrayList<>();
+          rows.forEach(r -> out.add(r.getLocalDate(0)));
+          return out;
+        });
+  }
+
+  private Future<Void> readDays(SqlConnection c, List<LocalDate> days, int i, Map<String, Project> into, long[] rows,
+                                long start) {
+    if (i == days.size()) {
+      return Future.succeededFuture();
+    }
+    LocalDate d = days.get(i);
+    return c.preparedQuery("""
+            SELECT project_id, coalesce(user_id, anonymous_id), (extract(epoch FROM ts) * 1000)::int8, type
+            FROM events
+            WHERE ts >= $1 AND ts < $2 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
+            """)
+        .execute(Tuple.of(Agg.odt(d.atStartOfDay(java.time.ZoneOffset.UTC).toInstant()),
+            Agg.odt(d.plusDays(1).atStartOfDay(java.time.ZoneOffset.UTC).toInstant())))
+        .compose(rs -> {
+          Project p = null;
+          String pid = null;
+          for (Row r : rs) {
+            String project = r.getString(0);
+            if (!project.equals(pid)) {
+              pid = project;
+              p = into.computeIfAbsent(project, k -> new Project());
+            }
+            p.add(r.getString(1), r.getLong(2), r.getString(3));
+          }
+          rows[0] += rs.size();
+          if ((i + 1) % 10 == 0 || i + 1 == days.size()) {
+            LOG.info("event timeline loading: {} of {} days, {} events ({} ms)", i + 1, days.size(), rows[0],
+                System.currentTimeMillis() - start);
+          }
+          long total = into.values().stream().mapToLong(x -> x.size).sum();
+          if (total > MAX_EVENTS) {
+            return Future.failedFuture(new IllegalStateException("more than tally.timeline.maxEvents (" + MAX_EVENTS
+                + ") events stored: funnels and hourly distinct persons stay on SQL"));
+          }
+          return readDays(c, days, i + 1, into, rows, start);
+        });
+  }
+
+  /** A PostgreSQL snapshot {@code xmin:xmax:xip,...}: which transactions' effects it sees. */
+  record Snapshot(long xmin, long xmax, Set<Long> inProgress) {
+    static Snapshot parse(String s) {
+      String[] parts = s.split(":", -1);
+      Set<Long> xip = new HashSet<>();
+      if (parts.length > 2 && !parts[2].isEmpty()) {
+        for (String x : parts[2].split(",")) {
+          xip.add(Long.parseLong(x));
+        }
+      }
+      return new Snapshot(Long.parseLong(parts[0]), Long.parseLong(parts[1]), xip);
+    }
+
+    /** Whether a transaction that committed was visible to this snapshot. */
+    boolean sees(long xid) {
+      return xid < xmin || (xid < xmax && !inProgress.contains(xid));
+    }
+  }
+}
