@@ -454,7 +454,11 @@ public final class QueryBench {
           .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
       boolean persons = false;
       boolean patterns = !text.contains("analytics_pattern_index_person_days");
+      boolean timeline = !text.contains("analytics_event_timeline_events");
       for (String line : text.split("\n")) {
+        if (line.startsWith("analytics_event_timeline_events ")) {
+          timeline = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) > 0;
+        }
         if (line.startsWith("analytics_person_index_persons ")) {
           persons = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) > 0;
         }
@@ -462,7 +466,7 @@ public final class QueryBench {
           patterns = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) > 0;
         }
       }
-      if (persons && patterns) {
+      if (persons && patterns && timeline) {
         System.out.printf("indexes loaded after %d s%n", (System.currentTimeMillis() - start) / 1000);
         return;
       }
