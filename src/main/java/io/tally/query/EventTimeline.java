@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * table, then each merge notice), else the anonymous id; a merge notice moves the anonymous id's history to the user,
  * as {@code MERGE_IDENTITY} does in SQL. A deleted person is forgotten; a retention run (history rewritten) reloads.
  *
- * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default 40,000,000, ~8 bytes each) or
+ * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default max heap ÷ 64, ~8 bytes each) or
  * 4,096 event types in a project, or while loading, {@link #project} answers null and callers use SQL.
  */
 public final class EventTimeline {
@@ -46,8 +46,11 @@ public final class EventTimeline {
   static final long TYPE_MASK = MAX_TYPES - 1;
   private static final long[] EMPTY = new long[0];
 
-  /** Events past which the index gives up (falls back to SQL) rather than grow the heap further. */
-  static final long MAX_EVENTS = Long.getLong("tally.timeline.maxEvents", 40_000_000L);
+  /**
+   * Events past which the index gives up (falls back to SQL) rather than grow the heap further: by default one per
+   * 64 bytes of maximum heap (8 bytes an event, plus room for array growth and everything else Tally holds).
+   */
+  static final long MAX_EVENTS = Long.getLong("tally.timeline.maxEvents", Runtime.getRuntime().maxMemory() / 64);
   /** Events handed over but not yet drained past which the hand-over stops and a reload is due. */
   static final long MAX_INBOX = Long.getLong("tally.timeline.maxInbox", 5_000_000L);
 
