@@ -86,8 +86,12 @@ final class InsightQuery {
    * later call has it. 0 waits for everything (the periodic warm-up does).
    */
   static final long BUDGET_MS = Long.getLong("tally.insights.budgetMs", 700L);
-  /** Slow parts computing at once (more are reported pending without starting, so a burst cannot pile up). */
-  static final int MAX_SLOW = 2;
+  /**
+   * Slow parts computing at once (more are reported pending without starting, so a burst cannot pile up): one answer's
+   * worth (funnel, patterns, up to 7 anomaly metrics, plus room) since funnels and hourly distinct persons come from
+   * the event timeline (tens of ms each at 10M events instead of 10 s of SQL).
+   */
+  static final int MAX_SLOW = 12;
   private int slowInFlight;
   private static final RuntimeException BUSY = new RuntimeException("busy");
 
