@@ -24,13 +24,18 @@ final class Agg {
 
   /**
    * A grouping: the expression over {@code rollup_daily} columns, over {@code rollup_hourly} columns (null: that
-   * rollup cannot serve it) and over raw {@code events} columns; all must yield text.
+   * rollup cannot serve it), over raw {@code events} columns and over {@code rollup_minute_t} columns (minute, type;
+   * null: not served, and never with filters or dimensions); all must yield text.
    */
-  record Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims) {
-    static final Group NONE = new Group("''", "''", "''", false);
+  record Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr) {
+    static final Group NONE = new Group("''", "''", "''", false, "''");
+
+    Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims) {
+      this(dailyExpr, hourlyExpr, rawExpr, dims, null);
+    }
 
     Group(String dailyExpr, String hourlyExpr, String rawExpr) {
-      this(dailyExpr, hourlyExpr, rawExpr, true);
+      this(dailyExpr, hourlyExpr, rawExpr, true, null);
     }
   }
 
@@ -116,8 +121,10 @@ final class Agg {
     List<Instant[]> hourly = new ArrayList<>();
     // without filters or a dimension grouping, the type-only rollups hold the same sums in far fewer rows
     String suffix = f.any() || g.dims() ? "" : "_t";
+    // whole minutes of what would be read raw come from the per-minute type rollup when nothing filters by dimension
+    boolean minutes = !f.raw() && suffix.equals("_t") && g.minuteExpr() != null;
     if (f.raw() || g.hourlyExpr() == null) {
-      rawParts(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f);
+      edges(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f, minutes);
     } else {
       Split days = g.dailyExpr() == null ? new Split(from, to, to, to) : Split.of(from, to, ChronoUnit.DAYS);
       if (days.hasMiddle()) {
@@ -136,7 +143,7 @@ final class Agg {
               + " WHERE project_id = $1 "
               + "AND hour >= $" + (t.size() - 1) + " AND hour < $" + t.size() + typeCond + filterSql(f, t, true));
         }
-        rawParts(parts, t, hours.raw(), g, typeCond, f);
+        edges(parts, t, hours.raw(), g, typeCond, f, minutes);
       }
     }
     String sql = "SELECT k, type, sum(n)::bigint, sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n)::bigint, "
@@ -150,6 +157,24 @@ final class Agg {
       }
       return out;
     });
+  }
+
+  /** Ranges below the hourly rollup: whole minutes from {@code rollup_minute_t} when allowed, the rest raw. */
+  private static void edges(List<String> parts, Tuple t, List<Instant[]> ranges, Group g, String typeCond, Filters f,
+                            boolean minutes) {
+    if (!minutes) {
+      rawParts(parts, t, ranges, g, typeCond, f);
+      return;
+    }
+    for (Instant[] r : ranges) {
+      Split m = Split.of(r[0], r[1], ChronoUnit.MINUTES);
+      if (m.hasMiddle()) {
+        t.addOffsetDateTime(odt(m.a())).addOffsetDateTime(odt(m.b()));
+        parts.add("SELECT " + g.minuteExpr() + " AS k, " + MEASURES + " FROM rollup_minute_t WHERE project_id = $1 "
+            + "AND minute >= $" + (t.size() - 1) + " AND minute < $" + t.size() + typeCond);
+      }
+      rawParts(parts, t, m.raw(), g, typeCond, f);
+    }
   }
 
   private static void rawParts(List<String> parts, Tuple t, List<Instant[]> ranges, Group g, String typeCond,

@@ -128,15 +128,18 @@ final class SeriesQuery {
     } else {
       Agg.Group g = switch (interval) {
         case "minute" -> new Agg.Group(null, null, "to_char(date_trunc('minute', ts) AT TIME ZONE 'UTC', "
-            + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false);
+            + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false, "to_char(minute AT TIME ZONE 'UTC', "
+            + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
         case "hour" -> new Agg.Group(null, "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-            "to_char(date_trunc('hour', ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false);
+            "to_char(date_trunc('hour', ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false,
+            "to_char(date_trunc('hour', minute) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
         default -> {
           String tz = "'" + zone.getId().replace("'", "''") + "'";
           String raw = "((ts AT TIME ZONE " + tz + ")::date)::text";
           boolean utc = zone.getRules().isFixedOffset() && zone.getRules().getOffset(from).getTotalSeconds() == 0;
           yield new Agg.Group(utc ? "day::text" : null,
-              wholeHours(zone, from, to) ? "((hour AT TIME ZONE " + tz + ")::date)::text" : null, raw, false);
+              wholeHours(zone, from, to) ? "((hour AT TIME ZONE " + tz + ")::date)::text" : null, raw, false,
+              "((minute AT TIME ZONE " + tz + ")::date)::text");
         }
       };
       filled = Agg.run(pool, project, from, to, f, g, types(metric)).map(rows -> {
@@ -260,7 +263,8 @@ final class SeriesQuery {
       rows = distinctBy(project, from, to, f, rawExpr);
       total = distinctBy(project, from, to, f, "''").map(l -> l.isEmpty() ? 0.0 : l.get(0).getDouble("value"));
     } else {
-      Agg.Group g = new Agg.Group(rollupExpr, rollupExpr, rawExpr, !dimension.equals("event"));
+      Agg.Group g = new Agg.Group(rollupExpr, rollupExpr, rawExpr, !dimension.equals("event"),
+          dimension.equals("event") ? "type" : null);
       rows = Agg.run(pool, project, from, to, f, g, types(metric)).map(rs -> {
         Map<String, Agg.Totals> byKey = new HashMap<>();
         for (Agg.Row2 r : rs) {

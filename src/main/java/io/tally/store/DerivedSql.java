@@ -153,6 +153,15 @@ final class DerivedSql {
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), minutes_t AS (
+        INSERT INTO rollup_minute_t AS r
+        SELECT * FROM unnest($76::text[], $77::timestamptz[], $78::text[], $79::int8[], $80::float8[], $81::float8[],
+                             $82::float8[], $83::float8[], $84::int8[], $85::float8[], $86::int8[])
+        ORDER BY 1, 2, 3
+        ON CONFLICT (project_id, minute, type) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), minutes AS (
         INSERT INTO rollup_minute AS r
         SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
@@ -294,8 +303,28 @@ final class DerivedSql {
       """;
 
   static final String REPAIR_DELETE_MINUTES = """
+      WITH m AS (
+        DELETE FROM rollup_minute_t r USING repair_hours t
+        WHERE r.project_id = t.project_id AND r.minute >= t.hour AND r.minute < t.hour + interval '1 hour'
+      )
       DELETE FROM rollup_minute r USING repair_hours t
       WHERE r.project_id = t.project_id AND r.minute >= t.hour AND r.minute < t.hour + interval '1 hour'
+      """;
+
+  static final String REPAIR_MINUTES_T = """
+      INSERT INTO rollup_minute_t
+      SELECT e.project_id, date_trunc('minute', e.ts), e.type, count(*),
+             coalesce(sum(tally_num(e.properties, 'tokens')), 0), coalesce(sum(tally_num(e.properties, 'cost')), 0),
+             coalesce(sum(tally_num(e.properties, 'amount')), 0),
+             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
+             count(tally_num(e.properties, 'responseTimeMs')),
+             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+      FROM events e
+      WHERE NOT e.is_bot
+        AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
+      GROUP BY 1, 2, 3
       """;
 
   static final String REPAIR_HOURLY = """

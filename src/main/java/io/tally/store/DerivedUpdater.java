@@ -172,6 +172,7 @@ public final class DerivedUpdater {
               .compose(v -> c.query(DerivedSql.REPAIR_DELETE_MINUTES).execute())
               .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
               .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
+              .compose(v -> step(c, "minute type rollup", DerivedSql.REPAIR_MINUTES_T, null))
               .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
               .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
               .compose(v -> c.query(DerivedSql.REPAIR_TYPE_ROLLUPS_DELETE).execute())
@@ -206,6 +207,7 @@ public final class DerivedUpdater {
     final List<Instant> linkTimes = new ArrayList<>();
     final Map<HourKey, HourAgg> hours = new HashMap<>();
     final Map<MinuteKey, long[]> minutes = new HashMap<>();
+    final Map<MinuteTypeKey, HourAgg> minuteTypes = new HashMap<>();
     final java.util.Set<DayKey> days = new java.util.HashSet<>();
     final Map<PersonDayKey, HourAgg> personDays = new HashMap<>();
     final Map<String, Long> minTsByProject = new HashMap<>();
@@ -222,6 +224,8 @@ public final class DerivedUpdater {
       HourKey hk = new HourKey(e.projectId(), Math.floorDiv(t, 3_600_000L) * 3_600_000L, e.type(),
           nz(m.provider()), nz(m.model()), nz(en.country()), nz(en.deviceType()), nz(en.browser()));
       hours.computeIfAbsent(hk, k -> new HourAgg()).add(m);
+      minuteTypes.computeIfAbsent(new MinuteTypeKey(e.projectId(), Math.floorDiv(t, 60_000L) * 60_000L, e.type()),
+          k -> new HourAgg()).add(m);
       boolean sent = "message_sent".equals(e.type());
       if (sent || "error".equals(e.type())) {
         long[] c = minutes.computeIfAbsent(new MinuteKey(e.projectId(), Math.floorDiv(t, 60_000L) * 60_000L),
@@ -346,7 +350,7 @@ public final class DerivedUpdater {
           .addOffsetDateTime(odt(watermarkMs));
     }
 
-    /** Appends the rollup arrays ($38…$75). */
+    /** Appends the rollup arrays ($38…$86). */
     Tuple withRollups(Tuple t) {
       int n = hours.size();
       String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
@@ -388,6 +392,28 @@ public final class DerivedUpdater {
         ms[j] = x.getValue()[0];
         me[j] = x.getValue()[1];
         j++;
+      }
+      int mt = minuteTypes.size();
+      String[] mtp = new String[mt], mtt = new String[mt];
+      OffsetDateTime[] mtm = new OffsetDateTime[mt];
+      Long[] mtev = new Long[mt], mtrn = new Long[mt], mtdn = new Long[mt];
+      Double[] mttok = new Double[mt], mtcost = new Double[mt], mtamt = new Double[mt], mtrt = new Double[mt];
+      Double[] mtdur = new Double[mt];
+      int z = 0;
+      for (Map.Entry<MinuteTypeKey, HourAgg> x : minuteTypes.entrySet()) {
+        HourAgg a = x.getValue();
+        mtp[z] = x.getKey().project();
+        mtm[z] = odt(x.getKey().minuteMs());
+        mtt[z] = x.getKey().type();
+        mtev[z] = a.events;
+        mttok[z] = a.tokens;
+        mtcost[z] = a.cost;
+        mtamt[z] = a.amount;
+        mtrt[z] = a.rtSum;
+        mtrn[z] = a.rtN;
+        mtdur[z] = a.durSum;
+        mtdn[z] = a.durN;
+        z++;
       }
       int d = days.size();
       String[] dp = new String[d], du = new String[d], da = new String[d];
@@ -435,7 +461,10 @@ public final class DerivedUpdater {
           .addArrayOfString(up).addArrayOfLocalDate(ud).addArrayOfString(uu).addArrayOfString(ua)
           .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf)
           .addArrayOfLong(uev).addArrayOfDouble(utok).addArrayOfDouble(ucost).addArrayOfDouble(uamt)
-          .addArrayOfDouble(urt).addArrayOfLong(urn);
+          .addArrayOfDouble(urt).addArrayOfLong(urn)
+          .addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt).addArrayOfLong(mtev)
+          .addArrayOfDouble(mttok).addArrayOfDouble(mtcost).addArrayOfDouble(mtamt).addArrayOfDouble(mtrt)
+          .addArrayOfLong(mtrn).addArrayOfDouble(mtdur).addArrayOfLong(mtdn);
     }
   }
 
@@ -447,6 +476,8 @@ public final class DerivedUpdater {
                          String device, String browser) {}
 
   private record MinuteKey(String project, long minuteMs) {}
+
+  private record MinuteTypeKey(String project, long minuteMs, String type) {}
 
   private record DayKey(String project, long epochDay, String user, String anon) {}
 

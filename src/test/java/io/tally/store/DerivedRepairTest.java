@@ -26,6 +26,8 @@ class DerivedRepairTest {
       + "WHERE project_id = ? UNION ALL SELECT 'd', day::text, type, events, tokens FROM rollup_daily_t "
       + "WHERE project_id = ? ORDER BY 1, 2, 3";
   static final String MINUTES = "SELECT minute, sent, errors FROM rollup_minute WHERE project_id = ? ORDER BY minute";
+  static final String MINUTE_TYPES = "SELECT minute, type, events, tokens, cost, rt_n FROM rollup_minute_t "
+      + "WHERE project_id = ? ORDER BY minute, type";
   static final String DAYS = "SELECT day, user_key FROM user_days WHERE project_id = ? ORDER BY day, user_key";
   static final String USER_DAILY = "SELECT day, user_key, type, provider, model, feature, events, tokens, cost, "
       + "rt_n FROM user_daily WHERE project_id = ? ORDER BY day, user_key, type, provider, model, feature";
@@ -59,6 +61,12 @@ class DerivedRepairTest {
     List<Map<String, Object>> expectedHourly = Db.query(HOURLY, project);
     List<Map<String, Object>> expectedMinutes = Db.query(MINUTES, project);
     List<Map<String, Object>> expectedDays = Db.query(DAYS, project);
+    List<Map<String, Object>> expectedMinuteTypes = Db.query(MINUTE_TYPES, project);
+    // the test's own count: each event alone in its minute (60 s apart), message_sent tokens 10u + i, cost 0.25i
+    assertEquals(12, expectedMinuteTypes.size());
+    assertEquals(12L, expectedMinuteTypes.stream().mapToLong(m -> (Long) m.get("events")).sum());
+    assertEquals(6 * 10 + 3 * (1 + 3), expectedMinuteTypes.stream().mapToDouble(m -> (Double) m.get("tokens")).sum(),
+        1e-9);
     List<Map<String, Object>> expectedTypes = Db.query(TYPE_ROLLUPS, project, project);
     assertEquals(4, expectedTypes.size(), "page_view and message_sent, hourly and daily");
     List<Map<String, Object>> expectedSessionDays = Db.query(SESSION_DAYS, project);
@@ -80,8 +88,11 @@ class DerivedRepairTest {
         + "e AS (DELETE FROM rollup_hourly_t WHERE project_id = ? RETURNING 1), "
         + "f AS (UPDATE rollup_daily_t SET events = 0 WHERE project_id = ? RETURNING 1), "
         + "g AS (UPDATE user_daily SET events = events + 5 WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
-        + "h AS (DELETE FROM user_daily WHERE project_id = ? AND user_key = 'u1' RETURNING 1) SELECT count(*) FROM a",
-        project, project, project, project, project, project, project, project);
+        + "h AS (DELETE FROM user_daily WHERE project_id = ? AND user_key = 'u1' RETURNING 1), "
+        + "i AS (UPDATE rollup_minute_t SET events = events + 1 WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
+        + "j AS (DELETE FROM rollup_minute_t WHERE project_id = ? AND type = 'message_sent' RETURNING 1) "
+        + "SELECT count(*) FROM a",
+        project, project, project, project, project, project, project, project, project, project);
     Db.query("UPDATE derived_progress SET applied_until = now() - interval '10 minutes' RETURNING 1");
     // THEN the next start re-derives them, identical
     try (TestTally t = TestTally.start(project, "w-key-" + s, "r-key-" + s, UnaryOperator.identity())) {
@@ -94,6 +105,7 @@ class DerivedRepairTest {
       assertEquals(expectedHourly, Db.query(HOURLY, project));
       assertEquals(expectedMinutes, Db.query(MINUTES, project));
       assertEquals(expectedDays, Db.query(DAYS, project));
+      assertEquals(expectedMinuteTypes, Db.query(MINUTE_TYPES, project));
       assertEquals(expectedTypes, Db.query(TYPE_ROLLUPS, project, project));
       assertEquals(expectedSessionDays, Db.query(SESSION_DAYS, project));
       assertEquals(expectedUserDaily, Db.query(USER_DAILY, project));
