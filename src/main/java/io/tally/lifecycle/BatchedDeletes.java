@@ -63,6 +63,7 @@ final class BatchedDeletes {
     n += batched(c, "rollup_daily_t", "project_id = ? AND day < ?", p.id(), day);
     n += batched(c, "rollup_minute", "project_id = ? AND minute < ?", p.id(), at);
     n += batched(c, "rollup_minute_t", "project_id = ? AND minute < ?", p.id(), at);
+    n += batched(c, "rollup_page_daily", "project_id = ? AND day < ?", p.id(), day);
     n += batched(c, "user_days", "project_id = ? AND day < ?", p.id(), day);
     n += batched(c, "user_daily", "project_id = ? AND day < ?", p.id(), day);
     n += batched(c, "session_days", "project_id = ? AND day < ?", p.id(), day);

@@ -27,15 +27,25 @@ final class Agg {
    * rollup cannot serve it), over raw {@code events} columns and over {@code rollup_minute_t} columns (minute, type;
    * null: not served, and never with filters or dimensions); all must yield text.
    */
-  record Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr) {
-    static final Group NONE = new Group("''", "''", "''", false, "''");
+  record Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr,
+               boolean pages) {
+    static final Group NONE = new Group("''", "''", "''", false, "''", false);
+    /**
+     * By page path: whole UTC days from {@code rollup_page_daily} (unfiltered only; it keeps no other dimension), the
+     * rest from raw events.
+     */
+    static final Group PAGE = new Group("nullif(path, '')", null, "page ->> 'path'", false, null, true);
+
+    Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr) {
+      this(dailyExpr, hourlyExpr, rawExpr, dims, minuteExpr, false);
+    }
 
     Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims) {
-      this(dailyExpr, hourlyExpr, rawExpr, dims, null);
+      this(dailyExpr, hourlyExpr, rawExpr, dims, null, false);
     }
 
     Group(String dailyExpr, String hourlyExpr, String rawExpr) {
-      this(dailyExpr, hourlyExpr, rawExpr, true, null);
+      this(dailyExpr, hourlyExpr, rawExpr, true, null, false);
     }
   }
 
@@ -123,19 +133,25 @@ final class Agg {
     String suffix = f.any() || g.dims() ? "" : "_t";
     // whole minutes of what would be read raw come from the per-minute type rollup when nothing filters by dimension
     boolean minutes = !f.raw() && suffix.equals("_t") && g.minuteExpr() != null;
-    if (f.raw() || g.hourlyExpr() == null) {
+    boolean pages = g.pages() && !f.any();
+    if (f.raw() || (g.hourlyExpr() == null && !pages)) {
       edges(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f, minutes);
     } else {
       Split days = g.dailyExpr() == null ? new Split(from, to, to, to) : Split.of(from, to, ChronoUnit.DAYS);
       if (days.hasMiddle()) {
         t.addLocalDate(days.a().atOffset(ZoneOffset.UTC).toLocalDate())
             .addLocalDate(days.b().atOffset(ZoneOffset.UTC).toLocalDate());
-        parts.add("SELECT " + g.dailyExpr() + " AS k, " + MEASURES + " FROM rollup_daily" + suffix
-            + " WHERE project_id = $1 "
-            + "AND day >= $" + (t.size() - 1) + " AND day < $" + t.size() + typeCond + filterSql(f, t, true));
+        parts.add("SELECT " + g.dailyExpr() + " AS k, " + MEASURES + " FROM "
+            + (pages ? "rollup_page_daily" : "rollup_daily" + suffix) + " WHERE project_id = $1 "
+            + "AND day >= $" + (t.size() - 1) + " AND day < $" + t.size() + typeCond
+            + (pages ? "" : filterSql(f, t, true)));
       }
       hourly.addAll(days.raw());
       for (Instant[] r : hourly) {
+        if (g.hourlyExpr() == null) {
+          edges(parts, t, List.<Instant[]>of(r), g, typeCond, f, minutes);
+          continue;
+        }
         Split hours = Split.of(r[0], r[1], ChronoUnit.HOURS);
         if (hours.hasMiddle()) {
           t.addOffsetDateTime(odt(hours.a())).addOffsetDateTime(odt(hours.b()));

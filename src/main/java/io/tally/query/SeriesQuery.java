@@ -263,8 +263,9 @@ final class SeriesQuery {
       rows = distinctBy(project, from, to, f, rawExpr);
       total = distinctBy(project, from, to, f, "''").map(l -> l.isEmpty() ? 0.0 : l.get(0).getDouble("value"));
     } else {
-      Agg.Group g = new Agg.Group(rollupExpr, rollupExpr, rawExpr, !dimension.equals("event"),
-          dimension.equals("event") ? "type" : null);
+      Agg.Group g = dimension.equals("page") ? Agg.Group.PAGE
+          : new Agg.Group(rollupExpr, rollupExpr, rawExpr, !dimension.equals("event"),
+              dimension.equals("event") ? "type" : null);
       rows = Agg.run(pool, project, from, to, f, g, types(metric)).map(rs -> {
         Map<String, Agg.Totals> byKey = new HashMap<>();
         for (Agg.Row2 r : rs) {

@@ -162,6 +162,15 @@ final class DerivedSql {
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
+      ), pages AS (
+        INSERT INTO rollup_page_daily AS r
+        SELECT * FROM unnest($87::text[], $88::date[], $89::text[], $90::text[], $91::int8[], $92::float8[],
+                             $93::float8[], $94::float8[], $95::float8[], $96::int8[], $97::float8[], $98::int8[])
+        ORDER BY 1, 2, 3, 4
+        ON CONFLICT (project_id, day, path, type) DO UPDATE SET
+          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
+          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
+          dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), minutes AS (
         INSERT INTO rollup_minute AS r
         SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
@@ -309,6 +318,29 @@ final class DerivedSql {
       )
       DELETE FROM rollup_minute r USING repair_hours t
       WHERE r.project_id = t.project_id AND r.minute >= t.hour AND r.minute < t.hour + interval '1 hour'
+      """;
+
+  /** The page rollup of the days a crash touched: deleted, then summed again from the events of those days. */
+  static final String REPAIR_PAGES_DELETE = """
+      DELETE FROM rollup_page_daily r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
+                                             FROM repair_hours) t
+      WHERE r.project_id = t.project_id AND r.day = t.day
+      """;
+
+  static final String REPAIR_PAGES_FILL = """
+      INSERT INTO rollup_page_daily
+      SELECT e.project_id, (e.ts AT TIME ZONE 'UTC')::date, coalesce(e.page ->> 'path', ''), e.type, count(*),
+             coalesce(sum(tally_num(e.properties, 'tokens')), 0), coalesce(sum(tally_num(e.properties, 'cost')), 0),
+             coalesce(sum(tally_num(e.properties, 'amount')), 0),
+             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
+             count(tally_num(e.properties, 'responseTimeMs')),
+             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+      FROM events e
+      JOIN (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) t
+        ON e.project_id = t.project_id AND e.ts >= t.day::timestamp AT TIME ZONE 'UTC'
+        AND e.ts < (t.day + 1)::timestamp AT TIME ZONE 'UTC'
+      WHERE NOT e.is_bot
+      GROUP BY 1, 2, 3, 4
       """;
 
   static final String REPAIR_MINUTES_T = """

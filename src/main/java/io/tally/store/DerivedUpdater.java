@@ -173,6 +173,8 @@ public final class DerivedUpdater {
               .compose(v -> step(c, "hourly rollup", DerivedSql.REPAIR_HOURLY, null))
               .compose(v -> step(c, "minute rollup", DerivedSql.REPAIR_MINUTES, null))
               .compose(v -> step(c, "minute type rollup", DerivedSql.REPAIR_MINUTES_T, null))
+              .compose(v -> c.query(DerivedSql.REPAIR_PAGES_DELETE).execute())
+              .compose(v -> step(c, "page rollup", DerivedSql.REPAIR_PAGES_FILL, null))
               .compose(v -> c.query(DerivedSql.REPAIR_DAILY).execute())
               .compose(v -> step(c, "daily rollup", DerivedSql.REPAIR_DAILY_FILL, null))
               .compose(v -> c.query(DerivedSql.REPAIR_TYPE_ROLLUPS_DELETE).execute())
@@ -208,6 +210,7 @@ public final class DerivedUpdater {
     final Map<HourKey, HourAgg> hours = new HashMap<>();
     final Map<MinuteKey, long[]> minutes = new HashMap<>();
     final Map<MinuteTypeKey, HourAgg> minuteTypes = new HashMap<>();
+    final Map<PageDayKey, HourAgg> pages = new HashMap<>();
     final java.util.Set<DayKey> days = new java.util.HashSet<>();
     final Map<PersonDayKey, HourAgg> personDays = new HashMap<>();
     final Map<String, Long> minTsByProject = new HashMap<>();
@@ -225,6 +228,9 @@ public final class DerivedUpdater {
           nz(m.provider()), nz(m.model()), nz(en.country()), nz(en.deviceType()), nz(en.browser()));
       hours.computeIfAbsent(hk, k -> new HourAgg()).add(m);
       minuteTypes.computeIfAbsent(new MinuteTypeKey(e.projectId(), Math.floorDiv(t, 60_000L) * 60_000L, e.type()),
+          k -> new HourAgg()).add(m);
+      String path = e.client() == null ? null : e.client().pagePath();
+      pages.computeIfAbsent(new PageDayKey(e.projectId(), Math.floorDiv(t, 86_400_000L), nz(path), e.type()),
           k -> new HourAgg()).add(m);
       boolean sent = "message_sent".equals(e.type());
       if (sent || "error".equals(e.type())) {
@@ -350,7 +356,7 @@ public final class DerivedUpdater {
           .addOffsetDateTime(odt(watermarkMs));
     }
 
-    /** Appends the rollup arrays ($38…$86). */
+    /** Appends the rollup arrays ($38…$98). */
     Tuple withRollups(Tuple t) {
       int n = hours.size();
       String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
@@ -415,6 +421,29 @@ public final class DerivedUpdater {
         mtdn[z] = a.durN;
         z++;
       }
+      int pg = pages.size();
+      String[] pgp = new String[pg], pgpath = new String[pg], pgt = new String[pg];
+      java.time.LocalDate[] pgd = new java.time.LocalDate[pg];
+      Long[] pgev = new Long[pg], pgrn = new Long[pg], pgdn = new Long[pg];
+      Double[] pgtok = new Double[pg], pgcost = new Double[pg], pgamt = new Double[pg], pgrt = new Double[pg];
+      Double[] pgdur = new Double[pg];
+      int y = 0;
+      for (Map.Entry<PageDayKey, HourAgg> x : pages.entrySet()) {
+        HourAgg a = x.getValue();
+        pgp[y] = x.getKey().project();
+        pgd[y] = java.time.LocalDate.ofEpochDay(x.getKey().epochDay());
+        pgpath[y] = x.getKey().path();
+        pgt[y] = x.getKey().type();
+        pgev[y] = a.events;
+        pgtok[y] = a.tokens;
+        pgcost[y] = a.cost;
+        pgamt[y] = a.amount;
+        pgrt[y] = a.rtSum;
+        pgrn[y] = a.rtN;
+        pgdur[y] = a.durSum;
+        pgdn[y] = a.durN;
+        y++;
+      }
       int d = days.size();
       String[] dp = new String[d], du = new String[d], da = new String[d];
       java.time.LocalDate[] dd = new java.time.LocalDate[d];
@@ -464,7 +493,10 @@ public final class DerivedUpdater {
           .addArrayOfDouble(urt).addArrayOfLong(urn)
           .addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt).addArrayOfLong(mtev)
           .addArrayOfDouble(mttok).addArrayOfDouble(mtcost).addArrayOfDouble(mtamt).addArrayOfDouble(mtrt)
-          .addArrayOfLong(mtrn).addArrayOfDouble(mtdur).addArrayOfLong(mtdn);
+          .addArrayOfLong(mtrn).addArrayOfDouble(mtdur).addArrayOfLong(mtdn)
+          .addArrayOfString(pgp).addArrayOfLocalDate(pgd).addArrayOfString(pgpath).addArrayOfString(pgt)
+          .addArrayOfLong(pgev).addArrayOfDouble(pgtok).addArrayOfDouble(pgcost).addArrayOfDouble(pgamt)
+          .addArrayOfDouble(pgrt).addArrayOfLong(pgrn).addArrayOfDouble(pgdur).addArrayOfLong(pgdn);
     }
   }
 
@@ -478,6 +510,8 @@ public final class DerivedUpdater {
   private record MinuteKey(String project, long minuteMs) {}
 
   private record MinuteTypeKey(String project, long minuteMs, String type) {}
+
+  private record PageDayKey(String project, long epochDay, String path, String type) {}
 
   private record DayKey(String project, long epochDay, String user, String anon) {}
 

@@ -28,6 +28,8 @@ class DerivedRepairTest {
   static final String MINUTES = "SELECT minute, sent, errors FROM rollup_minute WHERE project_id = ? ORDER BY minute";
   static final String MINUTE_TYPES = "SELECT minute, type, events, tokens, cost, rt_n FROM rollup_minute_t "
       + "WHERE project_id = ? ORDER BY minute, type";
+  static final String PAGES = "SELECT day, path, type, events, tokens FROM rollup_page_daily WHERE project_id = ? "
+      + "ORDER BY day, path, type";
   static final String DAYS = "SELECT day, user_key FROM user_days WHERE project_id = ? ORDER BY day, user_key";
   static final String USER_DAILY = "SELECT day, user_key, type, provider, model, feature, events, tokens, cost, "
       + "rt_n FROM user_daily WHERE project_id = ? ORDER BY day, user_key, type, provider, model, feature";
@@ -62,6 +64,10 @@ class DerivedRepairTest {
     List<Map<String, Object>> expectedMinutes = Db.query(MINUTES, project);
     List<Map<String, Object>> expectedDays = Db.query(DAYS, project);
     List<Map<String, Object>> expectedMinuteTypes = Db.query(MINUTE_TYPES, project);
+    List<Map<String, Object>> expectedPages = Db.query(PAGES, project);
+    // paths /p0 and /p2 carry page views, /p1 and /p3 messages: one row each, 3 events each (one per user)
+    assertEquals(4, expectedPages.size());
+    assertEquals(List.of(3L, 3L, 3L, 3L), expectedPages.stream().map(m -> m.get("events")).toList());
     // the test's own count: each event alone in its minute (60 s apart), message_sent tokens 10u + i, cost 0.25i
     assertEquals(12, expectedMinuteTypes.size());
     assertEquals(12L, expectedMinuteTypes.stream().mapToLong(m -> (Long) m.get("events")).sum());
@@ -90,9 +96,11 @@ class DerivedRepairTest {
         + "g AS (UPDATE user_daily SET events = events + 5 WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
         + "h AS (DELETE FROM user_daily WHERE project_id = ? AND user_key = 'u1' RETURNING 1), "
         + "i AS (UPDATE rollup_minute_t SET events = events + 1 WHERE project_id = ? AND type = 'page_view' RETURNING 1), "
-        + "j AS (DELETE FROM rollup_minute_t WHERE project_id = ? AND type = 'message_sent' RETURNING 1) "
+        + "j AS (DELETE FROM rollup_minute_t WHERE project_id = ? AND type = 'message_sent' RETURNING 1), "
+        + "k AS (UPDATE rollup_page_daily SET events = 0 WHERE project_id = ? AND path = '/p1' RETURNING 1), "
+        + "l AS (DELETE FROM rollup_page_daily WHERE project_id = ? AND path = '/p2' RETURNING 1) "
         + "SELECT count(*) FROM a",
-        project, project, project, project, project, project, project, project, project, project);
+        project, project, project, project, project, project, project, project, project, project, project, project);
     Db.query("UPDATE derived_progress SET applied_until = now() - interval '10 minutes' RETURNING 1");
     // THEN the next start re-derives them, identical
     try (TestTally t = TestTally.start(project, "w-key-" + s, "r-key-" + s, UnaryOperator.identity())) {
@@ -106,6 +114,7 @@ class DerivedRepairTest {
       assertEquals(expectedMinutes, Db.query(MINUTES, project));
       assertEquals(expectedDays, Db.query(DAYS, project));
       assertEquals(expectedMinuteTypes, Db.query(MINUTE_TYPES, project));
+      assertEquals(expectedPages, Db.query(PAGES, project));
       assertEquals(expectedTypes, Db.query(TYPE_ROLLUPS, project, project));
       assertEquals(expectedSessionDays, Db.query(SESSION_DAYS, project));
       assertEquals(expectedUserDaily, Db.query(USER_DAILY, project));

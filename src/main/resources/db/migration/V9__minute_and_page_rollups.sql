@@ -24,3 +24,30 @@ SELECT project_id, date_trunc('minute', ts), type, count(*), coalesce(sum(tally_
        coalesce(sum(tally_num(properties, 'durationMs')), 0), count(tally_num(properties, 'durationMs'))
 FROM events WHERE NOT is_bot
 GROUP BY 1, 2, 3;
+
+-- Event sums per UTC day, page path (page.path; '' without one) and event type: what unfiltered breakdowns by page
+-- read for whole days instead of raw events.
+CREATE TABLE rollup_page_daily (
+  project_id  text             NOT NULL,
+  day         date             NOT NULL,
+  path        text             NOT NULL,
+  type        text             NOT NULL,
+  events      bigint           NOT NULL,
+  tokens      double precision NOT NULL,
+  cost        double precision NOT NULL,
+  amount      double precision NOT NULL,
+  rt_sum      double precision NOT NULL,
+  rt_n        bigint           NOT NULL,
+  dur_sum     double precision NOT NULL,
+  dur_n       bigint           NOT NULL,
+  PRIMARY KEY (project_id, day, path, type)
+);
+
+INSERT INTO rollup_page_daily
+SELECT project_id, (ts AT TIME ZONE 'UTC')::date, coalesce(page ->> 'path', ''), type, count(*),
+       coalesce(sum(tally_num(properties, 'tokens')), 0), coalesce(sum(tally_num(properties, 'cost')), 0),
+       coalesce(sum(tally_num(properties, 'amount')), 0), coalesce(sum(tally_num(properties, 'responseTimeMs')), 0),
+       count(tally_num(properties, 'responseTimeMs')), coalesce(sum(tally_num(properties, 'durationMs')), 0),
+       count(tally_num(properties, 'durationMs'))
+FROM events WHERE NOT is_bot
+GROUP BY 1, 2, 3, 4;
