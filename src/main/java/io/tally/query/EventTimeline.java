@@ -45,6 +45,7 @@ public final class EventTimeline {
   static final int MAX_TYPES = 1 << TYPE_BITS;
   static final long TYPE_MASK = MAX_TYPES - 1;
   private static final long[] EMPTY = new long[0];
+  private static final int[] NO_DIMS = new int[0];
 
   /**
    * Events past which the index gives up (falls back to SQL) rather than grow the heap further: by default one per
@@ -63,14 +64,28 @@ public final class EventTimeline {
   }
 
   /** A committed batch: the columns the index needs, and the storing transaction's id. */
-  private record Batch(long xid, String[] project, String[] user, String[] anon, long[] ms, String[] type) {}
+  private record Batch(long xid, String[] project, String[] user, String[] anon, long[] ms, String[] type,
+                       String[][] dims) {}
+
+  /** The dimensions kept per event (a combination is stored once per project, events carry its number). */
+  static final int PROVIDER = 0;
+  static final int MODEL = 1;
+  static final int COUNTRY = 2;
+  static final int DEVICE = 3;
+  static final int BROWSER = 4;
+  static final int PAGE = 5;
+  static final int DIMS = 6;
 
   /** One project's events per person. */
   static final class Project {
     final Map<String, Integer> ids = new HashMap<>();
     final List<String> keys = new ArrayList<>();
     long[][] events = new long[1024][];
+    /** Per person, parallel to events: the number of the event's dimension combination. */
+    int[][] dims = new int[1024][];
     int[] len = new int[1024];
+    final Map<List<String>, Integer> comboIds = new HashMap<>();
+    final List<String[]> combos = new ArrayList<>();
     final Map<String, Integer> typeIds = new HashMap<>();
     final List<String> types = new ArrayList<>();
     /** anonymous (or previous) id → the user its events are stored under, as in {@code identities}. */
@@ -88,9 +103,11 @@ public final class EventTimeline {
       keys.add(key);
       if (n == events.length) {
         events = Arrays.copyOf(events, n * 2);
+        dims = Arrays.copyOf(dims, n * 2);
         len = Arrays.copyOf(len, n * 2);
       }
       events[n] = EMPTY;
+      dims[n] = NO_DIMS;
       return n;
     }
 
@@ -116,24 +133,44 @@ public final class EventTimeline {
       return anon == null ? null : links.getOrDefault(anon, anon);
     }
 
-    void add(String key, long ms, String type) {
-      insert(person(key), (ms << TYPE_BITS) | type(type));
+    /** The number of a dimension combination (values as stored: null when absent). */
+    int combo(String[] values) {
+      List<String> k = Arrays.asList(values);
+      Integer id = comboIds.get(k);
+      if (id == null) {
+        String[] copy = values.clone();
+        id = combos.size();
+        combos.add(copy);
+        comboIds.put(Arrays.asList(copy), id);
+      }
+      return id;
+    }
+
+    void add(String key, long ms, String type, String[] dimValues) {
+      insert(person(key), (ms << TYPE_BITS) | type(type), combo(dimValues));
     }
 
     /** Inserts keeping the person's events sorted (appends in the usual case: time moves forward). */
-    void insert(int p, long v) {
+    void insert(int p, long v, int combo) {
       long[] a = events[p];
+      int[] d = dims[p];
       int n = len[p];
       if (n == a.length) {
-        a = Arrays.copyOf(a, Math.max(4, n + (n >> 1)));
+        int cap = Math.max(4, n + (n >> 1));
+        a = Arrays.copyOf(a, cap);
+        d = Arrays.copyOf(d, cap);
         events[p] = a;
+        dims[p] = d;
       }
       if (n == 0 || a[n - 1] <= v) {
         a[n] = v;
+        d[n] = combo;
       } else {
         int i = upper(a, 0, n, v);
         System.arraycopy(a, i, a, i + 1, n - i);
+        System.arraycopy(d, i, d, i + 1, n - i);
         a[i] = v;
+        d[i] = combo;
       }
       len[p] = n + 1;
       size++;
@@ -148,25 +185,38 @@ public final class EventTimeline {
       }
       int t = person(to);
       long[] a = events[f];
+      int[] da = dims[f];
       int na = len[f];
       long[] b = events[t];
+      int[] db = dims[t];
       int nb = len[t];
       long[] out = new long[na + nb];
+      int[] dout = new int[na + nb];
       int i = 0;
       int j = 0;
       int k = 0;
       while (i < na && j < nb) {
-        out[k++] = a[i] <= b[j] ? a[i++] : b[j++];
+        if (a[i] <= b[j]) {
+          dout[k] = da[i];
+          out[k++] = a[i++];
+        } else {
+          dout[k] = db[j];
+          out[k++] = b[j++];
+        }
       }
       while (i < na) {
+        dout[k] = da[i];
         out[k++] = a[i++];
       }
       while (j < nb) {
+        dout[k] = db[j];
         out[k++] = b[j++];
       }
       events[t] = out;
+      dims[t] = dout;
       len[t] = out.length;
       events[f] = EMPTY;
+      dims[f] = NO_DIMS;
       len[f] = 0;
     }
 
@@ -175,6 +225,7 @@ public final class EventTimeline {
       if (f != null) {
         size -= len[f];
         events[f] = EMPTY;
+        dims[f] = NO_DIMS;
         len[f] = 0;
       }
     }
@@ -229,28 +280,77 @@ public final class EventTimeline {
     return counts;
   }
 
-  /** Distinct persons per event type number over [fromMs, toMs), and (last element) distinct persons overall. */
-  static long[] distinctPerType(Project p, long fromMs, long toMs) {
-    int nt = p.types.size();
-    long[] counts = new long[nt + 1];
-    int[] seenBy = new int[nt];
-    Arrays.fill(seenBy, -1);
-    for (int person = 0; person < p.persons(); person++) {
-      long[] ev = p.events[person];
-      int lo = p.from(person, fromMs);
-      int hi = p.from(person, toMs);
-      if (lo < hi) {
-        counts[nt]++;
-      }
-      for (int j = lo; j < hi; j++) {
-        int t = type(ev[j]);
-        if (seenBy[t] != person) {
-          seenBy[t] = person;
-          counts[t]++;
+  /** Per combination: whether its events pass the filters (provider, model, country, device; null = any). */
+  static boolean[] passing(Project p, String provider, String model, String country, String device) {
+    boolean[] ok = new boolean[p.combos.size()];
+    for (int c = 0; c < ok.length; c++) {
+      String[] v = p.combos.get(c);
+      ok[c] = (provider == null || provider.equals(v[PROVIDER])) && (model == null || model.equals(v[MODEL]))
+          && (country == null || country.equals(v[COUNTRY])) && (device == null || device.equals(v[DEVICE]));
+    }
+    return ok;
+  }
+
+  /**
+   * Distinct persons per value of one dimension (or per event type when {@code dim} is -1) over [fromMs, toMs),
+   * counting only events whose combination passes (the null key is the absent value), and the distinct persons with
+   * any passing event.
+   */
+  record PerValue(Map<String, Long> counts, long total) {}
+
+  static PerValue distinctPerValue(Project p, int dim, boolean[] pass, long fromMs, long toMs) {
+    // value number per combination (or per type)
+    Map<String, Integer> valueIds = new HashMap<>();
+    List<String> values = new ArrayList<>();
+    int[] valueOf;
+    if (dim < 0) {
+      valueOf = null;
+      values.addAll(p.types);
+    } else {
+      valueOf = new int[p.combos.size()];
+      for (int c = 0; c < valueOf.length; c++) {
+        String v = p.combos.get(c)[dim];
+        Integer id = valueIds.get(v);
+        if (id == null) {
+          id = values.size();
+          values.add(v);
+          valueIds.put(v, id);
         }
+        valueOf[c] = id;
       }
     }
-    return counts;
+    long[] counts = new long[values.size()];
+    int[] seenBy = new int[values.size()];
+    Arrays.fill(seenBy, -1);
+    long total = 0;
+    for (int person = 0; person < p.persons(); person++) {
+      long[] ev = p.events[person];
+      int[] d = p.dims[person];
+      int hi = p.from(person, toMs);
+      boolean any = false;
+      for (int j = p.from(person, fromMs); j < hi; j++) {
+        int c = d[j];
+        if (!pass[c]) {
+          continue;
+        }
+        any = true;
+        int v = valueOf == null ? type(ev[j]) : valueOf[c];
+        if (seenBy[v] != person) {
+          seenBy[v] = person;
+          counts[v]++;
+        }
+      }
+      if (any) {
+        total++;
+      }
+    }
+    Map<String, Long> out = new HashMap<>();
+    for (int v = 0; v < counts.length; v++) {
+      if (counts[v] > 0) {
+        out.put(values.get(v), counts[v]);
+      }
+    }
+    return new PerValue(out, total);
   }
 
   static long ms(long v) {
@@ -327,6 +427,7 @@ public final class EventTimeline {
     String[] anon = new String[n];
     long[] ms = new long[n];
     String[] type = new String[n];
+    String[][] dims = new String[n][];
     int i = 0;
     for (Event e : stored) {
       if (!e.bot() && e.actor() != null) {
@@ -335,14 +436,33 @@ public final class EventTimeline {
         anon[i] = e.anonymousId();
         ms[i] = millis(e.timestamp());
         type[i] = e.type();
+        dims[i] = dims(e);
         i++;
       }
     }
-    inbox.add(new Batch(xid, project, user, anon, ms, type));
+    inbox.add(new Batch(xid, project, user, anon, ms, type, dims));
     if (inboxEvents.addAndGet(n) > MAX_INBOX) {
       // nobody drains (still loading, or the query side is stuck): stop holding events, reload when possible
       accepting = false;
     }
+  }
+
+  /** The event's dimensions as the events table holds them (provider and model: string properties only). */
+  static String[] dims(Event e) {
+    String[] d = new String[DIMS];
+    if (e.measures() != null) {
+      d[PROVIDER] = e.measures().provider();
+      d[MODEL] = e.measures().model();
+    }
+    if (e.enrichment() != null) {
+      d[COUNTRY] = e.enrichment().country();
+      d[DEVICE] = e.enrichment().deviceType();
+      d[BROWSER] = e.enrichment().browser();
+    }
+    if (e.client() != null) {
+      d[PAGE] = e.client().pagePath();
+    }
+    return d;
   }
 
   /** Epoch ms as PostgreSQL computes {@code (extract(epoch FROM ts) * 1000)::int8} (µs stored, rounded). */
@@ -404,7 +524,7 @@ public final class EventTimeline {
       }
       String key = p.key(b.user()[i], b.anon()[i]);
       if (key != null) {
-        p.add(key, b.ms()[i], b.type()[i]);
+        p.add(key, b.ms()[i], b.type()[i], b.dims()[i]);
       }
     }
   }
@@ -566,7 +686,9 @@ public final class EventTimeline {
     }
     LocalDate d = days.get(i);
     return c.preparedQuery("""
-            SELECT project_id, coalesce(user_id, anonymous_id), (extract(epoch FROM ts) * 1000)::int8, type
+            SELECT project_id, coalesce(user_id, anonymous_id), (extract(epoch FROM ts) * 1000)::int8, type,
+                   tally_str(properties, 'provider'), tally_str(properties, 'model'), country, device_type, browser,
+                   tally_str(page, 'path')
             FROM events
             WHERE ts >= $1 AND ts < $2 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
             """)
@@ -575,13 +697,17 @@ public final class EventTimeline {
         .compose(rs -> {
           Project p = null;
           String pid = null;
+          String[] values = new String[DIMS];
           for (Row r : rs) {
             String project = r.getString(0);
             if (!project.equals(pid)) {
               pid = project;
               p = into.computeIfAbsent(project, k -> new Project());
             }
-            p.add(r.getString(1), r.getLong(2), r.getString(3));
+            for (int k = 0; k < DIMS; k++) {
+              values[k] = r.getString(4 + k);
+            }
+            p.add(r.getString(1), r.getLong(2), r.getString(3), values);
           }
           rows[0] += rs.size();
           if ((i + 1) % 10 == 0 || i + 1 == days.size()) {

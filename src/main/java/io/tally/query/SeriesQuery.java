@@ -247,18 +247,25 @@ final class SeriesQuery {
     };
     Future<List<JsonObject>> rows;
     Future<Double> total;
-    EventTimeline.Project inMemory = metric.equals("active_users") && dimension.equals("event") && !f.any()
-        && !f.raw() && timeline != null ? timeline.project(project) : null;
+    EventTimeline.Project inMemory = metric.equals("active_users") && !f.raw() && timeline != null
+        ? timeline.project(project) : null;
     if (inMemory != null) {
-      long[] counts = EventTimeline.distinctPerType(inMemory, from.toEpochMilli(), to.toEpochMilli());
+      int dim = switch (dimension) {
+        case "event" -> -1;
+        case "provider" -> EventTimeline.PROVIDER;
+        case "model" -> EventTimeline.MODEL;
+        case "country" -> EventTimeline.COUNTRY;
+        case "device" -> EventTimeline.DEVICE;
+        case "browser" -> EventTimeline.BROWSER;
+        default -> EventTimeline.PAGE;
+      };
+      EventTimeline.PerValue per = EventTimeline.distinctPerValue(inMemory, dim,
+          EventTimeline.passing(inMemory, f.provider(), f.model(), f.country(), f.device()), from.toEpochMilli(),
+          to.toEpochMilli());
       List<JsonObject> list = new ArrayList<>();
-      for (int t = 0; t < counts.length - 1; t++) {
-        if (counts[t] > 0) {
-          list.add(new JsonObject().put("key", inMemory.types.get(t)).put("value", (double) counts[t]));
-        }
-      }
+      per.counts().forEach((k, v) -> list.add(new JsonObject().put("key", k).put("value", (double) v)));
       rows = Future.succeededFuture(list);
-      total = Future.succeededFuture((double) counts[counts.length - 1]);
+      total = Future.succeededFuture((double) per.total());
     } else if (metric.equals("active_users")) {
       rows = distinctBy(project, from, to, f, rawExpr);
       total = distinctBy(project, from, to, f, "''").map(l -> l.isEmpty() ? 0.0 : l.get(0).getDouble("value"));

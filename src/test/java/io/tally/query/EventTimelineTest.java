@@ -48,7 +48,7 @@ class EventTimelineTest {
   static TestTally t;
 
   /** What the test sent: person (as finally resolved), time ms, type. */
-  record Sent(String person, long ms, String type) {}
+  record Sent(String person, long ms, String type, String page, String provider) {}
 
   static final List<Sent> sent = new ArrayList<>();
 
@@ -121,13 +121,22 @@ class EventTimelineTest {
           break;
         }
         String type = TYPES[rnd.nextInt(TYPES.length)];
-        (k < n / 2 ? before : after).add(event(type, Instant.ofEpochMilli(ms), user, anon, false));
-        sent.add(new Sent(person, ms, type));
+        // dimensions: a page path, a provider and model on messages, a desktop or a mobile browser per person
+        String page = "/p" + rnd.nextInt(5);
+        String provider = type.equals("message_sent") ? (rnd.nextBoolean() ? "openai" : "anthropic") : null;
+        JsonObject e = event(type, Instant.ofEpochMilli(ms), user, anon, false)
+            .put("page", new JsonObject().put("path", page))
+            .put("context", new JsonObject().put("userAgent", i % 2 == 0 ? KatEvent.CHROME_WINDOWS : KatEvent.IPHONE));
+        if (provider != null) {
+          e.getJsonObject("properties").put("provider", provider).put("model", provider + "-m" + rnd.nextInt(2));
+        }
+        (k < n / 2 ? before : after).add(e);
+        sent.add(new Sent(person, ms, type, page, provider));
       }
       if (identifies) {
         long at = ms + 1000;
         after.add(0, event("identify", Instant.ofEpochMilli(at), person, anon, false));
-        sent.add(new Sent(person, at, "identify"));
+        sent.add(new Sent(person, at, "identify", null, null));
       }
     }
     for (int k = 0; k < 20; k++) {
@@ -206,6 +215,40 @@ class EventTimelineTest {
     assertEquals((double) all.size(), memory.getDouble("total"), b);
     assertEquals(sql.getJsonArray("rows"), memory.getJsonArray("rows"), b + " (SQL)");
     assertEquals(sql.getDouble("total"), memory.getDouble("total"), b + " (SQL)");
+
+    // distinct persons per page and per provider (the test's own count), with and without a provider filter
+    for (String[] d : new String[][] {{"page", ""}, {"provider", ""}, {"page", "&provider=openai"}}) {
+      String q = "/v1/breakdown?dimension=" + d[0] + "&metric=active_users&limit=50&from=" + from + "&to=" + to + d[1];
+      Map<String, Set<String>> persons = new TreeMap<>();
+      Set<String> any = new HashSet<>();
+      for (Sent s : sent) {
+        if (!d[1].isEmpty() && !"openai".equals(s.provider()) || s.ms() >= Instant.parse(to).toEpochMilli()) {
+          continue;
+        }
+        String key = d[0].equals("page") ? s.page() : s.provider();
+        persons.computeIfAbsent(key == null ? "(none)" : key, k -> new HashSet<>()).add(s.person());
+        any.add(s.person());
+      }
+      JsonObject r = t.http.get(q).json();
+      Map<String, Double> gotRows = new TreeMap<>();
+      r.getJsonArray("rows").forEach(o -> gotRows.put(((JsonObject) o).getString("key") == null ? "(none)"
+          : ((JsonObject) o).getString("key"), ((JsonObject) o).getDouble("value")));
+      Map<String, Double> wantRows = new TreeMap<>();
+      persons.forEach((k, v) -> wantRows.put(k, (double) v.size()));
+      assertEquals(wantRows, gotRows, q);
+      assertEquals((double) any.size(), r.getDouble("total"), q);
+    }
+    // every dimension, with and without filters: the same rows as the SQL path
+    for (String dim : List.of("event", "provider", "model", "country", "device", "browser", "page")) {
+      for (String filter : List.of("", "&provider=anthropic", "&device=mobile", "&model=openai-m1&device=desktop")) {
+        String q = "/v1/breakdown?dimension=" + dim + "&metric=active_users&limit=50&from=" + from + "&to=" + mid
+            + filter;
+        JsonObject m = t.http.get(q).json();
+        JsonObject r = t.http.get(q + "&raw=true").json();
+        assertEquals(r.getJsonArray("rows"), m.getJsonArray("rows"), q);
+        assertEquals(r.getDouble("total"), m.getDouble("total"), q);
+      }
+    }
   }
 
   /**
