@@ -93,7 +93,8 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     index.load().onFailure(err -> LOG.error("person index failed to load; distinct-person figures stay on SQL", err));
     metrics.eventTimelineGauge(timeline::events);
     // after the other two (it reads every event): until loaded, funnels and hourly distinct persons use SQL
-    timeline.load().onFailure(err -> LOG.error("event timeline failed to load; funnels stay on SQL", err));
+    timeline.retryWith(task -> vertx.setTimer(60_000, id -> task.run()));
+    timeline.start();
     drainTimer = vertx.setPeriodic(1000, id -> timeline.drain());
     return Future.all(List.of(
         consume(Addresses.QUERY_REALTIME, "realtime", q -> realtime.run(q.getString("projectId"))),

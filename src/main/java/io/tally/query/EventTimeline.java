@@ -577,8 +577,32 @@ public final class EventTimeline {
       return;
     }
     LOG.info("event timeline reloads: {}", why);
-    ready = false;
-    load().onFailure(err -> LOG.error("event timeline failed to reload; funnels stay on SQL", err));
+    start();
+  }
+
+  /** Runs a task later (set by the query verticle: a timer); loads that fail for a passing reason are retried. */
+  private java.util.function.Consumer<Runnable> later = r -> { };
+  private boolean overBound;
+
+  void retryWith(java.util.function.Consumer<Runnable> later) {
+    this.later = later;
+  }
+
+  /** Loads, and when that fails for a reason other than the size bound, tries again a minute later. */
+  void start() {
+    load().onFailure(err -> {
+      if (overBound) {
+        LOG.warn("event timeline not kept: {}", err.getMessage());
+      } else {
+        LOG.error("event timeline failed to load (retried in 60 s); funnels and hourly distinct persons use SQL "
+            + "meanwhile", err);
+        later.accept(() -> {
+          if (!ready && !loading) {
+            start();
+          }
+        });
+      }
+    });
   }
 
   /**
@@ -716,6 +740,7 @@ public final class EventTimeline {
           }
           long total = into.values().stream().mapToLong(x -> x.size).sum();
           if (total > MAX_EVENTS) {
+            overBound = true;
             return Future.failedFuture(new IllegalStateException("more than tally.timeline.maxEvents (" + MAX_EVENTS
                 + ") events stored: funnels and hourly distinct persons stay on SQL"));
           }
