@@ -265,15 +265,16 @@ public final class EventTimeline {
     for (int person = 0; person < p.persons(); person++) {
       long[] ev = p.events[person];
       int hi = p.from(person, bounds[k]);
-      int b = -1;
-      long bucketEnd = Long.MIN_VALUE;
-      for (int j = p.from(person, bounds[0]); j < hi; j++) {
+      int j = p.from(person, bounds[0]);
+      while (j < hi) {
         long ms = ms(ev[j]);
-        if (ms >= bucketEnd) {
-          // the bucket holding ms: last bound <= ms
-          b = upper(bounds, 0, k, ms) - 1;
-          bucketEnd = bounds[b + 1];
-          counts[b]++;
+        // the bucket holding ms (last bound <= ms), counted once; then straight to the first event after it
+        int b = upper(bounds, 0, k, ms) - 1;
+        counts[b]++;
+        long end = bounds[b + 1] << TYPE_BITS;
+        j++;
+        if (j < hi && ev[j] < end) {
+          j = lower(ev, j + 1, hi, end);
         }
       }
     }
