@@ -16,6 +16,9 @@ let chartsLoaded = null;
 /** Chart.js is not run before {@code promise} settles (if it has not run yet). */
 export function chartsAfter(promise) { hold = promise.then(() => {}, () => {}); }
 
+/** Settles once every chart asked for so far is drawn (or Chart.js failed to load). */
+export function chartsDrawn() { return (chartsLoaded ?? Promise.resolve()).catch(() => {}); }
+
 function loadCharts() {
   chartsLoaded ??= hold.then(() => new Promise((resolve, reject) => {
     const s = document.createElement('script');

@@ -1,7 +1,7 @@
 // Overview: live events per minute (pushed), headline numbers with the change versus the previous period, charts.
 import { api, qs } from '../api.js';
 import { h, fmt, card, exportButtons, errorBox, empty, SEND_HINT } from '../dom.js';
-import { lineChart, chartsAfter } from '../charts.js';
+import { lineChart, chartsAfter, chartsDrawn } from '../charts.js';
 import { subscribe, onLiveState } from '../live.js';
 
 const DAY = 86_400_000;
@@ -146,6 +146,7 @@ export async function render(root, ctx) {
   // the live widget's one-off snapshot is asked last: the headline queries go first
   const cleanupLive = liveWidget(liveCard, get, status);
   await Promise.all(fills);
+  await chartsDrawn(); // the charts asked before Chart.js ran are drawn as it loads
   if (signal.aborted) return cleanupLive;
   if (totals.events && totals.events.cur === 0 && totals.events.prev === 0) {
     notices.append(empty('No events in this period' + (Object.keys(F).length ? ' for these filters' : '') + '.',
