@@ -20,13 +20,30 @@ export class ApiError extends Error {
 let onUnauthorized = () => {};
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
+/**
+ * The answer index.html's boot script already asked for this GET with this key, if any. Until the first view is drawn
+ * every request of that URL shares it (the Overview asks one URL twice when its period is 7 days); then the rest is
+ * dropped, so later requests ask Tally again.
+ */
+function prefetched(path, method, key) {
+  const p = window.tallyPrefetch;
+  const answer = p && method === 'GET' && p.key === key ? p.answers.get(path) : undefined;
+  if (!answer) return null;
+  p.taken.add(path); // the boot script may draw this answer's number in the view that asked for it
+  return answer.then((res) => res.clone());
+}
+
+/** The first view is drawn: answers fetched for it are not kept for later requests. */
+export function dropPrefetched() { delete window.tallyPrefetch; }
+
 export async function api(path, { method = 'GET', body, key, signal } = {}) {
   const k = key ?? auth.key;
   const headers = { Authorization: 'Bearer ' + k };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    res = await (prefetched(path, method, k)
+      ?? fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal }));
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, null, 'Cannot reach Tally (' + e.message + '). Is the server running?');

@@ -1,5 +1,5 @@
 // The dashboard shell: sign-in, the view router (state in the URL), the filter bar and saved segments.
-import { api, auth, qs, whenUnauthorized } from './api.js';
+import { api, auth, qs, whenUnauthorized, dropPrefetched } from './api.js';
 import { readHash, writeHash, period, filters, VIEWS, FILTERS } from './state.js';
 import { destroyCharts } from './charts.js';
 import { close as closeLive } from './live.js';
@@ -206,8 +206,12 @@ async function route() {
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.dataset.view === view) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
-  const root = h('div', { class: 'view', dataset: { view } });
-  $('view').replaceChildren(root);
+  // the Overview that index.html's boot script drew (its first number shown) is kept, not drawn again
+  const boot = $('view').querySelector(':scope > .view[data-boot]');
+  const booted = !!boot && boot.dataset.view === view;
+  if (boot) delete boot.dataset.boot;
+  const root = booted ? boot : h('div', { class: 'view', dataset: { view } });
+  if (!booted) $('view').replaceChildren(root);
   document.body.dataset.ready = '';
   try {
     const mod = await (view === 'overview' ? overviewModule : loaders[view]());
@@ -249,8 +253,11 @@ function start() {
   $('signin').hidden = true;
   for (const id of ['nav', 'filters', 'sign-out']) $(id).hidden = false;
   window.addEventListener('hashchange', route);
-  route().then(() => setTimeout(loadSuggestions, 500));
+  route().then(() => { dropPrefetched(); setTimeout(loadSuggestions, 500); });
   loadSegments();
 }
 
-if (auth.key) start(); else showSignIn();
+// index.html's boot script may be about to draw the first number: the page is built after it (at most 300 ms later)
+Promise.resolve(window.tallyPrefetch && window.tallyPrefetch.firstDrawn).then(() => {
+  if (auth.key) start(); else showSignIn();
+});

@@ -7,23 +7,47 @@ export function destroyCharts() {
   alive.clear();
 }
 
-// Chart.js is a deferred script after the app: data may arrive before it ran (then the chart is drawn on 'load')
-const chartsLoaded = new Promise((resolve) => {
-  if (typeof Chart !== 'undefined' || document.readyState === 'complete') resolve();
-  else window.addEventListener('load', resolve, { once: true });
-});
+// Chart.js runs only when a chart is drawn (index.html preloads it without running it), and a view may hold it back
+// until its first numbers are drawn: compiling its 200 kB takes the page's only thread for tens of milliseconds.
+const CHART_JS = '/webjars/chart.js/4.5.1/dist/chart.umd.min.js';
+let hold = Promise.resolve();
+let chartsLoaded = null;
+
+/** Chart.js is not run before {@code promise} settles (if it has not run yet). */
+export function chartsAfter(promise) { hold = promise.then(() => {}, () => {}); }
+
+/** Settles once every chart asked for so far is drawn (or Chart.js failed to load). */
+export function chartsDrawn() { return (chartsLoaded ?? Promise.resolve()).catch(() => {}); }
+
+function loadCharts() {
+  chartsLoaded ??= hold.then(() => new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = CHART_JS;
+    s.onload = () => typeof Chart === 'undefined' ? reject(new Error('Chart.js did not load')) : resolve();
+    s.onerror = reject;
+    document.head.append(s);
+  }));
+  return chartsLoaded;
+}
+
+const pending = new Map(); // canvas → the latest config asked for before Chart.js ran
 
 function make(canvas, config) {
   if (typeof Chart === 'undefined') {
-    if (document.readyState !== 'complete') {
-      chartsLoaded.then(() => { if (canvas.isConnected) make(canvas, config); });
-    } else if (canvas.isConnected) {
-      canvas.replaceWith(document.createTextNode('Charts could not be loaded.'));
+    if (!pending.has(canvas)) {
+      const later = () => { const c = pending.get(canvas); pending.delete(canvas); return canvas.isConnected ? c : null; };
+      loadCharts().then(() => { const c = later(); if (c) make(canvas, c); },
+        () => { if (later()) canvas.replaceWith(document.createTextNode('Charts could not be loaded.')); });
     }
+    pending.set(canvas, config);
     return null;
   }
   const existing = Chart.getChart(canvas);
-  if (existing) return existing;
+  if (existing) { // asked again (a widget that drew before Chart.js ran): show the newest data
+    existing.data = config.data;
+    existing.update('none');
+    return existing;
+  }
   const c = new Chart(canvas, config);
   alive.add(c);
   return c;

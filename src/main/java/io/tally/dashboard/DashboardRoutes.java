@@ -58,10 +58,10 @@ public final class DashboardRoutes {
 
     router.get("/webjars/*").handler(StaticHandler.create("META-INF/resources/webjars")
         .setMaxAgeSeconds(365L * 86_400)); // versioned paths: cache for good
+    String policy = ShellPolicy.forResource("webroot/index.html");
     router.get("/*").handler(ctx -> {
       // the app shell: a small page, never stale after an upgrade; the CSP keeps it to our own origin
-      ctx.response().putHeader("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-          + "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'")
+      ctx.response().putHeader("Content-Security-Policy", policy)
           .putHeader("X-Content-Type-Options", "nosniff").putHeader("Referrer-Policy", "no-referrer");
       ctx.next();
     }).handler(StaticHandler.create("webroot").setMaxAgeSeconds(60).setIndexPage("index.html"));

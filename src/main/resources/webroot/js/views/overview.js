@@ -1,7 +1,7 @@
 // Overview: live events per minute (pushed), headline numbers with the change versus the previous period, charts.
 import { api, qs } from '../api.js';
 import { h, fmt, card, exportButtons, errorBox, empty, SEND_HINT } from '../dom.js';
-import { lineChart } from '../charts.js';
+import { lineChart, chartsAfter, chartsDrawn } from '../charts.js';
 import { subscribe, onLiveState } from '../live.js';
 
 const DAY = 86_400_000;
@@ -12,14 +12,14 @@ export async function render(root, ctx) {
   const get = (path, params) => api(path + qs(params), { signal });
   const iso = (t) => new Date(t).toISOString().replace('.000Z', 'Z');
 
-  // the widgets' places first, so the page is laid out before any answer arrives
-  const liveCard = h('section', { class: 'card', 'aria-label': 'Live events' });
-  const kpis = h('div', { class: 'grid', id: 'kpis' });
-  const active = h('div', { class: 'grid', id: 'active-users' });
-  const charts = h('div', { class: 'grid wide', id: 'charts' });
-  const notices = h('div');
-  root.append(h('h1', {}, 'Overview'), notices, h('div', { class: 'grid wide' }, liveCard), kpis, active, charts);
-
+  // the widgets' places first, so the page is laid out before any answer arrives: index.html's Overview shell (the
+  // boot script may have put it here already, with the first number drawn)
+  if (!root.querySelector('#kpis')) root.append(document.getElementById('overview-shell').content.cloneNode(true));
+  const part = (name) => root.querySelector(`[data-part=${name}]`);
+  const liveCard = part('live');
+  const kpis = root.querySelector('#kpis');
+  const charts = root.querySelector('#charts');
+  const notices = part('notices');
 
   const usage = (from, to) => get('/v1/metrics/usage', { from, to, ...F });
   const seriesCall = (metric) => get('/v1/timeseries', { metric, interval: P.interval, from: P.prevFrom, to: P.to, ...F });
@@ -30,16 +30,30 @@ export async function render(root, ctx) {
     if (e.name === 'AbortError') return;
     if (!notices.querySelector('.error-box')) notices.append(errorBox(e));
   };
+  let firstDrawn;
+  const drawn = new Promise((resolve) => { firstDrawn = resolve; });
   let firstFill = true;
+  // index.html's boot script may draw the events number in this view first (it sets the mark then); a number it drew
+  // from another query than this view's (the period moved on while the page loaded) is taken down
+  const eventsUrl = '/v1/timeseries' + qs({ metric: 'events', interval: P.interval, from: P.prevFrom, to: P.to, ...F });
+  const stale = root.querySelector('output[data-metric=events][data-boot]');
+  if (stale && stale.dataset.boot !== eventsUrl) {
+    delete stale.dataset.boot;
+    stale.dataset.value = '';
+    stale.textContent = '…';
+  }
+  const bootDrew = () => root.querySelector('output[data-metric=events][data-boot]') !== null;
   const filled = () => {
-    if (firstFill) { firstFill = false; performance.mark('first-meaningful-render'); }
+    if (!firstFill) return;
+    firstFill = false;
+    if (!bootDrew()) performance.mark('first-meaningful-render');
+    firstDrawn();
   };
+  if (bootDrew()) filled();
   const kpiCards = {};
-  const kpi = (metric, label, format, bad = false) => {
-    const out = h('output', { class: 'value', dataset: { metric, value: '' } }, '…');
-    const d = h('span', { class: 'delta' }, ' ');
-    kpis.append(h('section', { class: 'card kpi', 'aria-label': label }, h('span', { class: 'label' }, label), out, d));
-    kpiCards[metric] = { out, d, format, bad };
+  const kpi = (metric, format, bad = false) => {
+    const out = kpis.querySelector(`output[data-metric=${metric}]`);
+    kpiCards[metric] = { out, d: out.nextElementSibling, format, bad };
   };
   const fill = (metric, value, prev) => {
     const k = kpiCards[metric];
@@ -47,18 +61,13 @@ export async function render(root, ctx) {
     k.out.textContent = k.format(value);
     k.d.replaceWith(k.d = delta(value, prev, k.bad));
   };
-  kpi('active_users', 'Active users', fmt.int);
-  kpi('new_users', 'New users', fmt.int);
-  kpi('sessions', 'Sessions', fmt.int);
-  kpi('events', 'Events', fmt.int);
-  kpi('messages', 'Messages', fmt.int);
-  kpi('tokens', 'Tokens', fmt.int);
-  kpi('cost', 'Cost', fmt.money, true);
-  kpi('errors', 'Errors', fmt.int, true);
-  kpi('error_rate', 'Error rate', fmt.pct, true);
-  kpi('response_time', 'Avg response time', fmt.ms, true);
-  kpi('revenue', 'Revenue', fmt.money);
-  kpi('conversations', 'Conversations', fmt.int);
+  for (const m of ['active_users', 'new_users', 'sessions', 'events', 'messages', 'tokens', 'errors', 'conversations']) {
+    kpi(m, fmt.int, m === 'errors');
+  }
+  kpi('cost', fmt.money, true);
+  kpi('error_rate', fmt.pct, true);
+  kpi('response_time', fmt.ms, true);
+  kpi('revenue', fmt.money);
   kpis.append(h('p', { class: 'muted', style: { gridColumn: '1 / -1', margin: 0 } },
     'Change versus the previous period of the same length. ',
     exportButtons('usage', { from: P.from, to: P.to, ...F }, status)));
@@ -79,10 +88,8 @@ export async function render(root, ctx) {
     for (const [m, v] of USAGE_KPIS) fill(m, v(cu), v(pu));
   }, failed));
 
-  for (const [k, label, days] of [['dau', 'Active users, last day', 1], ['wau', 'Active users, last 7 days', 7],
-    ['mau', 'Active users, last 30 days', 30]]) {
-    const out = h('output', { class: 'value', dataset: { metric: k, value: '' } }, '…');
-    active.append(h('section', { class: 'card kpi', 'aria-label': label }, h('span', { class: 'label' }, label), out));
+  for (const [k, days] of [['dau', 1], ['wau', 7], ['mau', 30]]) {
+    const out = root.querySelector(`#active-users output[data-metric=${k}]`);
     fills.push(usage(iso(P.toMs - days * DAY), P.to).then((u) => {
       out.dataset.value = u.users.active;
       out.textContent = fmt.int(u.users.active);
@@ -130,13 +137,16 @@ export async function render(root, ctx) {
       }
       totals[m] = { cur: curSum, prev };
       fill(m, curSum, prev);
-      if (charted[m]) charted[m](cur, m === 'cost' ? (v) => Math.round(v * 100) / 100 : undefined);
       filled();
+      if (charted[m]) charted[m](cur, m === 'cost' ? (v) => Math.round(v * 100) / 100 : undefined);
     }).catch(failed));
   }
+  // the charts' code runs after the first number is drawn (or every answer failed)
+  chartsAfter(Promise.race([drawn, Promise.allSettled(fills)]));
   // the live widget's one-off snapshot is asked last: the headline queries go first
   const cleanupLive = liveWidget(liveCard, get, status);
   await Promise.all(fills);
+  await chartsDrawn(); // the charts asked before Chart.js ran are drawn as it loads
   if (signal.aborted) return cleanupLive;
   if (totals.events && totals.events.cur === 0 && totals.events.prev === 0) {
     notices.append(empty('No events in this period' + (Object.keys(F).length ? ' for these filters' : '') + '.',

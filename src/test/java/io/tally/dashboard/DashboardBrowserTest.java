@@ -812,4 +812,88 @@ class DashboardBrowserTest {
       }
     }
   }
+
+  /**
+   * Verifies a fresh load of the Overview takes its answers from the page's boot script: GIVEN a signed-in tab WHEN the
+   * page is loaded anew on the Overview THEN each of its queries is asked once (the boot script's URLs are the app's;
+   * without them the 7-day usage is asked twice, with drifted ones every query twice), the numbers still equal the
+   * API's, and the charts are drawn; a later visit of the Overview asks Tally again; a load on
+   * another view starts no Overview query.
+   */
+  @Test
+  @Order(19)
+  void aFreshLoadTakesTheBootScriptsAnswers() {
+    driver.get(url(""));
+    ((JavascriptExecutor) driver).executeScript("sessionStorage.setItem('tally.readKey', arguments[0])", t.readKey);
+    driver.get(url("?fresh=1#/overview?range=7d"));
+    ready("overview");
+    noErrorBoxes();
+    assertEquals(1L, ((Number) ((JavascriptExecutor) driver).executeScript(
+        "return performance.getEntriesByName('first-meaningful-render').length")).longValue(), "one mark");
+    assertEquals(1L, ((Number) ((JavascriptExecutor) driver).executeScript(
+        "return document.querySelectorAll('#view > .view').length")).longValue(), "one Overview drawn");
+    List<String> asked = overviewRequests();
+    assertEquals(new HashSet<>(asked).size(), asked.size(), "a query asked twice: " + asked);
+    // 6 series, usage of the period and of the one before, of the last day and 30 days (the last 7 days = the
+    // period), daily active users, the real-time snapshot
+    assertEquals(12, asked.size(), asked.toString());
+    JsonObject usage = t.http.get("/v1/metrics/usage?" + period7d()).json();
+    assertEquals(usage.getJsonObject("users").getInteger("active"), (int) value("output[data-metric=active_users]"));
+    assertEquals(seriesSum("events", ""), value("output[data-metric=events]"));
+    assertEquals(seriesSum("messages", ""), value("output[data-metric=messages]"));
+    assertEquals(fmtInt(seriesSum("tokens", "")), text("output[data-metric=tokens]"));
+    Instant to = Instant.now().truncatedTo(ChronoUnit.DAYS).plus(1, ChronoUnit.DAYS);
+    assertEquals(t.http.get("/v1/metrics/usage?from=" + to.minus(1, ChronoUnit.DAYS) + "&to=" + to).json()
+        .getJsonObject("users").getInteger("active"), (int) value("output[data-metric=dau]"));
+    wait.until(d -> Boolean.TRUE.equals(((JavascriptExecutor) d).executeScript("return typeof Chart !== 'undefined' "
+        + "&& [...document.querySelectorAll('#charts canvas')].every((c) => Chart.getChart(c))")));
+
+    ((JavascriptExecutor) driver).executeScript("location.hash = '#/usage'"); // the same page, no reload
+    ready("usage");
+    ((JavascriptExecutor) driver).executeScript("location.hash = '#/overview?range=7d'");
+    ready("overview");
+    assertEquals(2, overviewRequests().stream().filter(u -> u.contains("metric=events&")).count(),
+        "the second visit asks Tally again");
+
+    driver.get(url("?fresh=2#/retention"));
+    ready("retention");
+    assertEquals(List.of(), overviewRequests(), "no Overview query on another view");
+  }
+
+  /** The Overview's queries this page asked, in order (from the browser's resource timing). */
+  @SuppressWarnings("unchecked")
+  static List<String> overviewRequests() {
+    return (List<String>) ((JavascriptExecutor) driver).executeScript("return performance.getEntriesByType('resource')"
+        + ".map((r) => r.name.replace(location.origin, '')).filter((n) => /^\\/v1\\/(timeseries|metrics\\/usage|realtime)/"
+        + ".test(n))");
+  }
+
+  /**
+   * Verifies the boot script draws the first number on its own, before (here: without) the app's modules: GIVEN a
+   * signed-in tab whose app module cannot load WHEN the Overview is loaded anew THEN the Events widget shows the
+   * period's events as the API counts them, the first-meaningful-render mark is set, and no other widget claims a
+   * number.
+   */
+  @Test
+  @Order(20)
+  void theBootScriptDrawsTheFirstNumberItself() {
+    ChromeDriver chrome = (ChromeDriver) driver;
+    driver.get(url(""));
+    ((JavascriptExecutor) driver).executeScript("sessionStorage.setItem('tally.readKey', arguments[0])", t.readKey);
+    chrome.executeCdpCommand("Network.enable", Map.of());
+    chrome.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of("*/js/app.js")));
+    try {
+      driver.get(url("?fresh=3#/overview?range=7d"));
+      wait.until(d -> !d.findElement(By.cssSelector("output[data-metric=events]")).getAttribute("data-value")
+          .isEmpty());
+      assertEquals(seriesSum("events", ""), value("output[data-metric=events]"));
+      assertEquals(fmtInt(seriesSum("events", "")), text("output[data-metric=events]"));
+      assertEquals(1L, ((Number) ((JavascriptExecutor) driver).executeScript(
+          "return performance.getEntriesByName('first-meaningful-render').length")).longValue());
+      assertEquals("…", text("output[data-metric=messages]"), "only the boot script drew");
+      assertEquals(null, driver.findElement(By.tagName("body")).getAttribute("data-ready"), "the app did not run");
+    } finally {
+      chrome.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of()));
+    }
+  }
 }

@@ -28,7 +28,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * widget filled with data) and its {@code widgets-ready} mark (every Overview widget filled). Two rounds of
  * {@code bench.loads} loads (default 5): <b>cold</b>, each over a different 7-day period (so every query misses
  * Tally's result cache) and with the browser cache disabled, then <b>warm</b>, the same period again. Prints the
- * medians and appends one JSON line per round to {@code load-tests/dashboard-results.jsonl}.
+ * medians and appends one JSON line per round to {@code load-tests/dashboard-results.jsonl}. Also recorded per load,
+ * to see where the time goes: {@code parsed} (the document parsed), {@code firstQuery} / {@code firstAnswer} (the
+ * first {@code /v1/} request started / answered); {@code -Dbench.detail=true} adds every resource's start, request
+ * start and end.
  *
  * <pre>
  * mvn -q test -Dtest=DashboardBench -Dsurefire.failIfNoSpecifiedTests=false \
@@ -88,13 +91,24 @@ class DashboardBench {
         const nav = performance.getEntriesByType('navigation')[0];
         const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : null; };
         const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
-        return JSON.stringify({ ttfb: nav.responseStart, domContentLoaded: nav.domContentLoadedEventEnd,
+        return JSON.stringify({ ttfb: nav.responseStart, parsed: nav.domInteractive,
+          domContentLoaded: nav.domContentLoadedEventEnd,
           load: nav.loadEventEnd, fcp: fcp ? fcp.startTime : null, fmr: mark('first-meaningful-render'),
           widgetsReady: mark('widgets-ready'),
           requests: performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/')).length,
+          firstQuery: Math.min(...performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/'))
+            .map((r) => r.startTime)),
+          firstAnswer: Math.min(...performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/'))
+            .map((r) => r.responseEnd)),
+          detail: arguments[0] ? ['document ' + Math.round(nav.responseStart) + '-' + Math.round(nav.responseEnd)
+            + ', parser started ' + (performance.timing.domLoading - performance.timing.navigationStart)]
+            .concat(performance.getEntriesByType('resource').map((r) => r.name.replace(location.origin, '')
+              .slice(0, 90) + ' ' + Math.round(r.startTime) + '/' + Math.round(r.requestStart) + '/'
+              + Math.round(r.responseEnd))) : undefined,
           slowest: performance.getEntriesByType('resource').sort((a, b) => b.responseEnd - a.responseEnd).slice(0, 3)
             .map((r) => ({ name: r.name.replace(location.origin, '').slice(0, 120), start: Math.round(r.startTime),
-              requestStart: Math.round(r.requestStart), end: Math.round(r.responseEnd) })) });""");
+              requestStart: Math.round(r.requestStart), end: Math.round(r.responseEnd) })) });""",
+        Boolean.getBoolean("bench.detail"));
     JsonObject r = new JsonObject(json).put("period", hash);
     System.out.println("load " + n + ": " + r.encode());
     return r;
@@ -102,7 +116,8 @@ class DashboardBench {
 
   private static void report(String label, String round, List<JsonObject> runs) throws Exception {
     JsonObject medians = new JsonObject();
-    for (String k : List.of("ttfb", "domContentLoaded", "fcp", "fmr", "widgetsReady")) {
+    for (String k : List.of("ttfb", "parsed", "domContentLoaded", "fcp", "firstQuery", "firstAnswer", "fmr",
+        "widgetsReady")) {
       double[] v = runs.stream().mapToDouble(r -> r.getDouble(k) == null ? Double.NaN : r.getDouble(k)).sorted()
           .toArray();
       medians.put(k, Math.round(v[v.length / 2] * 10) / 10.0);
