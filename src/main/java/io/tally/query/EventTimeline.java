@@ -257,6 +257,11 @@ public final class EventTimeline {
    * counts once in each bucket holding at least one of their events.
    */
   static long[] distinctPerBucket(Project p, long[] bounds) {
+    return distinctPerBucket(p, bounds, null);
+  }
+
+  /** The same, counting only events whose combination passes ({@code pass} null: every event). */
+  static long[] distinctPerBucket(Project p, long[] bounds, boolean[] pass) {
     int k = bounds.length - 1;
     long[] counts = new long[Math.max(k, 0)];
     if (k <= 0) {
@@ -265,8 +270,13 @@ public final class EventTimeline {
     for (int person = 0; person < p.persons(); person++) {
       long[] ev = p.events[person];
       int hi = p.from(person, bounds[k]);
+      int[] d = p.dims[person];
       int j = p.from(person, bounds[0]);
       while (j < hi) {
+        if (pass != null && !pass[d[j]]) {
+          j++;
+          continue;
+        }
         long ms = ms(ev[j]);
         // the bucket holding ms (last bound <= ms), counted once; then straight to the first event after it
         int b = upper(bounds, 0, k, ms) - 1;

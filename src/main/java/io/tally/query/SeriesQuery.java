@@ -39,12 +39,13 @@ final class SeriesQuery {
   }
 
   /**
-   * Distinct persons per bucket from the event timeline (null when it cannot answer: filters, raw, not loaded). The
+   * Distinct persons per bucket from the event timeline, filters included (null when it cannot answer: raw, not
+   * loaded). The
    * first bucket counts from {@code from}, the last up to {@code to}, as the SQL does.
    */
   static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
                                                  Instant from, Instant to, String interval, ZoneId zone, Filters f) {
-    EventTimeline.Project p = f.any() || f.raw() || timeline == null ? null : timeline.project(project);
+    EventTimeline.Project p = f.raw() || timeline == null ? null : timeline.project(project);
     if (p == null) {
       return null;
     }
@@ -59,7 +60,8 @@ final class SeriesQuery {
     bounds[0] = Math.max(bounds[0], from.toEpochMilli());
     bounds[buckets.size()] = Math.min(to.toEpochMilli(),
         next(buckets.get(buckets.size() - 1), interval, zone).toEpochMilli());
-    long[] counts = EventTimeline.distinctPerBucket(p, bounds);
+    long[] counts = EventTimeline.distinctPerBucket(p, bounds, f.any()
+        ? EventTimeline.passing(p, f.provider(), f.model(), f.country(), f.device()) : null);
     for (int i = 0; i < counts.length; i++) {
       if (counts[i] > 0) {
         out.put(buckets.get(i), (double) counts[i]);
@@ -115,10 +117,10 @@ final class SeriesQuery {
     Map<Instant, Double> values = new LinkedHashMap<>();
     buckets.forEach(b -> values.put(b, 0.0));
     Future<Void> filled;
-    // UTC days come from the person index's day bitmaps (cheaper than a pass over every event); the rest from the
-    // event timeline when it can answer
+    // unfiltered UTC days come from the person index's day bitmaps (cheaper than a pass over every event); the rest
+    // from the event timeline when it can answer
     boolean utcDays = interval.equals("day") && zone.getRules().isFixedOffset()
-        && zone.getRules().getOffset(from).equals(ZoneOffset.UTC);
+        && zone.getRules().getOffset(from).equals(ZoneOffset.UTC) && !f.any();
     Map<Instant, Double> inMemory = metric.equals("active_users") && !utcDays
         ? activeFromTimeline(timeline, project, buckets, from, to, interval, zone, f) : null;
     if (inMemory != null) {

@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The in-memory event timeline behind funnels, hourly distinct persons and per-type distinct persons: its answers
@@ -193,6 +194,15 @@ class EventTimelineTest {
       JsonArray sql = t.http.get(q + "&raw=true").json().getJsonArray("points");
       assertEquals(oracleSeries(p[0], Instant.parse(p[1]), Instant.parse(p[2])), memory, q);
       assertEquals(sql, memory, q + " (SQL)");
+    }
+    // filtered: the same as the SQL path
+    for (String filter : List.of("&provider=openai", "&device=mobile&model=anthropic-m0")) {
+      for (String interval : List.of("hour", "day")) {
+        String q = "/v1/timeseries?metric=active_users&interval=" + interval + "&from=" + from + "&to=" + mid + filter;
+        JsonArray memory = t.http.get(q).json().getJsonArray("points");
+        assertEquals(t.http.get(q + "&raw=true").json().getJsonArray("points"), memory, q + " (SQL)");
+        assertTrue(memory.stream().anyMatch(o -> ((JsonObject) o).getDouble("value") > 0), q);
+      }
     }
     String b = "/v1/breakdown?dimension=event&metric=active_users&limit=50&from=" + from + "&to=" + mid;
     JsonObject memory = t.http.get(b).json();
