@@ -254,13 +254,9 @@ public final class EventTimeline {
 
   /**
    * Distinct persons per bucket, buckets given by ascending bounds: bucket i is [bounds[i], bounds[i + 1]). A person
-   * counts once in each bucket holding at least one of their events.
+   * counts once in each bucket holding at least one of their events whose combination passes ({@code pass} null:
+   * every event).
    */
-  static long[] distinctPerBucket(Project p, long[] bounds) {
-    return distinctPerBucket(p, bounds, null);
-  }
-
-  /** The same, counting only events whose combination passes ({@code pass} null: every event). */
   static long[] distinctPerBucket(Project p, long[] bounds, boolean[] pass) {
     int k = bounds.length - 1;
     long[] counts = new long[Math.max(k, 0)];

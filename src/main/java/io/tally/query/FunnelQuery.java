@@ -76,57 +76,36 @@ final class FunnelQuery {
         + "WHERE project_id = $1 AND ts >= $2 AND ts < $3 AND NOT is_bot AND type = ANY($" + t.size() + ") "
         + "AND coalesce(user_id, anonymous_id) IS NOT NULL) x WHERE m <> 0 ORDER BY k, ms";
     return pool.preparedQuery(sql).execute(t).compose(rows -> {
+      // each person's events packed as the timeline packs them, with the step mask in place of the type number
+      // (at most 10 steps: masks < 4,096), so both paths share bestAttempt
+      int[] identity = new int[1 << n];
+      for (int m = 0; m < identity.length; m++) {
+        identity[m] = m;
+      }
       Map<String, Attempt> best = new HashMap<>();
       String cur = null;
-      List<long[]> evs = new ArrayList<>();
+      long[] evs = new long[16];
+      int len = 0;
       for (Row r : rows) {
         String k = r.getString(0);
         if (!k.equals(cur)) {
           if (cur != null) {
-            best.put(cur, bestAttempt(evs, n, windowMs));
+            best.put(cur, bestAttempt(evs, 0, len, identity, n, windowMs));
           }
           cur = k;
-          evs = new ArrayList<>();
+          len = 0;
         }
-        evs.add(new long[] {r.getLong(1), r.getInteger(2)});
+        if (len == evs.length) {
+          evs = java.util.Arrays.copyOf(evs, len * 2);
+        }
+        evs[len++] = (r.getLong(1) << EventTimeline.TYPE_BITS) | r.getInteger(2);
       }
       if (cur != null) {
-        best.put(cur, bestAttempt(evs, n, windowMs));
+        best.put(cur, bestAttempt(evs, 0, len, identity, n, windowMs));
       }
       return reasons(project, to, windowMs, steps, best)
           .map(reasons -> build(q, steps, best, reasons));
     });
-  }
-
-  /** The attempt reaching the most steps, the earliest on ties. Events sorted by time, each {ms, mask}. */
-  static Attempt bestAttempt(List<long[]> evs, int n, long windowMs) {
-    Attempt best = null;
-    for (int s = 0; s < evs.size(); s++) {
-      if ((evs.get(s)[1] & 1) == 0) {
-        continue;
-      }
-      long[] times = new long[n];
-      long start = evs.get(s)[0];
-      times[0] = start;
-      int reached = 1;
-      for (int j = s + 1; j < evs.size() && reached < n; j++) {
-        long ms = evs.get(j)[0];
-        if (ms - start > windowMs) {
-          break;
-        }
-        if (ms > times[reached - 1] && (evs.get(j)[1] & (1L << reached)) != 0) {
-          times[reached] = ms;
-          reached++;
-        }
-      }
-      if (best == null || reached > best.reached()) {
-        best = new Attempt(reached, times);
-        if (reached == n) {
-          break;
-        }
-      }
-    }
-    return best;
   }
 
   /** The same funnel from the per-person timelines: best attempts, then the drop-off reasons, in one pass each. */
@@ -199,7 +178,10 @@ final class FunnelQuery {
     return build(q, steps, best, reasons);
   }
 
-  /** {@link #bestAttempt(List, int, long)} over a person's sorted packed events [lo, hi), steps as type masks. */
+  /**
+   * The attempt reaching the most steps, the earliest on ties, over a person's events [lo, hi) sorted by time and
+   * packed as {@link EventTimeline} packs them; {@code masks} maps the low bits (a type number) to the steps it is.
+   */
   static Attempt bestAttempt(long[] ev, int lo, int hi, int[] masks, int n, long windowMs) {
     Attempt best = null;
     for (int s = lo; s < hi; s++) {

@@ -2,6 +2,20 @@ package io.tally.store;
 
 /** SQL of the derived tables: the coalesced upsert of one flush, and the idempotent re-derivation after a crash. */
 final class DerivedSql {
+  /** The rollups' measure columns summed over raw events {@code e} (same order as the rollup tables). */
+  private static final String EVENT_SUMS = """
+      count(*), coalesce(sum(tally_num(e.properties, 'tokens')), 0),
+             coalesce(sum(tally_num(e.properties, 'cost')), 0), coalesce(sum(tally_num(e.properties, 'amount')), 0),
+             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
+             count(tally_num(e.properties, 'responseTimeMs')),
+             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))""";
+
+  /** Raw events {@code e} of the hours a crash touched ({@code repair_hours}). */
+  private static final String TOUCHED_HOURS = """
+      (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
+        AND e.ts >= (SELECT min(hour) FROM repair_hours)
+        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'""";
+
   private DerivedSql() {
   }
 
@@ -329,51 +343,32 @@ final class DerivedSql {
 
   static final String REPAIR_PAGES_FILL = """
       INSERT INTO rollup_page_daily
-      SELECT e.project_id, (e.ts AT TIME ZONE 'UTC')::date, coalesce(e.page ->> 'path', ''), e.type, count(*),
-             coalesce(sum(tally_num(e.properties, 'tokens')), 0), coalesce(sum(tally_num(e.properties, 'cost')), 0),
-             coalesce(sum(tally_num(e.properties, 'amount')), 0),
-             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
-             count(tally_num(e.properties, 'responseTimeMs')),
-             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+      SELECT e.project_id, (e.ts AT TIME ZONE 'UTC')::date, coalesce(e.page ->> 'path', ''), e.type, %s
       FROM events e
       JOIN (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) t
         ON e.project_id = t.project_id AND e.ts >= t.day::timestamp AT TIME ZONE 'UTC'
         AND e.ts < (t.day + 1)::timestamp AT TIME ZONE 'UTC'
       WHERE NOT e.is_bot
       GROUP BY 1, 2, 3, 4
-      """;
+      """.formatted(EVENT_SUMS);
 
   static final String REPAIR_MINUTES_T = """
       INSERT INTO rollup_minute_t
-      SELECT e.project_id, date_trunc('minute', e.ts), e.type, count(*),
-             coalesce(sum(tally_num(e.properties, 'tokens')), 0), coalesce(sum(tally_num(e.properties, 'cost')), 0),
-             coalesce(sum(tally_num(e.properties, 'amount')), 0),
-             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
-             count(tally_num(e.properties, 'responseTimeMs')),
-             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+      SELECT e.project_id, date_trunc('minute', e.ts), e.type, %s
       FROM events e
-      WHERE NOT e.is_bot
-        AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
-        AND e.ts >= (SELECT min(hour) FROM repair_hours)
-        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
+      WHERE NOT e.is_bot AND %s
       GROUP BY 1, 2, 3
-      """;
+      """.formatted(EVENT_SUMS, TOUCHED_HOURS);
 
   static final String REPAIR_HOURLY = """
       INSERT INTO rollup_hourly
       SELECT e.project_id, date_trunc('hour', e.ts), e.type, coalesce(tally_str(e.properties, 'provider'), ''),
              coalesce(tally_str(e.properties, 'model'), ''), coalesce(e.country, ''), coalesce(e.device_type, ''),
-             coalesce(e.browser, ''), count(*), coalesce(sum(tally_num(e.properties, 'tokens')), 0),
-             coalesce(sum(tally_num(e.properties, 'cost')), 0), coalesce(sum(tally_num(e.properties, 'amount')), 0),
-             coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0),
-             count(tally_num(e.properties, 'responseTimeMs')),
-             coalesce(sum(tally_num(e.properties, 'durationMs')), 0), count(tally_num(e.properties, 'durationMs'))
+             coalesce(e.browser, ''), %s
       FROM events e
-      WHERE NOT e.is_bot AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
-        AND e.ts >= (SELECT min(hour) FROM repair_hours)
-        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
+      WHERE NOT e.is_bot AND %s
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-      """;
+      """.formatted(EVENT_SUMS, TOUCHED_HOURS);
 
   /** After the hourly repair: the days holding a touched hour are re-summed from the hourly rollup. */
   static final String REPAIR_DAILY = """
@@ -444,12 +439,9 @@ final class DerivedSql {
       SELECT e.project_id, date_trunc('minute', e.ts), count(*) FILTER (WHERE e.type = 'message_sent'),
              count(*) FILTER (WHERE e.type = 'error')
       FROM events e
-      WHERE NOT e.is_bot AND e.type IN ('message_sent', 'error')
-        AND (e.project_id, date_trunc('hour', e.ts)) IN (SELECT project_id, hour FROM repair_hours)
-        AND e.ts >= (SELECT min(hour) FROM repair_hours)
-        AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'
+      WHERE NOT e.is_bot AND e.type IN ('message_sent', 'error') AND %s
       GROUP BY 1, 2
-      """;
+      """.formatted(TOUCHED_HOURS);
 
   static final String REPAIR_USER_DAYS = """
       INSERT INTO user_days

@@ -362,13 +362,10 @@ public final class DerivedUpdater {
       String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
       String[] hd = new String[n], hb = new String[n];
       OffsetDateTime[] hh = new OffsetDateTime[n];
-      Long[] hev = new Long[n], hrn = new Long[n], hdn = new Long[n];
-      Double[] htok = new Double[n], hcost = new Double[n], hamt = new Double[n], hrt = new Double[n];
-      Double[] hdur = new Double[n];
+      Sums hs = new Sums(n);
       int i = 0;
       for (Map.Entry<HourKey, HourAgg> x : hours.entrySet()) {
         HourKey k = x.getKey();
-        HourAgg a = x.getValue();
         hp[i] = k.project();
         hh[i] = odt(k.hourMs());
         ht[i] = k.type();
@@ -377,15 +374,7 @@ public final class DerivedUpdater {
         hc[i] = k.country();
         hd[i] = k.device();
         hb[i] = k.browser();
-        hev[i] = a.events;
-        htok[i] = a.tokens;
-        hcost[i] = a.cost;
-        hamt[i] = a.amount;
-        hrt[i] = a.rtSum;
-        hrn[i] = a.rtN;
-        hdur[i] = a.durSum;
-        hdn[i] = a.durN;
-        i++;
+        hs.set(i++, x.getValue());
       }
       int m = minutes.size();
       String[] mp = new String[m];
@@ -402,47 +391,25 @@ public final class DerivedUpdater {
       int mt = minuteTypes.size();
       String[] mtp = new String[mt], mtt = new String[mt];
       OffsetDateTime[] mtm = new OffsetDateTime[mt];
-      Long[] mtev = new Long[mt], mtrn = new Long[mt], mtdn = new Long[mt];
-      Double[] mttok = new Double[mt], mtcost = new Double[mt], mtamt = new Double[mt], mtrt = new Double[mt];
-      Double[] mtdur = new Double[mt];
+      Sums mts = new Sums(mt);
       int z = 0;
       for (Map.Entry<MinuteTypeKey, HourAgg> x : minuteTypes.entrySet()) {
-        HourAgg a = x.getValue();
         mtp[z] = x.getKey().project();
         mtm[z] = odt(x.getKey().minuteMs());
         mtt[z] = x.getKey().type();
-        mtev[z] = a.events;
-        mttok[z] = a.tokens;
-        mtcost[z] = a.cost;
-        mtamt[z] = a.amount;
-        mtrt[z] = a.rtSum;
-        mtrn[z] = a.rtN;
-        mtdur[z] = a.durSum;
-        mtdn[z] = a.durN;
-        z++;
+        mts.set(z++, x.getValue());
       }
       int pg = pages.size();
       String[] pgp = new String[pg], pgpath = new String[pg], pgt = new String[pg];
       java.time.LocalDate[] pgd = new java.time.LocalDate[pg];
-      Long[] pgev = new Long[pg], pgrn = new Long[pg], pgdn = new Long[pg];
-      Double[] pgtok = new Double[pg], pgcost = new Double[pg], pgamt = new Double[pg], pgrt = new Double[pg];
-      Double[] pgdur = new Double[pg];
+      Sums pgs = new Sums(pg);
       int y = 0;
       for (Map.Entry<PageDayKey, HourAgg> x : pages.entrySet()) {
-        HourAgg a = x.getValue();
         pgp[y] = x.getKey().project();
         pgd[y] = java.time.LocalDate.ofEpochDay(x.getKey().epochDay());
         pgpath[y] = x.getKey().path();
         pgt[y] = x.getKey().type();
-        pgev[y] = a.events;
-        pgtok[y] = a.tokens;
-        pgcost[y] = a.cost;
-        pgamt[y] = a.amount;
-        pgrt[y] = a.rtSum;
-        pgrn[y] = a.rtN;
-        pgdur[y] = a.durSum;
-        pgdn[y] = a.durN;
-        y++;
+        pgs.set(y++, x.getValue());
       }
       int d = days.size();
       String[] dp = new String[d], du = new String[d], da = new String[d];
@@ -459,12 +426,10 @@ public final class DerivedUpdater {
       String[] up = new String[pd], uu = new String[pd], ua = new String[pd], ut = new String[pd];
       String[] upr = new String[pd], um = new String[pd], uf = new String[pd];
       java.time.LocalDate[] ud = new java.time.LocalDate[pd];
-      Long[] uev = new Long[pd], urn = new Long[pd];
-      Double[] utok = new Double[pd], ucost = new Double[pd], uamt = new Double[pd], urt = new Double[pd];
+      Sums us = new Sums(pd);
       int q = 0;
       for (Map.Entry<PersonDayKey, HourAgg> x : personDays.entrySet()) {
         PersonDayKey pk = x.getKey();
-        HourAgg a = x.getValue();
         up[q] = pk.project();
         ud[q] = java.time.LocalDate.ofEpochDay(pk.epochDay());
         uu[q] = pk.user();
@@ -473,30 +438,59 @@ public final class DerivedUpdater {
         upr[q] = pk.provider();
         um[q] = pk.model();
         uf[q] = pk.feature();
-        uev[q] = a.events;
-        utok[q] = a.tokens;
-        ucost[q] = a.cost;
-        uamt[q] = a.amount;
-        urt[q] = a.rtSum;
-        urn[q] = a.rtN;
-        q++;
+        us.set(q++, x.getValue());
       }
-      return t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh).addArrayOfString(ht).addArrayOfString(hpr)
-          .addArrayOfString(hm).addArrayOfString(hc).addArrayOfString(hd).addArrayOfString(hb)
-          .addArrayOfLong(hev).addArrayOfDouble(htok).addArrayOfDouble(hcost).addArrayOfDouble(hamt)
-          .addArrayOfDouble(hrt).addArrayOfLong(hrn).addArrayOfDouble(hdur).addArrayOfLong(hdn)
+      t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh).addArrayOfString(ht).addArrayOfString(hpr)
+          .addArrayOfString(hm).addArrayOfString(hc).addArrayOfString(hd).addArrayOfString(hb);
+      hs.addTo(t, true)
           .addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
           .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da)
           .addArrayOfString(up).addArrayOfLocalDate(ud).addArrayOfString(uu).addArrayOfString(ua)
-          .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf)
-          .addArrayOfLong(uev).addArrayOfDouble(utok).addArrayOfDouble(ucost).addArrayOfDouble(uamt)
-          .addArrayOfDouble(urt).addArrayOfLong(urn)
-          .addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt).addArrayOfLong(mtev)
-          .addArrayOfDouble(mttok).addArrayOfDouble(mtcost).addArrayOfDouble(mtamt).addArrayOfDouble(mtrt)
-          .addArrayOfLong(mtrn).addArrayOfDouble(mtdur).addArrayOfLong(mtdn)
-          .addArrayOfString(pgp).addArrayOfLocalDate(pgd).addArrayOfString(pgpath).addArrayOfString(pgt)
-          .addArrayOfLong(pgev).addArrayOfDouble(pgtok).addArrayOfDouble(pgcost).addArrayOfDouble(pgamt)
-          .addArrayOfDouble(pgrt).addArrayOfLong(pgrn).addArrayOfDouble(pgdur).addArrayOfLong(pgdn);
+          .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf);
+      us.addTo(t, false).addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt);
+      mts.addTo(t, true).addArrayOfString(pgp).addArrayOfLocalDate(pgd).addArrayOfString(pgpath).addArrayOfString(pgt);
+      return pgs.addTo(t, true);
+    }
+  }
+
+  /** The measure columns of rollup rows (events, tokens, cost, amount, response and load times), as arrays. */
+  private static final class Sums {
+    final Long[] events;
+    final Double[] tokens;
+    final Double[] cost;
+    final Double[] amount;
+    final Double[] rtSum;
+    final Long[] rtN;
+    final Double[] durSum;
+    final Long[] durN;
+
+    Sums(int n) {
+      events = new Long[n];
+      tokens = new Double[n];
+      cost = new Double[n];
+      amount = new Double[n];
+      rtSum = new Double[n];
+      rtN = new Long[n];
+      durSum = new Double[n];
+      durN = new Long[n];
+    }
+
+    void set(int i, HourAgg a) {
+      events[i] = a.events;
+      tokens[i] = a.tokens;
+      cost[i] = a.cost;
+      amount[i] = a.amount;
+      rtSum[i] = a.rtSum;
+      rtN[i] = a.rtN;
+      durSum[i] = a.durSum;
+      durN[i] = a.durN;
+    }
+
+    /** Appends the columns in statement order; the per-person daily rollup keeps no load times. */
+    Tuple addTo(Tuple t, boolean durations) {
+      t.addArrayOfLong(events).addArrayOfDouble(tokens).addArrayOfDouble(cost).addArrayOfDouble(amount)
+          .addArrayOfDouble(rtSum).addArrayOfLong(rtN);
+      return durations ? t.addArrayOfDouble(durSum).addArrayOfLong(durN) : t;
     }
   }
 
