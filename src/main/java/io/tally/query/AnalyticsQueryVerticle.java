@@ -68,7 +68,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     UserAnalyticsQuery user = new UserAnalyticsQuery(pool);
     PersonIndex index = new PersonIndex(pool);
     metrics.personIndexGauge(index::persons);
-    UsageQuery usage = new UsageQuery(pool, index);
+    UsageQuery usage = new UsageQuery(pool, index, timeline);
     FunnelQuery funnel = new FunnelQuery(pool, timeline);
     RetentionQuery retention = new RetentionQuery(pool, index);
     ConversionQuery conversions = new ConversionQuery(pool, catalog);

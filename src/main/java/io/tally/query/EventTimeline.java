@@ -23,10 +23,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Every stored non-bot event with a person, in memory, as one sorted {@code long[]} per person: event time (epoch ms)
- * shifted left 12 bits, or-ed with the event type's number in the project. Ordered funnels, drop-off reasons and
- * distinct persons per hour or minute are then passes over ~8 bytes per event instead of sorting millions of rows in
- * PostgreSQL (a 30-day funnel over 10M events: 10.7 s in SQL).
+ * Every stored non-bot event, in memory, as one sorted {@link Track} per person: event time (epoch ms) shifted left
+ * 12 bits, or-ed with the event type's number in the project, and in parallel the number of the event's dimension
+ * combination and of its session (16 bytes an event). Events without a person (a session id only) sit in one track
+ * of their own, used only by figures over sessions and events. Ordered funnels, drop-off reasons, distinct persons
+ * per minute, hour or value, and filtered usage (persons, sessions, uptime) are then passes over memory instead of
+ * sorting millions of rows in PostgreSQL (a 30-day funnel over 10M events: 10.7 s in SQL).
  *
  * <p><b>Kept exact.</b> The writer hands each committed batch over ({@link #committed}, on its own context) with the
  * id of the transaction that stored it; the query verticle's worker context drains them. The load at start reads
@@ -36,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * table, then each merge notice), else the anonymous id; a merge notice moves the anonymous id's history to the user,
  * as {@code MERGE_IDENTITY} does in SQL. A deleted person is forgotten; a retention run (history rewritten) reloads.
  *
- * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default max heap ÷ 64, ~8 bytes each) or
+ * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default max heap ÷ 64, ~16 bytes each plus ~40 per session) or
  * 4,096 event types in a project, or while loading, {@link #project} answers null and callers use SQL.
  */
 public final class EventTimeline {
@@ -45,11 +47,12 @@ public final class EventTimeline {
   static final int MAX_TYPES = 1 << TYPE_BITS;
   static final long TYPE_MASK = MAX_TYPES - 1;
   private static final long[] EMPTY = new long[0];
-  private static final int[] NO_DIMS = new int[0];
+  private static final int[] NO_INTS = new int[0];
 
   /**
    * Events past which the index gives up (falls back to SQL) rather than grow the heap further: by default one per
-   * 64 bytes of maximum heap (8 bytes an event, plus room for array growth and everything else Tally holds).
+   * 64 bytes of maximum heap (16 bytes an event and its share of the session table, plus room for array growth and
+   * everything else Tally holds).
    */
   static final long MAX_EVENTS = Long.getLong("tally.timeline.maxEvents", Runtime.getRuntime().maxMemory() / 64);
   /** Events handed over but not yet drained past which the hand-over stops and a reload is due. */
@@ -64,8 +67,8 @@ public final class EventTimeline {
   }
 
   /** A committed batch: the columns the index needs, and the storing transaction's id. */
-  private record Batch(long xid, String[] project, String[] user, String[] anon, long[] ms, String[] type,
-                       String[][] dims) {}
+  private record Batch(long xid, String[] project, String[] user, String[] anon, String[] session, long[] ms,
+                       String[] type, String[][] dims) {}
 
   /** The dimensions kept per event (a combination is stored once per project, events carry its number). */
   static final int PROVIDER = 0;
@@ -76,14 +79,173 @@ public final class EventTimeline {
   static final int PAGE = 5;
   static final int DIMS = 6;
 
-  /** One project's events per person. */
+  /**
+   * One person's events (or a project's person-less ones), sorted by time: the packed time and type, and in parallel
+   * the event's dimension combination and its session's number (-1: none).
+   */
+  static final class Track {
+    long[] ev = EMPTY;
+    int[] dims = NO_INTS;
+    int[] sess = NO_INTS;
+    int len;
+
+    /** Inserts keeping the events sorted (appends in the usual case: time moves forward). */
+    void insert(long v, int combo, int session) {
+      int n = len;
+      if (n == ev.length) {
+        int cap = Math.max(4, n + (n >> 1));
+        ev = Arrays.copyOf(ev, cap);
+        dims = Arrays.copyOf(dims, cap);
+        sess = Arrays.copyOf(sess, cap);
+      }
+      int i = n == 0 || ev[n - 1] <= v ? n : upper(ev, 0, n, v);
+      if (i < n) {
+        System.arraycopy(ev, i, ev, i + 1, n - i);
+        System.arraycopy(dims, i, dims, i + 1, n - i);
+        System.arraycopy(sess, i, sess, i + 1, n - i);
+      }
+      ev[i] = v;
+      dims[i] = combo;
+      sess[i] = session;
+      len = n + 1;
+    }
+
+    /** Both tracks' events in one, in time order. */
+    static Track merged(Track a, Track b) {
+      Track out = new Track();
+      int n = a.len + b.len;
+      out.ev = new long[n];
+      out.dims = new int[n];
+      out.sess = new int[n];
+      int i = 0;
+      int j = 0;
+      for (int k = 0; k < n; k++) {
+        Track src;
+        int at;
+        if (j >= b.len || (i < a.len && a.ev[i] <= b.ev[j])) {
+          src = a;
+          at = i++;
+        } else {
+          src = b;
+          at = j++;
+        }
+        out.ev[k] = src.ev[at];
+        out.dims[k] = src.dims[at];
+        out.sess[k] = src.sess[at];
+      }
+      out.len = n;
+      return out;
+    }
+
+    /** Index of the first event at or after {@code ms}. */
+    int from(long ms) {
+      return lower(ev, 0, len, ms << TYPE_BITS);
+    }
+  }
+
+  /**
+   * A project's sessions: a dense number per session id, and each session's first and last event (epoch ms) over the
+   * events held, which is how the {@code sessions} table defines start, end, duration and bounce. Session ids are
+   * kept as two independent 64-bit hashes in an open-addressing table (~40 bytes a session instead of ~140 for a
+   * string map); telling two ids apart then fails with probability ~n²/2¹²⁹.
+   */
+  static final class Sessions {
+    private long[] keyA = new long[1024];
+    private long[] keyB = new long[1024];
+    /** Per slot: session number + 1, 0 when free. */
+    private int[] slot = new int[1024];
+    long[] start = new long[256];
+    long[] end = new long[256];
+    int count;
+
+    /** The session's number; widens its first/last event to include {@code ms}. */
+    int id(String session, long ms) {
+      long a = hashA(session);
+      long b = hashB(session);
+      int mask = slot.length - 1;
+      int i = (int) a & mask;
+      while (slot[i] != 0) {
+        if (keyA[i] == a && keyB[i] == b) {
+          int id = slot[i] - 1;
+          start[id] = Math.min(start[id], ms);
+          end[id] = Math.max(end[id], ms);
+          return id;
+        }
+        i = (i + 1) & mask;
+      }
+      int id = count++;
+      if (id == start.length) {
+        start = Arrays.copyOf(start, id * 2);
+        end = Arrays.copyOf(end, id * 2);
+      }
+      start[id] = ms;
+      end[id] = ms;
+      keyA[i] = a;
+      keyB[i] = b;
+      slot[i] = id + 1;
+      if (count * 2 > slot.length) {
+        grow();
+      }
+      return id;
+    }
+
+    private void grow() {
+      long[] oa = keyA;
+      long[] ob = keyB;
+      int[] os = slot;
+      keyA = new long[os.length * 2];
+      keyB = new long[os.length * 2];
+      slot = new int[os.length * 2];
+      int mask = slot.length - 1;
+      for (int k = 0; k < os.length; k++) {
+        if (os[k] != 0) {
+          int i = (int) oa[k] & mask;
+          while (slot[i] != 0) {
+            i = (i + 1) & mask;
+          }
+          keyA[i] = oa[k];
+          keyB[i] = ob[k];
+          slot[i] = os[k];
+        }
+      }
+    }
+
+    /** FNV-1a over the UTF-16 units, finalised. */
+    static long hashA(String s) {
+      long h = 0xcbf29ce484222325L;
+      for (int k = 0; k < s.length(); k++) {
+        h = (h ^ s.charAt(k)) * 0x100000001b3L;
+      }
+      return mix(h);
+    }
+
+    /** A multiply-rotate hash with other constants, finalised. */
+    static long hashB(String s) {
+      long h = 0x9E3779B97F4A7C15L ^ s.length();
+      for (int k = 0; k < s.length(); k++) {
+        h = Long.rotateLeft((h + s.charAt(k)) * 0xC2B2AE3D27D4EB4FL, 31);
+      }
+      return mix(h ^ 0x27D4EB2F165667C5L);
+    }
+
+    /** MurmurHash3's 64-bit finaliser. */
+    private static long mix(long h) {
+      h ^= h >>> 33;
+      h *= 0xff51afd7ed558ccdL;
+      h ^= h >>> 33;
+      h *= 0xc4ceb9fe1a85ec53L;
+      return h ^ (h >>> 33);
+    }
+  }
+
+  /** One project's events per person (and its person-less events, which only session and event figures use). */
   static final class Project {
     final Map<String, Integer> ids = new HashMap<>();
     final List<String> keys = new ArrayList<>();
-    long[][] events = new long[1024][];
-    /** Per person, parallel to events: the number of the event's dimension combination. */
-    int[][] dims = new int[1024][];
-    int[] len = new int[1024];
+    Track[] tracks = new Track[1024];
+    /** Events without a person (a session id only): never counted as a person, never in a funnel. */
+    final Track orphans = new Track();
+    final Sessions sessions = new Sessions();
     final Map<List<String>, Integer> comboIds = new HashMap<>();
     final List<String[]> combos = new ArrayList<>();
     final Map<String, Integer> typeIds = new HashMap<>();
@@ -101,13 +263,10 @@ public final class EventTimeline {
       int n = keys.size();
       ids.put(key, n);
       keys.add(key);
-      if (n == events.length) {
-        events = Arrays.copyOf(events, n * 2);
-        dims = Arrays.copyOf(dims, n * 2);
-        len = Arrays.copyOf(len, n * 2);
+      if (n == tracks.length) {
+        tracks = Arrays.copyOf(tracks, n * 2);
       }
-      events[n] = EMPTY;
-      dims[n] = NO_DIMS;
+      tracks[n] = new Track();
       return n;
     }
 
@@ -146,33 +305,11 @@ public final class EventTimeline {
       return id;
     }
 
-    void add(String key, long ms, String type, String[] dimValues) {
-      insert(person(key), (ms << TYPE_BITS) | type(type), combo(dimValues));
-    }
-
-    /** Inserts keeping the person's events sorted (appends in the usual case: time moves forward). */
-    void insert(int p, long v, int combo) {
-      long[] a = events[p];
-      int[] d = dims[p];
-      int n = len[p];
-      if (n == a.length) {
-        int cap = Math.max(4, n + (n >> 1));
-        a = Arrays.copyOf(a, cap);
-        d = Arrays.copyOf(d, cap);
-        events[p] = a;
-        dims[p] = d;
-      }
-      if (n == 0 || a[n - 1] <= v) {
-        a[n] = v;
-        d[n] = combo;
-      } else {
-        int i = upper(a, 0, n, v);
-        System.arraycopy(a, i, a, i + 1, n - i);
-        System.arraycopy(d, i, d, i + 1, n - i);
-        a[i] = v;
-        d[i] = combo;
-      }
-      len[p] = n + 1;
+    /** Adds an event of a person ({@code key}), or a person-less one ({@code key} null). */
+    void add(String key, long ms, String type, String[] dimValues, String session) {
+      int s = session == null ? -1 : sessions.id(session, ms);
+      Track t = key == null ? orphans : tracks[person(key)];
+      t.insert((ms << TYPE_BITS) | type(type), combo(dimValues), s);
       size++;
     }
 
@@ -180,53 +317,19 @@ public final class EventTimeline {
     void merge(String from, String to) {
       links.putIfAbsent(from, to);
       Integer f = ids.get(from);
-      if (f == null || len[f] == 0 || from.equals(to)) {
+      if (f == null || tracks[f].len == 0 || from.equals(to)) {
         return;
       }
       int t = person(to);
-      long[] a = events[f];
-      int[] da = dims[f];
-      int na = len[f];
-      long[] b = events[t];
-      int[] db = dims[t];
-      int nb = len[t];
-      long[] out = new long[na + nb];
-      int[] dout = new int[na + nb];
-      int i = 0;
-      int j = 0;
-      int k = 0;
-      while (i < na && j < nb) {
-        if (a[i] <= b[j]) {
-          dout[k] = da[i];
-          out[k++] = a[i++];
-        } else {
-          dout[k] = db[j];
-          out[k++] = b[j++];
-        }
-      }
-      while (i < na) {
-        dout[k] = da[i];
-        out[k++] = a[i++];
-      }
-      while (j < nb) {
-        dout[k] = db[j];
-        out[k++] = b[j++];
-      }
-      events[t] = out;
-      dims[t] = dout;
-      len[t] = out.length;
-      events[f] = EMPTY;
-      dims[f] = NO_DIMS;
-      len[f] = 0;
+      tracks[t] = Track.merged(tracks[f], tracks[t]);
+      tracks[f] = new Track();
     }
 
     void forget(String key) {
       Integer f = ids.get(key);
       if (f != null) {
-        size -= len[f];
-        events[f] = EMPTY;
-        dims[f] = NO_DIMS;
-        len[f] = 0;
+        size -= tracks[f].len;
+        tracks[f] = new Track();
       }
     }
 
@@ -236,7 +339,7 @@ public final class EventTimeline {
 
     /** Index of the first event of person p at or after {@code ms}. */
     int from(int p, long ms) {
-      return lower(events[p], 0, len[p], ms << TYPE_BITS);
+      return tracks[p].from(ms);
     }
 
     /** Per type number: the bit set of steps (or 0). Types unknown to the project match nothing. */
@@ -264,9 +367,9 @@ public final class EventTimeline {
       return counts;
     }
     for (int person = 0; person < p.persons(); person++) {
-      long[] ev = p.events[person];
+      long[] ev = p.tracks[person].ev;
       int hi = p.from(person, bounds[k]);
-      int[] d = p.dims[person];
+      int[] d = p.tracks[person].dims;
       int j = p.from(person, bounds[0]);
       while (j < hi) {
         if (pass != null && !pass[d[j]]) {
@@ -331,8 +434,8 @@ public final class EventTimeline {
     Arrays.fill(seenBy, -1);
     long total = 0;
     for (int person = 0; person < p.persons(); person++) {
-      long[] ev = p.events[person];
-      int[] d = p.dims[person];
+      long[] ev = p.tracks[person].ev;
+      int[] d = p.tracks[person].dims;
       int hi = p.from(person, toMs);
       boolean any = false;
       for (int j = p.from(person, fromMs); j < hi; j++) {
@@ -422,7 +525,7 @@ public final class EventTimeline {
     }
     int n = 0;
     for (Event e : stored) {
-      if (!e.bot() && e.actor() != null) {
+      if (!e.bot()) {
         n++;
       }
     }
@@ -432,22 +535,24 @@ public final class EventTimeline {
     String[] project = new String[n];
     String[] user = new String[n];
     String[] anon = new String[n];
+    String[] session = new String[n];
     long[] ms = new long[n];
     String[] type = new String[n];
     String[][] dims = new String[n][];
     int i = 0;
     for (Event e : stored) {
-      if (!e.bot() && e.actor() != null) {
+      if (!e.bot()) {
         project[i] = e.projectId();
         user[i] = e.userId();
         anon[i] = e.anonymousId();
+        session[i] = e.sessionId();
         ms[i] = millis(e.timestamp());
         type[i] = e.type();
         dims[i] = dims(e);
         i++;
       }
     }
-    inbox.add(new Batch(xid, project, user, anon, ms, type, dims));
+    inbox.add(new Batch(xid, project, user, anon, session, ms, type, dims));
     if (inboxEvents.addAndGet(n) > MAX_INBOX) {
       // nobody drains (still loading, or the query side is stuck): stop holding events, reload when possible
       accepting = false;
@@ -529,10 +634,7 @@ public final class EventTimeline {
         pid = b.project()[i];
         p = projects.computeIfAbsent(pid, k -> new Project());
       }
-      String key = p.key(b.user()[i], b.anon()[i]);
-      if (key != null) {
-        p.add(key, b.ms()[i], b.type()[i], b.dims()[i]);
-      }
+      p.add(p.key(b.user()[i], b.anon()[i]), b.ms()[i], b.type()[i], b.dims()[i], b.session()[i]);
     }
   }
 
@@ -719,9 +821,9 @@ public final class EventTimeline {
     return c.preparedQuery("""
             SELECT project_id, coalesce(user_id, anonymous_id), (extract(epoch FROM ts) * 1000)::int8, type,
                    tally_str(properties, 'provider'), tally_str(properties, 'model'), country, device_type, browser,
-                   tally_str(page, 'path')
+                   tally_str(page, 'path'), session_id
             FROM events
-            WHERE ts >= $1 AND ts < $2 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL
+            WHERE ts >= $1 AND ts < $2 AND NOT is_bot
             """)
         .execute(Tuple.of(Agg.odt(d.atStartOfDay(java.time.ZoneOffset.UTC).toInstant()),
             Agg.odt(d.plusDays(1).atStartOfDay(java.time.ZoneOffset.UTC).toInstant())))
@@ -738,7 +840,7 @@ public final class EventTimeline {
             for (int k = 0; k < DIMS; k++) {
               values[k] = r.getString(4 + k);
             }
-            p.add(r.getString(1), r.getLong(2), r.getString(3), values);
+            p.add(r.getString(1), r.getLong(2), r.getString(3), values, r.getString(4 + DIMS));
           }
           rows[0] += rs.size();
           if ((i + 1) % 10 == 0 || i + 1 == days.size()) {

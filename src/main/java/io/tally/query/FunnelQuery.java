@@ -126,7 +126,8 @@ final class FunnelQuery {
       excluded[i] = id == null ? -1 : id;
     }
     for (int p = 0; p < events.persons(); p++) {
-      long[] ev = events.events[p];
+      EventTimeline.Track track = events.tracks[p];
+      long[] ev = track.ev;
       int lo = events.from(p, fromMs);
       int hi = events.from(p, toMs);
       if (lo == hi) {
@@ -147,8 +148,8 @@ final class FunnelQuery {
           counts = new long[events.types.size()];
           instead[next] = counts;
         }
-        for (int j = EventTimeline.upper(ev, 0, events.len[p], (s << EventTimeline.TYPE_BITS)
-            | EventTimeline.TYPE_MASK); j < events.len[p]; j++) {
+        for (int j = EventTimeline.upper(ev, 0, track.len, (s << EventTimeline.TYPE_BITS)
+            | EventTimeline.TYPE_MASK); j < track.len; j++) {
           long ms = EventTimeline.ms(ev[j]);
           if (ms > e) {
             break;

@@ -14,15 +14,18 @@ import java.util.List;
 
 /**
  * The seed's UsageMetrics: event figures from the hourly rollup (+ raw edges), persons from the per-day activity
- * rollup (+ raw edges; raw when filtered), sessions from the sessions table, uptime from the per-minute rollup.
+ * rollup (+ raw edges), sessions from the sessions table, uptime from the per-minute rollup; when filtered, persons,
+ * sessions and uptime from the event timeline (raw events while it loads, or with {@code raw}).
  */
 final class UsageQuery {
   private final Pool pool;
   private final PersonIndex index;
+  private final EventTimeline timeline;
 
-  UsageQuery(Pool pool, PersonIndex index) {
+  UsageQuery(Pool pool, PersonIndex index, EventTimeline timeline) {
     this.pool = pool;
     this.index = index;
+    this.timeline = timeline;
   }
 
   Future<JsonObject> run(JsonObject q) {
@@ -33,11 +36,21 @@ final class UsageQuery {
     Filters f = Filters.of(q);
     Future<List<Agg.Row2>> cur = Agg.run(pool, project, from, to, f, Agg.Group.NONE, null);
     Future<List<Agg.Row2>> prevRevenue = Agg.run(pool, project, prevFrom, from, f, Agg.Group.NONE, List.of("payment"));
-    PersonIndex.Project people = f.any() || f.raw() ? null : index.project(project);
-    Future<long[]> users = people == null ? users(project, prevFrom, from, to, f)
-        : indexedUsers(people, project, prevFrom, from, to);
-    Future<double[]> sessions = sessions(project, from, to, f);
-    Future<double[]> uptime = uptime(project, from, to, f);
+    Future<long[]> users;
+    Future<double[]> sessions;
+    Future<double[]> uptime;
+    Filtered mem = f.any() && !f.raw() ? filtered(project, prevFrom, from, to, f) : null;
+    if (mem != null) {
+      users = Future.succeededFuture(mem.users());
+      sessions = Future.succeededFuture(mem.sessions());
+      uptime = Future.succeededFuture(mem.uptime());
+    } else {
+      PersonIndex.Project people = f.any() || f.raw() ? null : index.project(project);
+      users = people == null ? users(project, prevFrom, from, to, f)
+          : indexedUsers(people, project, prevFrom, from, to);
+      sessions = sessions(project, from, to, f);
+      uptime = uptime(project, from, to, f);
+    }
     return Future.all(List.of(cur, prevRevenue, users, sessions, uptime)).map(all -> {
       Agg.Totals t = new Agg.Totals();
       cur.result().forEach(t::add);
@@ -72,6 +85,132 @@ final class UsageQuery {
               .put("averagePerSession", Agg.div(t.revenue, sessionCount))
               .put("growth", prev.revenue == 0 ? null : (t.revenue - prev.revenue) / prev.revenue * 100.0));
     });
+  }
+
+  /** Filtered usage's persons (as {@link #users}), sessions (as {@link #sessions}) and uptime (as {@link #uptime}). */
+  record Filtered(long[] users, double[] sessions, double[] uptime) {}
+
+  /** Periods longer than this many minutes leave filtered uptime (and so the rest) to SQL: one int per minute. */
+  private static final long MAX_MINUTES = 4L << 20;
+
+  /**
+   * Filtered persons, sessions and uptime from the event timeline, with first-seen times from the person index, or
+   * null when either is not ready (SQL then answers). The figures are defined by the SQL they replace: a person or a
+   * session counts through its events that pass the filters, a session when it also started in the period.
+   */
+  private Filtered filtered(String project, Instant prevFrom, Instant from, Instant to, Filters f) {
+    long minutes = Math.floorDiv(to.toEpochMilli() - 1, 60_000L) - Math.floorDiv(from.toEpochMilli(), 60_000L) + 1;
+    if (timeline == null || minutes > MAX_MINUTES) {
+      return null;
+    }
+    PersonIndex.Project people = index.project(project);
+    EventTimeline.Project p = people == null ? null : timeline.project(project);
+    if (p == null) {
+      return null;
+    }
+    return filtered(p, people, EventTimeline.passing(p, f.provider(), f.model(), f.country(), f.device()),
+        prevFrom.toEpochMilli(), from.toEpochMilli(), to.toEpochMilli());
+  }
+
+  static Filtered filtered(EventTimeline.Project p, PersonIndex.Project people, boolean[] pass, long prevFrom,
+                           long from, long to) {
+    Integer sentId = p.typeIds.get("message_sent");
+    Integer errorId = p.typeIds.get("error");
+    int sent = sentId == null ? -1 : sentId;
+    int error = errorId == null ? -1 : errorId;
+    long firstMinute = Math.floorDiv(from, 60_000L);
+    int minutes = to <= from ? 0 : (int) (Math.floorDiv(to - 1, 60_000L) - firstMinute + 1);
+    int[] sentPerMinute = new int[minutes];
+    int[] errorsPerMinute = new int[minutes];
+    java.util.BitSet sessions = new java.util.BitSet(p.sessions.count);
+    long total = 0;
+    long active = 0;
+    long fresh = 0;
+    long prevActive = 0;
+    long retained = 0;
+    for (int person = 0; person <= p.persons(); person++) {
+      boolean orphans = person == p.persons();
+      EventTimeline.Track t = orphans ? p.orphans : p.tracks[person];
+      int lo = t.from(prevFrom);
+      int mid = t.from(from);
+      int hi = t.from(to);
+      boolean before = false;
+      for (int j = lo; j < mid; j++) {
+        if (pass[t.dims[j]]) {
+          before = true;
+          break;
+        }
+      }
+      boolean now = false;
+      for (int j = mid; j < hi; j++) {
+        if (!pass[t.dims[j]]) {
+          continue;
+        }
+        now = true;
+        if (t.sess[j] >= 0) {
+          sessions.set(t.sess[j]);
+        }
+        int type = EventTimeline.type(t.ev[j]);
+        if (type == sent || type == error) {
+          int m = (int) (Math.floorDiv(EventTimeline.ms(t.ev[j]), 60_000L) - firstMinute);
+          if (type == sent) {
+            sentPerMinute[m]++;
+          } else {
+            errorsPerMinute[m]++;
+          }
+        }
+      }
+      if (orphans) {
+        break;
+      }
+      boolean seen = before || now;
+      for (int j = 0; j < lo && !seen; j++) {
+        seen = pass[t.dims[j]];
+      }
+      if (seen) {
+        total++;
+      }
+      if (before) {
+        prevActive++;
+      }
+      if (now) {
+        active++;
+        if (before) {
+          retained++;
+        }
+        Integer id = people.ids.get(p.keys.get(person));
+        if (id != null && people.alive.get(id) && people.firstSeen[id] >= from) {
+          fresh++;
+        }
+      }
+    }
+    long n = 0;
+    double duration = 0;
+    long bounces = 0;
+    long[] start = p.sessions.start;
+    long[] end = p.sessions.end;
+    for (int s = sessions.nextSetBit(0); s >= 0; s = sessions.nextSetBit(s + 1)) {
+      if (start[s] >= from && start[s] < to) {
+        n++;
+        long d = end[s] - start[s];
+        duration += d;
+        if (d < 30_000) {
+          bounces++;
+        }
+      }
+    }
+    long withRequests = 0;
+    long up = 0;
+    for (int m = 0; m < minutes; m++) {
+      if (sentPerMinute[m] > 0) {
+        withRequests++;
+        if (errorsPerMinute[m] < sentPerMinute[m]) {
+          up++;
+        }
+      }
+    }
+    return new Filtered(new long[] {total, active, fresh, prevActive - retained, retained},
+        new double[] {n, duration, bounces}, new double[] {withRequests, up});
   }
 
   /** The persons active in [from, to) as a SQL relation {@code (k)}, from user_days and raw edges. */

@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EventTimelineTest {
   static final String[] TYPES = {"page_view", "conversation_created", "message_sent", "share_created", "signup",
-      "export_generated", "tl_custom"};
+      "export_generated", "tl_custom", "error"};
   static final Instant T0 = Instant.parse("2026-09-14T00:00:00Z");
   static final String SUFFIX = Long.toString(System.nanoTime(), 36);
   static TestTally t;
@@ -52,6 +52,8 @@ class EventTimelineTest {
   record Sent(String person, long ms, String type, String page, String provider) {}
 
   static final List<Sent> sent = new ArrayList<>();
+  /** Events without a person (a session id only): time ms, type, provider. */
+  static final List<Sent> personless = new ArrayList<>();
 
   @BeforeAll
   static void start() {
@@ -73,7 +75,8 @@ class EventTimelineTest {
     if (anon != null) {
       ctx.put("anonymousId", anon);
     }
-    JsonObject props = new JsonObject();
+    JsonObject props = type.equals("error") ? new JsonObject().put("code", "E" + (at.getEpochSecond() % 3))
+        : new JsonObject();
     JsonObject e = new JsonObject().put("id", UUID.randomUUID().toString()).put("type", type)
         .put("timestamp", at.toString()).put("properties", props).put("userContext", ctx);
     if (bot) {
@@ -124,7 +127,8 @@ class EventTimelineTest {
         String type = TYPES[rnd.nextInt(TYPES.length)];
         // dimensions: a page path, a provider and model on messages, a desktop or a mobile browser per person
         String page = "/p" + rnd.nextInt(5);
-        String provider = type.equals("message_sent") ? (rnd.nextBoolean() ? "openai" : "anthropic") : null;
+        String provider = type.equals("message_sent") || type.equals("error")
+            ? (rnd.nextBoolean() ? "openai" : "anthropic") : null;
         JsonObject e = event(type, Instant.ofEpochMilli(ms), user, anon, false)
             .put("page", new JsonObject().put("path", page))
             .put("context", new JsonObject().put("userAgent", i % 2 == 0 ? KatEvent.CHROME_WINDOWS : KatEvent.IPHONE));
@@ -143,9 +147,24 @@ class EventTimelineTest {
     for (int k = 0; k < 20; k++) {
       before.add(event(TYPES[k % TYPES.length], T0.plusSeconds(600L * k), "tl-bot", null, true));
     }
+    // person-less sessions (a session id only): messages and errors, desktop or mobile, some crossing `mid` below
+    for (int s = 0; s < 12; s++) {
+      long ms = T0.toEpochMilli() + 30 * 3_600_000L - 600_000L + s * 97_000L;
+      for (int k = 0; k < 2 + s % 5; k++) {
+        ms += rnd.nextInt(s % 3 == 0 ? 5_000 : 200_000);
+        String type = k % 3 == 2 ? "error" : "message_sent";
+        String provider = rnd.nextBoolean() ? "openai" : "anthropic";
+        JsonObject e = event(type, Instant.ofEpochMilli(ms), null, null, false).put("sessionId", "tl-s" + s)
+            .put("context", new JsonObject().put("userAgent", s % 2 == 0 ? KatEvent.CHROME_WINDOWS : KatEvent.IPHONE));
+        e.getJsonObject("properties").put("provider", provider).put("model", provider + "-m" + rnd.nextInt(2));
+        e.remove("userContext");
+        before.add(e);
+        personless.add(new Sent(null, ms, type, null, provider));
+      }
+    }
     post(before);
     post(after);
-    long expectedEvents = sent.size();
+    long expectedEvents = sent.size() + personless.size();
     Eventually.until("events stored and identities merged", 60, () ->
         Db.count("SELECT count(*) FROM events WHERE project_id = ? AND NOT is_bot", t.project) == expectedEvents
             && Db.count("SELECT count(*) FROM events WHERE project_id = ? AND user_id IS NULL AND anonymous_id "
@@ -259,6 +278,52 @@ class EventTimelineTest {
         assertEquals(r.getDouble("total"), m.getDouble("total"), q);
       }
     }
+
+    // filtered usage: persons, sessions (person-less ones too) and uptime from memory; the test's own count of the
+    // active persons and the uptime, and the SQL path for every field
+    long fromMs = T0.toEpochMilli();
+    long toMs = Instant.parse(to).toEpochMilli();
+    Set<String> openai = new HashSet<>();
+    Map<Long, int[]> perMinute = new TreeMap<>();
+    for (List<Sent> list : List.of(sent, personless)) {
+      for (Sent s : list) {
+        if ("openai".equals(s.provider()) && s.ms() >= fromMs && s.ms() < toMs) {
+          if (s.person() != null) {
+            openai.add(s.person());
+          }
+          perMinute.computeIfAbsent(s.ms() / 60_000, k -> new int[2])[s.type().equals("error") ? 1 : 0]++;
+        }
+      }
+    }
+    long withRequests = perMinute.values().stream().filter(c -> c[0] > 0).count();
+    long up = perMinute.values().stream().filter(c -> c[0] > 0 && c[1] < c[0]).count();
+    JsonObject openaiUsage = t.http.get("/v1/metrics/usage?from=" + from + "&to=" + to + "&provider=openai").json();
+    assertEquals(openai.size(), openaiUsage.getJsonObject("users").getLong("active"));
+    assertTrue(withRequests > up && up > 0, "the data has minutes with every request failed, and others");
+    assertEquals(100.0 * up / withRequests, openaiUsage.getJsonObject("performance").getDouble("uptime"), 1e-9);
+    assertUsageEqualsSql(List.of("provider=openai", "device=mobile", "device=desktop&provider=anthropic",
+        "model=openai-m1", "country=ZZ"), new String[][] {{from, to}, {from, mid}, {mid, to}});
+  }
+
+  /** Filtered usage from memory equals the SQL path's (given the derived tables a moment to catch up). */
+  private static void assertUsageEqualsSql(List<String> filters, String[][] periods) throws InterruptedException {
+    for (String filter : filters) {
+      for (String[] period : periods) {
+        String q = "/v1/metrics/usage?from=" + period[0] + "&to=" + period[1] + "&" + filter;
+        long deadline = System.currentTimeMillis() + 30_000;
+        JsonObject m = t.http.get(q).json();
+        JsonObject r = t.http.get(q + "&raw=true").json();
+        while (!r.equals(m) && System.currentTimeMillis() < deadline) {
+          Thread.sleep(200);
+          m = t.http.get(q).json();
+          r = t.http.get(q + "&raw=true").json();
+        }
+        assertEquals(r, m, q);
+        if (!filter.startsWith("country")) {
+          assertTrue(m.getJsonObject("sessions").getLong("total") > 0, q);
+        }
+      }
+    }
   }
 
   /**
@@ -274,7 +339,7 @@ class EventTimelineTest {
     // both, and must be applied once
     System.setProperty("tally.timeline.loadDelayMs", "300");
     t = TestTally.start(t.project, t.writeKey, t.readKey, UnaryOperator.identity());
-    String stored = "SELECT count(*) FROM events WHERE NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL";
+    String stored = "SELECT count(*) FROM events WHERE NOT is_bot";
     // every project of the shared database is held; nothing else writes while this test runs
     Eventually.until("the timeline loaded after the restart", 60, () ->
         metric("analytics_event_timeline_events") == Db.count(stored));
@@ -283,8 +348,13 @@ class EventTimelineTest {
       for (int round = 0; round < 40; round++) {
         List<JsonObject> batch = new ArrayList<>();
         for (int k = 0; k < 100; k++) {
-          batch.add(event(TYPES[rnd.nextInt(TYPES.length)], T0.plus(Duration.ofDays(rnd.nextInt(3)))
-              .plusMillis(rnd.nextInt(86_400_000)), "tl-r" + rnd.nextInt(50), null, false));
+          String type = TYPES[rnd.nextInt(TYPES.length)];
+          JsonObject e = event(type, T0.plus(Duration.ofDays(rnd.nextInt(3))).plusMillis(rnd.nextInt(86_400_000)),
+              "tl-r" + rnd.nextInt(50), null, false);
+          if (type.equals("message_sent") || type.equals("error")) {
+            e.getJsonObject("properties").put("provider", rnd.nextBoolean() ? "openai" : "anthropic");
+          }
+          batch.add(e);
         }
         post(batch);
       }
@@ -301,6 +371,9 @@ class EventTimelineTest {
     Eventually.until("the timeline holds every stored event once", 60, () ->
         metric("analytics_event_timeline_events") == Db.count(stored));
     assertEquals(Db.count(stored), (long) metric("analytics_event_timeline_events"));
+    // the sessions rebuilt by the load and widened by the hand-over: filtered usage still equals the SQL path
+    assertUsageEqualsSql(List.of("provider=openai", "device=mobile"),
+        new String[][] {{T0.toString(), T0.plus(Duration.ofDays(3)).toString()}});
   }
 
   private static JsonObject funnel(JsonObject body, boolean raw) {
