@@ -308,7 +308,8 @@ public final class EventTimeline {
     /** Adds an event of a person ({@code key}), or a person-less one ({@code key} null). */
     void add(String key, long ms, String type, String[] dimValues, String session) {
       int s = session == null ? -1 : sessions.id(session, ms);
-      Track t = key == null ? orphans : tracks[person(key)];
+      // person() may grow the tracks array: index it after the call
+      Track t = key == null ? orphans : track(person(key));
       t.insert((ms << TYPE_BITS) | type(type), combo(dimValues), s);
       size++;
     }
@@ -335,6 +336,10 @@ public final class EventTimeline {
 
     int persons() {
       return keys.size();
+    }
+
+    Track track(int p) {
+      return tracks[p];
     }
 
     /** Index of the first event of person p at or after {@code ms}. */
