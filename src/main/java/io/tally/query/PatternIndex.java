@@ -530,7 +530,7 @@ final class PatternIndex {
       d[i] = keys.get(i).day();
     }
     Tuple t = conv().addString(project).addArrayOfString(k).addArrayOfInteger(d);
-    // one index probe per person-day (user_daily_user; sessions_project_user / sessions_project_anon): a tuple
+    // one index probe per person-day (user_daily's primary key; sessions_project_user / sessions_project_anon): a tuple
     // IN (unnest) over coalesce(user_id, anonymous_id) scanned every session of the range instead, 14-24 s per
     // re-read under a bulk load, which slowed the writer's own statements
     String days = "SELECT u.* FROM unnest($3::text[], $4::int4[]) AS k(key, d) JOIN user_daily u "

@@ -36,7 +36,15 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private void startProcess() {
     try {
       Files.createDirectories(dataDir);
-      pg = EmbeddedPostgres.builder()
+      EmbeddedPostgres.Builder b = EmbeddedPostgres.builder();
+      // extra server settings for diagnosis, e.g. -Dtally.embeddedPg.settings=shared_preload_libraries=pg_stat_statements
+      for (String kv : System.getProperty("tally.embeddedPg.settings", "").split(",")) {
+        int eq = kv.indexOf('=');
+        if (eq > 0) {
+          b.setServerConfig(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+        }
+      }
+      pg = b
           .setDataDirectory(dataDir)
           .setCleanDataDirectory(false)
           .setPort(port)
