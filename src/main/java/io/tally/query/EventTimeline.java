@@ -308,8 +308,11 @@ public final class EventTimeline {
     /** Adds an event of a person ({@code key}), or a person-less one ({@code key} null). */
     void add(String key, long ms, String type, String[] dimValues, String session) {
       int s = session == null ? -1 : sessions.id(session, ms);
-      // person() may grow the tracks array: index it after the call
-      Track t = key == null ? orphans : track(person(key));
+      Track t = orphans;
+      if (key != null) {
+        int p = person(key); // may grow the tracks array: index it after the call
+        t = tracks[p];
+      }
       t.insert((ms << TYPE_BITS) | type(type), combo(dimValues), s);
       size++;
     }
@@ -336,10 +339,6 @@ public final class EventTimeline {
 
     int persons() {
       return keys.size();
-    }
-
-    Track track(int p) {
-      return tracks[p];
     }
 
     /** Index of the first event of person p at or after {@code ms}. */
@@ -622,8 +621,8 @@ public final class EventTimeline {
     }
     indexed = total();
     if (indexed > MAX_EVENTS) {
-      LOG.warn("event timeline holds {} events, more than tally.timeline.maxEvents ({}): funnels and hourly "
-          + "distinct persons go back to SQL", indexed, MAX_EVENTS);
+      LOG.warn("event timeline holds {} events, more than tally.timeline.maxEvents ({}): funnels, distinct persons "
+          + "per bucket or value and filtered usage go back to SQL", indexed, MAX_EVENTS);
       ready = false;
       accepting = false;
       inbox.clear();
@@ -708,8 +707,8 @@ public final class EventTimeline {
       if (overBound) {
         LOG.warn("event timeline not kept: {}", err.getMessage());
       } else {
-        LOG.error("event timeline failed to load (retried in 60 s); funnels and hourly distinct persons use SQL "
-            + "meanwhile", err);
+        LOG.error("event timeline failed to load (retried in 60 s); funnels, distinct persons per bucket or value and "
+            + "filtered usage use SQL meanwhile", err);
         later.accept(() -> {
           if (!ready && !loading) {
             start();
@@ -856,7 +855,7 @@ public final class EventTimeline {
           if (total > MAX_EVENTS) {
             overBound = true;
             return Future.failedFuture(new IllegalStateException("more than tally.timeline.maxEvents (" + MAX_EVENTS
-                + ") events stored: funnels and hourly distinct persons stay on SQL"));
+                + ") events stored: funnels, distinct persons per bucket or value and filtered usage stay on SQL"));
           }
           return readDays(c, days, i + 1, into, rows, start);
         });

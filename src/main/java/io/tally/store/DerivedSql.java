@@ -16,6 +16,10 @@ final class DerivedSql {
         AND e.ts >= (SELECT min(hour) FROM repair_hours)
         AND e.ts < (SELECT max(hour) FROM repair_hours) + interval '1 hour'""";
 
+  /** The UTC days holding an hour a crash touched, per project ({@code repair_hours}), as a relation. */
+  private static final String TOUCHED_DAYS =
+      "(SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours)";
+
   private DerivedSql() {
   }
 
@@ -336,21 +340,20 @@ final class DerivedSql {
 
   /** The page rollup of the days a crash touched: deleted, then summed again from the events of those days. */
   static final String REPAIR_PAGES_DELETE = """
-      DELETE FROM rollup_page_daily r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
-                                             FROM repair_hours) t
+      DELETE FROM rollup_page_daily r USING %s t
       WHERE r.project_id = t.project_id AND r.day = t.day
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   static final String REPAIR_PAGES_FILL = """
       INSERT INTO rollup_page_daily
       SELECT e.project_id, (e.ts AT TIME ZONE 'UTC')::date, coalesce(e.page ->> 'path', ''), e.type, %s
       FROM events e
-      JOIN (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) t
+      JOIN %s t
         ON e.project_id = t.project_id AND e.ts >= t.day::timestamp AT TIME ZONE 'UTC'
         AND e.ts < (t.day + 1)::timestamp AT TIME ZONE 'UTC'
       WHERE NOT e.is_bot
       GROUP BY 1, 2, 3, 4
-      """.formatted(EVENT_SUMS);
+      """.formatted(EVENT_SUMS, TOUCHED_DAYS);
 
   static final String REPAIR_MINUTES_T = """
       INSERT INTO rollup_minute_t
@@ -372,21 +375,21 @@ final class DerivedSql {
 
   /** After the hourly repair: the days holding a touched hour are re-summed from the hourly rollup. */
   static final String REPAIR_DAILY = """
-      WITH days AS (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours),
+      WITH days AS %s,
       gone AS (DELETE FROM rollup_daily r USING days d WHERE r.project_id = d.project_id AND r.day = d.day)
       SELECT 1
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   static final String REPAIR_DAILY_FILL = """
       INSERT INTO rollup_daily
       SELECT h.project_id, (h.hour AT TIME ZONE 'UTC')::date, h.type, h.provider, h.model, h.country, h.device_type,
              h.browser, sum(h.events), sum(h.tokens), sum(h.cost), sum(h.amount), sum(h.rt_sum), sum(h.rt_n),
              sum(h.dur_sum), sum(h.dur_n)
-      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) d
+      FROM %s d
       JOIN rollup_hourly h ON h.project_id = d.project_id AND h.hour >= d.day::timestamp AT TIME ZONE 'UTC'
         AND h.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   /** Session days that events received since the watermark may have changed (their days and the day before). */
   private static final String SESSION_REPAIR_DAYS = """
@@ -412,11 +415,10 @@ final class DerivedSql {
   static final String REPAIR_TYPE_ROLLUPS_DELETE = """
       WITH h AS (DELETE FROM rollup_hourly_t r USING repair_hours t WHERE r.project_id = t.project_id
                    AND r.hour = t.hour),
-           d AS (DELETE FROM rollup_daily_t r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
-                                                     FROM repair_hours) t
+           d AS (DELETE FROM rollup_daily_t r USING %s t
                  WHERE r.project_id = t.project_id AND r.day = t.day)
       SELECT 1
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   static final String REPAIR_TYPE_ROLLUPS_FILL = """
       WITH h AS (
@@ -429,10 +431,10 @@ final class DerivedSql {
       INSERT INTO rollup_daily_t
       SELECT r.project_id, r.day, r.type, '', '', '', '', '', sum(r.events), sum(r.tokens), sum(r.cost),
              sum(r.amount), sum(r.rt_sum), sum(r.rt_n), sum(r.dur_sum), sum(r.dur_n)
-      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) t
+      FROM %s t
       JOIN rollup_daily r ON r.project_id = t.project_id AND r.day = t.day
       GROUP BY 1, 2, 3
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   static final String REPAIR_MINUTES = """
       INSERT INTO rollup_minute
@@ -452,10 +454,9 @@ final class DerivedSql {
 
   /** The per-person daily rollup of the days holding a touched hour, rebuilt whole from those days' events. */
   static final String REPAIR_USER_DAILY_DELETE = """
-      DELETE FROM user_daily r USING (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day
-                                      FROM repair_hours) d
+      DELETE FROM user_daily r USING %s d
       WHERE r.project_id = d.project_id AND r.day = d.day
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   static final String REPAIR_USER_DAILY_FILL = """
       INSERT INTO user_daily
@@ -465,12 +466,12 @@ final class DerivedSql {
              count(*), coalesce(sum(tally_num(e.properties, 'tokens')), 0),
              coalesce(sum(tally_num(e.properties, 'cost')), 0), coalesce(sum(tally_num(e.properties, 'amount')), 0),
              coalesce(sum(tally_num(e.properties, 'responseTimeMs')), 0), count(tally_num(e.properties, 'responseTimeMs'))
-      FROM (SELECT DISTINCT project_id, (hour AT TIME ZONE 'UTC')::date AS day FROM repair_hours) d
+      FROM %s d
       JOIN events e ON e.project_id = d.project_id AND e.ts >= d.day::timestamp AT TIME ZONE 'UTC'
         AND e.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
       WHERE NOT e.is_bot AND coalesce(e.user_id, e.anonymous_id) IS NOT NULL
       GROUP BY 1, 2, 3, 4, 5, 6, 7
-      """;
+      """.formatted(TOUCHED_DAYS);
 
   static final String RELINK_SINCE = """
       SELECT project_id, anonymous_id, user_id FROM identities WHERE linked_at >= $1::timestamptz - interval '1 day'

@@ -80,14 +80,14 @@ class EventTimelineProjectTest {
     // every track sorted, every event where it belongs
     long held = p.orphans.len;
     for (int i = 0; i < p.persons(); i++) {
-      EventTimeline.Track t = p.track(i);
+      EventTimeline.Track t = p.tracks[i];
       for (int j = 1; j < t.len; j++) {
         assertTrue(t.ev[j - 1] <= t.ev[j], "sorted");
       }
       held += t.len;
     }
     assertEquals(events.size(), held);
-    assertEquals(0, p.track(p.ids.get("p1")).len);
+    assertEquals(0, p.tracks[p.ids.get("p1")].len);
 
     // every session's first and last event
     Map<String, long[]> span = new HashMap<>();
