@@ -92,7 +92,8 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     // until loaded, distinct-person figures are computed in SQL
     index.load().onFailure(err -> LOG.error("person index failed to load; distinct-person figures stay on SQL", err));
     metrics.eventTimelineGauge(timeline::events);
-    // after the other two (it reads every event): until loaded, funnels and hourly distinct persons use SQL
+    // after the other two (it reads every event): until loaded, funnels, distinct persons per bucket or value and
+    // filtered usage use SQL
     timeline.retryWith(task -> vertx.setTimer(60_000, id -> task.run()));
     timeline.start();
     drainTimer = vertx.setPeriodic(1000, id -> timeline.drain());
@@ -234,7 +235,8 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     if (running != null) {
       return running;
     }
-    Future<JsonObject> f = compute.get().onSuccess(r -> cache.put(key, keyQuery, r));
+    long mark = cache.mark();
+    Future<JsonObject> f = compute.get().onSuccess(r -> cache.put(key, keyQuery, r, mark));
     if (!f.isComplete()) {
       inflight.put(key, f);
       f.onComplete(ar -> inflight.remove(key));
@@ -254,7 +256,8 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         return Future.succeededFuture(hit);
       }
       metrics.queryCache(false);
-      return q.apply(query).onSuccess(r -> cache.put(key, query, r));
+      long mark = cache.mark();
+      return q.apply(query).onSuccess(r -> cache.put(key, query, r, mark));
     };
   }
 

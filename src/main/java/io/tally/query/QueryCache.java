@@ -7,13 +7,18 @@ import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Results of analytics queries, keyed by the whole query. Every answer depends only on events before the query's
  * {@code to} and on sessions started before it; a flush of the derived tables therefore drops only the entries of its
  * projects whose {@code to} lies after the earliest event it carried or the earliest start of a session it extended,
- * and identity merges (which rewrite history) drop all of the project's.
+ * and identity merges (which rewrite history) drop all of the project's. An answer whose computation overlapped a
+ * notice that would have dropped it is not stored: it may have read the tables from before that flush
+ * ({@link #mark} before computing, {@link #put} with that mark).
  * Used from the query verticle's (worker) context only.
  */
 final class QueryCache {
@@ -41,12 +46,50 @@ final class QueryCache {
     return e.result().copy();
   }
 
-  void put(String key, JsonObject q, JsonObject result) {
+  /** Notices applied so far; per project, the latest ones as {number, earliest ms} (Long.MIN_VALUE: everything). */
+  private long applied;
+  private final Map<String, ArrayDeque<long[]>> recent = new HashMap<>();
+  /** Per project: the number of the newest notice no longer in {@link #recent}. */
+  private final Map<String, Long> forgotten = new HashMap<>();
+  private static final int RECENT = 256;
+
+  /** Taken before computing an answer, handed to {@link #put} with it. */
+  long mark() {
+    return applied;
+  }
+
+  void put(String key, JsonObject q, JsonObject result, long mark) {
     String to = q.getString("to");
     if (to == null) {
       return;
     }
-    cache.put(key, new Entry(q.getString("projectId"), Instant.parse(to).toEpochMilli(), result.copy()));
+    String project = q.getString("projectId");
+    long toMs = Instant.parse(to).toEpochMilli();
+    if (droppedSince(project, toMs, mark)) {
+      return;
+    }
+    cache.put(key, new Entry(project, toMs, result.copy()));
+  }
+
+  /** Whether a notice applied after {@code mark} would have dropped an entry of the project ending at {@code toMs}. */
+  private boolean droppedSince(String project, long toMs, long mark) {
+    if (forgotten.getOrDefault(project, 0L) > mark) {
+      return true;
+    }
+    for (long[] n : recent.getOrDefault(project, new ArrayDeque<>())) {
+      if (n[0] > mark && toMs > n[1]) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void remember(String project, long minMs) {
+    ArrayDeque<long[]> d = recent.computeIfAbsent(project, k -> new ArrayDeque<>());
+    d.addLast(new long[] {applied, minMs});
+    if (d.size() > RECENT) {
+      forgotten.put(project, d.removeFirst()[0]);
+    }
   }
 
   /** Applies a {@code derived.flushed} notice. */
@@ -55,6 +98,13 @@ final class QueryCache {
     JsonArray merged = notice.getJsonArray("merged", new JsonArray());
     if (projects.isEmpty() && merged.isEmpty()) {
       return;
+    }
+    applied++;
+    for (String p : projects.fieldNames()) {
+      remember(p, projects.getLong(p));
+    }
+    for (Object p : merged) {
+      remember((String) p, Long.MIN_VALUE);
     }
     cache.asMap().entrySet().removeIf(en -> {
       Entry e = en.getValue();
