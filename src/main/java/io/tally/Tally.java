@@ -130,8 +130,11 @@ public final class Tally {
     // a query PostgreSQL has not answered when the caller stops waiting (30 s) is cancelled, not left running
     Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))
         .connectingTo(pgUrl.connectOptions().addProperty("statement_timeout", "25s")).using(vertx).build();
+    // a counter update pipelines a few commands per event of a writer batch, and up to redis.maxInFlightUpdates
+    // batches are in flight: the default of 2,048 commands awaiting replies made updates fail ("waiting queue is
+    // full") whenever Redis lagged a little at 5,000 events/s
     Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl)
-        .setMaxPoolSize(8).setMaxPoolWaiting(256));
+        .setMaxPoolSize(8).setMaxPoolWaiting(256).setMaxWaitingHandlers(65_536));
 
     EventRing ring = new EventRing(wc.ringCapacity());
     metrics.bufferedGauge(ring::occupancy);

@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.store.PersonDayDeltas;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -8,7 +9,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,12 +24,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * The pattern engine's per-person features in memory: for each person and UTC day, the sums the feature SQL reads
- * ({@code user_daily} grouped by person-day, and the sessions started that day). Loaded by one SQL statement per
- * table at start; every flush names the person-days it changed, and those are read again from the same SQL (so the
- * index holds exactly what the SQL path would compute); identity merges re-read both persons. Window features and
+ * ({@code user_daily} grouped by person-day, and the sessions started that day). Loaded by SQL at start in one
+ * repeatable-read transaction; every flush then hands over exactly what its statement added to each person-day
+ * ({@link PersonDayDeltas}), which is added here without reading anything back. Identity merges re-read both
+ * persons. The load and each re-read note their snapshot, and a flush that snapshot already saw (told by its
+ * transaction id) is not added again, so the index holds what the SQL path would compute. Window features and
  * pattern matches are then sums over a few records per person instead of a scan of millions of rollup rows. Used
  * from the query verticle's context only (a worker context: one handler at a time, never an event loop).
  */
@@ -165,6 +170,8 @@ final class PatternIndex {
     /** Dense person numbers (never reused). */
     final Map<String, Integer> ids = new HashMap<>();
     final List<String> keys = new ArrayList<>();
+    /** Number of person-days held. */
+    long size;
 
     int pid(String person) {
       return ids.computeIfAbsent(person, k -> {
@@ -177,6 +184,7 @@ final class PatternIndex {
       return persons.computeIfAbsent(person, k -> new TreeMap<>()).computeIfAbsent(day, k -> {
         Day d = new Day();
         d.pid = pid(person);
+        size++;
         byDay.computeIfAbsent(k, x -> new HashMap<>()).put(person, d);
         cols.remove(k);
         return d;
@@ -190,6 +198,7 @@ final class PatternIndex {
       }
       for (Integer d : day == null ? new ArrayList<>(days.keySet()) : List.of(day)) {
         if (days.remove(d) != null) {
+          size--;
           cols.remove(d);
           HashMap<String, Day> m = byDay.get(d);
           m.remove(person);
@@ -212,7 +221,7 @@ final class PatternIndex {
   private final Map<String, Project> projects = new HashMap<>();
   private boolean ready;
   private List<JsonObject> pending = new ArrayList<>();
-  private long personDays;
+  private volatile long personDays;
 
   PatternIndex(Pool pool, List<String> conversionTypes) {
     this.pool = pool;
@@ -316,19 +325,56 @@ final class PatternIndex {
     return Tuple.tuple().addArrayOfString(conversionTypes.toArray(String[]::new));
   }
 
-  /** Loads everything stored, then replays the notices received meanwhile. */
+  /** Test hook: runs (on the index's context) between a read's snapshot and its statements. */
+  java.util.function.Supplier<Future<Void>> afterSnapshot;
+
+  /** One read of the index's tables in a repeatable-read transaction, with the snapshot it saw. */
+  private record Read(EventTimeline.Snapshot snapshot, List<RowSet<Row>> days, List<RowSet<Row>> sessions) {}
+
+  /** Runs the statements in one repeatable-read, read-only transaction and notes its snapshot. */
+  private Future<Read> read(List<Function<SqlConnection, Future<RowSet<Row>>>> days,
+                            List<Function<SqlConnection, Future<RowSet<Row>>>> sessions, boolean noTimeout) {
+    List<RowSet<Row>> d = new ArrayList<>();
+    List<RowSet<Row>> s = new ArrayList<>();
+    return pool.getConnection().compose(c -> c.begin().compose(tx -> c.query(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute()
+            .compose(v -> noTimeout ? c.query("SET LOCAL statement_timeout = 0").execute().mapEmpty()
+                : Future.succeededFuture())
+            .compose(v -> c.query("SELECT pg_current_snapshot()::text").execute())
+            .compose(snap -> {
+              Future<Void> chain = afterSnapshot == null ? Future.succeededFuture() : afterSnapshot.get();
+              for (var f : days) {
+                chain = chain.compose(v -> f.apply(c).map(r -> {
+                  d.add(r);
+                  return null;
+                }));
+              }
+              for (var f : sessions) {
+                chain = chain.compose(v -> f.apply(c).map(r -> {
+                  s.add(r);
+                  return null;
+                }));
+              }
+              return chain.map(v -> new Read(EventTimeline.Snapshot.parse(snap.iterator().next().getString(0)), d,
+                  s));
+            })
+            .eventually(tx::rollback))
+        .eventually(c::close));
+  }
+
+  /**
+   * Loads everything stored (one snapshot), then adds what the flushes notified meanwhile added, unless the snapshot
+   * already saw them.
+   */
   Future<Void> load() {
     long start = System.currentTimeMillis();
-    return pool.withTransaction(c -> c.query("SET LOCAL statement_timeout = 0").execute()
-            .compose(v -> c.preparedQuery(daysSql("true")).execute(conv()))
-            .compose(days -> {
-              days.forEach(this::putDay);
-              return c.query(sessionsSql("true")).execute();
-            }))
-        .map(sessions -> {
-          sessions.forEach(this::putSessions);
+    return read(List.of(c -> c.preparedQuery(daysSql("true")).execute(conv())),
+        List.of(c -> c.query(sessionsSql("true")).execute()), true)
+        .map(r -> {
+          r.days().forEach(rows -> rows.forEach(this::putDay));
+          r.sessions().forEach(rows -> rows.forEach(this::putSessions));
           ready = true;
-          count();
+          guards.add(new Guard(r.snapshot(), null));
           List<JsonObject> replay = pending;
           pending = null;
           replay.forEach(this::apply);
@@ -336,37 +382,89 @@ final class PatternIndex {
           for (Project p : projects.values()) {
             p.byDay.forEach((day, records) -> p.cols.computeIfAbsent(day, k -> new Cols(records.values())));
           }
+          count();
           LOG.info("pattern index loaded: {} person-days ({} ms)", personDays, System.currentTimeMillis() - start);
           return null;
         });
   }
 
-  private void count() {
-    personDays = projects.values().stream().mapToLong(p -> p.persons.values().stream().mapToLong(TreeMap::size).sum())
-        .sum();
+  /** A project's records, one line per person-day in key order (tests compare indexes with it). */
+  String describe(String project) {
+    Project p = projects.get(project);
+    if (p == null) {
+      return "";
+    }
+    StringBuilder out = new StringBuilder();
+    new TreeMap<>(p.persons).forEach((person, days) -> days.forEach((day, d) -> {
+      TreeMap<String, Long> feats = new TreeMap<>();
+      for (int i = 0; i < d.features.length; i++) {
+        feats.put(p.features.names.get(d.features[i]), d.featureCounts[i]);
+      }
+      out.append(person).append(' ').append(day).append(": events ").append(d.events).append(" sent ").append(d.sent)
+          .append(" msgs ").append(d.msgs).append(" errors ").append(d.errors).append(" conv ").append(d.conversions)
+          .append(" sessions ").append(d.sessions).append(" tokens ").append(d.tokens).append(" cost ").append(d.cost)
+          .append(" revenue ").append(d.revenue).append(" sessionMs ").append(d.sessionMs)
+          .append(" providers ").append(names(p.providers, d.providers)).append(" models ")
+          .append(names(p.models, d.models)).append(" features ").append(feats).append('\n');
+    }));
+    return out.toString();
   }
 
-  /** A person-day to re-read; day null: every day of the person. */
-  private record Key(String person, Integer day) {}
+  private static java.util.TreeSet<String> names(Dict dict, int[] ids) {
+    java.util.TreeSet<String> out = new java.util.TreeSet<>();
+    for (int id : ids) {
+      out.add(dict.names.get(id));
+    }
+    return out;
+  }
 
-  /** Person-days waiting to be re-read, per project, and the callers waiting for them. */
-  private Map<String, Set<Key>> queued = new HashMap<>();
+  private void count() {
+    long n = 0;
+    for (Project p : projects.values()) {
+      n += p.size;
+    }
+    personDays = n;
+  }
+
+  /**
+   * A snapshot a read of the index took (the load's: every person; a re-read's: its persons): additions from a flush
+   * it saw are already in what it read.
+   */
+  private record Guard(EventTimeline.Snapshot snapshot, Map<String, Set<String>> persons) {
+    boolean covers(String project, String person) {
+      if (persons == null) {
+        return true;
+      }
+      Set<String> s = persons.get(project);
+      return s != null && s.contains(person);
+    }
+  }
+
+  /** Reads whose snapshot may have seen flushes not notified yet. */
+  private final List<Guard> guards = new ArrayList<>();
+  /** Persons being re-read now (per project), and the flushes notified meanwhile (their rows for those persons wait). */
+  private Map<String, Set<String>> reading;
+  private final List<PersonDayDeltas> held = new ArrayList<>();
+  private final List<String[]> deletedWhileReading = new ArrayList<>();
+
+  /** Persons waiting to be re-read (identity merges), per project, and the callers waiting for them. */
+  private Map<String, Set<String>> queued = new HashMap<>();
   private List<Promise<Void>> waiting = new ArrayList<>();
   /** True while a re-read runs, and during the pause before the next one (bulk pacing, retry after a failure). */
   private boolean reloading;
-  /** {@link #queuedPersonDays()} as of the last change, for the metrics scrape. */
+  /** {@link #queuedPersons()} as of the last change, for the metrics scrape. */
   private volatile long queuedGauge;
   private int failures;
   private static final int CHUNK = 5_000;
   /**
-   * Up to this many queued person-days are re-read at once, without waiting (system property
+   * Up to this many queued persons are re-read at once, without waiting (system property
    * {@code tally.patternIndex.bulkThreshold}, read at start: a tuning and test knob).
    */
   private final int small = Integer.getInteger("tally.patternIndex.bulkThreshold", 2_000);
   private volatile long bulkReads;
   /**
-   * Beyond that: one re-read of at most PER_READ person-days every BIG_EVERY_MS, or three times as long as the last
-   * such re-read took (so re-reads hold at most a quarter of one connection's time while the writer is busy).
+   * Beyond that: one re-read of at most PER_READ persons every BIG_EVERY_MS, or three times as long as the last such
+   * re-read took (so re-reads hold at most a quarter of one connection's time while the writer is busy).
    */
   private static final int PER_READ = 10_000;
   private static final long BIG_EVERY_MS = 10_000;
@@ -374,10 +472,11 @@ final class PatternIndex {
   private long lastBigMs;
 
   /**
-   * Queues the person-days a flush changed and the persons an identity merge touched for re-reading; completes when
-   * the index holds them (the caller drops cached answers again then). One re-read runs at a time and takes every
-   * person-day queued meanwhile (under a bulk load many flushes share one statement); a failed one (a timeout, the
-   * database gone) is retried with backoff, so the index never keeps a stale person-day.
+   * Applies a notice: adds what a flush added to each person-day (exactly the sums its statement wrote, so the index
+   * holds what the SQL would compute without reading anything back), queues both persons of an identity merge for a
+   * re-read, drops deleted persons. The future completes when the index reflects the notice (at once, unless persons
+   * are re-read; the caller drops cached answers again then). A failed re-read (a timeout, the database gone) is
+   * retried with backoff, so the index never keeps a stale person.
    */
   Future<Void> apply(JsonObject notice) {
     if (!ready) {
@@ -386,37 +485,157 @@ final class PatternIndex {
       }
       return Future.succeededFuture();
     }
-    boolean any = false;
-    for (Object o : notice.getJsonArray("personDays", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      queued.computeIfAbsent(a.getString(0), k -> new HashSet<>()).add(new Key(a.getString(1), a.getInteger(2)));
-      any = true;
+    if (notice.getValue("personDays") instanceof PersonDayDeltas d) {
+      add(d);
     }
+    boolean any = false;
     for (Object o : notice.getJsonArray("merges", new JsonArray())) {
       JsonArray a = (JsonArray) o;
-      Set<Key> keys = queued.computeIfAbsent(a.getString(0), k -> new HashSet<>());
-      keys.add(new Key(a.getString(1), null));
-      keys.add(new Key(a.getString(2), null));
+      Set<String> persons = queued.computeIfAbsent(a.getString(0), k -> new HashSet<>());
+      persons.add(a.getString(1));
+      persons.add(a.getString(2));
       any = true;
     }
     // a deleted person (DELETE /v1/users/{id}): every id of theirs
     for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
       JsonArray a = (JsonArray) o;
       projects.computeIfAbsent(a.getString(0), k -> new Project()).remove(a.getString(1), null);
+      if (reading != null) {
+        deletedWhileReading.add(new String[] {a.getString(0), a.getString(1)});
+      }
     }
+    count();
     if (!any) {
-      count();
       return Future.succeededFuture();
     }
     Promise<Void> done = Promise.promise();
     waiting.add(done);
     drain();
-    queuedGauge = queuedPersonDays();
+    queuedGauge = queuedPersons();
     return done.future();
   }
 
-  /** Number of person-days queued for re-reading (0 when the index is current). */
-  int queuedPersonDays() {
+  /** Adds a flush's person-day sums, except for persons whose last read already saw that flush. */
+  private void add(PersonDayDeltas d) {
+    // a snapshot that did not see this flush sees no later one either (flushes commit one after another, and their
+    // notices arrive in that order): its guard has done its work
+    guards.removeIf(g -> !g.snapshot().sees(d.xid));
+    if (reading != null) {
+      held.add(d);
+    }
+    for (int i = 0; i < d.rows(); i++) {
+      if (!skip(d.project[i], d.person[i])) {
+        addRollup(d, i);
+      }
+    }
+    for (int i = 0; i < d.sessionRows(); i++) {
+      if (!skip(d.sProject[i], d.sPerson[i])) {
+        addSessions(d, i);
+      }
+    }
+  }
+
+  private boolean skip(String project, String person) {
+    for (Guard g : guards) {
+      if (g.covers(project, person)) {
+        return true;
+      }
+    }
+    return reading != null && new Guard(null, reading).covers(project, person);
+  }
+
+  private static boolean message(String type) {
+    return "message_sent".equals(type) || "message_received".equals(type);
+  }
+
+  /** One per-person rollup row added to its person-day, as the feature SQL ({@link #daysSqlOf}) sums it. */
+  private void addRollup(PersonDayDeltas d, int i) {
+    Project p = projects.computeIfAbsent(d.project[i], k -> new Project());
+    int day = d.day[i];
+    Day r = p.day(d.person[i], day);
+    p.cols.remove(day);
+    String type = d.type[i];
+    long n = d.events[i];
+    r.events += n;
+    boolean msg = message(type);
+    if ("message_sent".equals(type)) {
+      r.sent += n;
+    }
+    if (msg) {
+      r.msgs += n;
+      r.tokens += d.tokens[i];
+      r.cost += d.cost[i];
+      if (!d.provider[i].isEmpty()) {
+        r.providers = with(r.providers, p.providers.id(d.provider[i]));
+      }
+      if (!d.model[i].isEmpty()) {
+        r.models = with(r.models, p.models.id(d.model[i]));
+      }
+    }
+    if ("error".equals(type)) {
+      r.errors += n;
+    }
+    if (conversionTypes.contains(type)) {
+      r.conversions += n;
+    }
+    if ("payment".equals(type)) {
+      r.revenue += d.amount[i];
+    }
+    String feat = switch (type) {
+      case "feature_used" -> d.feature[i].isEmpty() ? null : d.feature[i];
+      case "message_sent" -> "chat";
+      case "share_created" -> "share";
+      case "export_generated" -> "export";
+      case "customization_made" -> "settings";
+      default -> null;
+    };
+    if (feat != null) {
+      int id = p.features.id(feat);
+      int at = indexOf(r.features, id);
+      if (at < 0) {
+        r.features = java.util.Arrays.copyOf(r.features, r.features.length + 1);
+        r.features[r.features.length - 1] = id;
+        r.featureCounts = java.util.Arrays.copyOf(r.featureCounts, r.featureCounts.length + 1);
+        at = r.features.length - 1;
+      }
+      r.featureCounts[at] += n;
+    }
+  }
+
+  /** Sessions started on a person-day added (or, for a session whose start or person moved, taken away). */
+  private void addSessions(PersonDayDeltas d, int i) {
+    Project p = projects.computeIfAbsent(d.sProject[i], k -> new Project());
+    int day = d.sDay[i];
+    Day r = p.day(d.sPerson[i], day);
+    p.cols.remove(day);
+    r.sessions += d.sessions[i];
+    r.sessionMs += d.sessionMs[i];
+    if (r.sessions == 0 && r.events == 0) {
+      // neither a rollup row nor a session left: the SQL has no record for this person-day
+      p.remove(d.sPerson[i], day);
+    }
+  }
+
+  private static int indexOf(int[] ids, int id) {
+    for (int k = 0; k < ids.length; k++) {
+      if (ids[k] == id) {
+        return k;
+      }
+    }
+    return -1;
+  }
+
+  private static int[] with(int[] ids, int id) {
+    if (indexOf(ids, id) >= 0) {
+      return ids;
+    }
+    int[] out = java.util.Arrays.copyOf(ids, ids.length + 1);
+    out[ids.length] = id;
+    return out;
+  }
+
+  /** Number of persons queued for re-reading (0 when the index is current). */
+  int queuedPersons() {
     return queued.values().stream().mapToInt(Set::size).sum();
   }
 
@@ -434,14 +653,14 @@ final class PatternIndex {
     if (reloading || queued.isEmpty()) {
       return;
     }
-    int queuedNow = queuedPersonDays();
+    int queuedNow = queuedPersons();
     long now = System.currentTimeMillis();
     Context ctx = Vertx.currentContext();
     long next = lastBig + Math.max(BIG_EVERY_MS, 3 * lastBigMs);
     if (queuedNow > small && now < next && ctx != null) {
-      // a bulk load: re-read at most PER_READ person-days per pause (each costs two index probes in PostgreSQL, and
-      // re-reading them as fast as they came cut the writer's highest rate by more than half); the index lags
-      // meanwhile (analytics_pattern_index_queued_person_days says by how much)
+      // many merges at once: re-read at most PER_READ persons per pause (each costs index probes in PostgreSQL,
+      // which the writer's statements wait behind); the index lags meanwhile
+      // (analytics_pattern_index_queued_person_days says by how much)
       reloading = true;
       ctx.owner().setTimer(next - now, id -> {
         reloading = false;
@@ -453,17 +672,16 @@ final class PatternIndex {
     if (big) {
       lastBig = now;
       bulkReads++;
-      LOG.info("pattern index: bulk load, re-reading {} of {} queued person-days", Math.min(queuedNow, PER_READ),
-          queuedNow);
+      LOG.info("pattern index: bulk re-read of {} of {} queued persons", Math.min(queuedNow, PER_READ), queuedNow);
     }
     reloading = true;
-    Map<String, Set<Key>> batch = new HashMap<>();
+    Map<String, Set<String>> batch = new HashMap<>();
     int taken = 0;
-    for (Iterator<Map.Entry<String, Set<Key>>> pit = queued.entrySet().iterator(); pit.hasNext()
+    for (Iterator<Map.Entry<String, Set<String>>> pit = queued.entrySet().iterator(); pit.hasNext()
         && taken < PER_READ; ) {
-      Map.Entry<String, Set<Key>> e = pit.next();
-      Set<Key> into = batch.computeIfAbsent(e.getKey(), k -> new HashSet<>());
-      for (Iterator<Key> kit = e.getValue().iterator(); kit.hasNext() && taken < PER_READ; taken++) {
+      Map.Entry<String, Set<String>> e = pit.next();
+      Set<String> into = batch.computeIfAbsent(e.getKey(), k -> new HashSet<>());
+      for (Iterator<String> kit = e.getValue().iterator(); kit.hasNext() && taken < PER_READ; taken++) {
         into.add(kit.next());
         kit.remove();
       }
@@ -471,44 +689,78 @@ final class PatternIndex {
         pit.remove();
       }
     }
-    // callers are told after this re-read even when part of the queue waits for the next one: under a bulk load
-    // the flushes keep dropping cached answers anyway
+    // callers are told after this re-read even when part of the queue waits for the next one
     List<Promise<Void>> done = waiting;
     waiting = new ArrayList<>();
-    queuedGauge = queuedPersonDays();
-    List<Future<Void>> work = new ArrayList<>();
+    queuedGauge = queuedPersons();
+    List<Function<SqlConnection, Future<RowSet<Row>>>> days = new ArrayList<>();
+    List<Function<SqlConnection, Future<RowSet<Row>>>> sessions = new ArrayList<>();
     int size = batch.values().stream().mapToInt(Set::size).sum();
-    batch.forEach((project, keys) -> {
-      List<Key> days = new ArrayList<>();
-      List<Key> persons = new ArrayList<>();
-      for (Key k : keys) {
-        (k.day() == null ? persons : days).add(k);
-      }
-      for (int i = 0; i < days.size(); i += CHUNK) {
-        work.add(reloadDays(project, days.subList(i, Math.min(days.size(), i + CHUNK))));
-      }
-      for (int i = 0; i < persons.size(); i += CHUNK) {
-        work.add(reloadPersons(project, persons.subList(i, Math.min(persons.size(), i + CHUNK))));
+    batch.forEach((project, persons) -> {
+      List<String> list = new ArrayList<>(persons);
+      for (int i = 0; i < list.size(); i += CHUNK) {
+        String[] k = list.subList(i, Math.min(list.size(), i + CHUNK)).toArray(String[]::new);
+        days.add(c -> c.preparedQuery(daysSql("u.project_id = $2 AND u.user_key = ANY($3)"))
+            .execute(conv().addString(project).addArrayOfString(k)));
+        sessions.add(c -> c.preparedQuery(sessionsSql(
+                "s.project_id = $1 AND (s.user_id = ANY($2) OR (s.user_id IS NULL AND s.anonymous_id = ANY($2)))"))
+            .execute(Tuple.of(project).addArrayOfString(k)));
       }
     });
-    Future.all(work).onComplete(ar -> {
-      count();
+    reading = batch;
+    read(days, sessions, false).onComplete(ar -> {
+      List<PersonDayDeltas> meanwhile = new ArrayList<>(held);
+      held.clear();
+      reading = null;
       if (big) {
         lastBigMs = System.currentTimeMillis() - now;
       }
       if (ar.succeeded()) {
+        Read r = ar.result();
+        batch.forEach((project, persons) -> {
+          Project p = projects.computeIfAbsent(project, x -> new Project());
+          persons.forEach(person -> p.remove(person, null));
+        });
+        r.days().forEach(rows -> rows.forEach(this::putDay));
+        r.sessions().forEach(rows -> rows.forEach(this::putSessions));
+        // what flushes notified during the read added for these persons, unless the read already saw it
+        Guard read = new Guard(r.snapshot(), batch);
+        for (PersonDayDeltas d : meanwhile) {
+          if (r.snapshot().sees(d.xid)) {
+            continue;
+          }
+          for (int i = 0; i < d.rows(); i++) {
+            if (read.covers(d.project[i], d.person[i])) {
+              addRollup(d, i);
+            }
+          }
+          for (int i = 0; i < d.sessionRows(); i++) {
+            if (read.covers(d.sProject[i], d.sPerson[i])) {
+              addSessions(d, i);
+            }
+          }
+        }
+        guards.add(read);
+        for (String[] gone : deletedWhileReading) {
+          projects.computeIfAbsent(gone[0], x -> new Project()).remove(gone[1], null);
+        }
+        deletedWhileReading.clear();
+        count();
         failures = 0;
         done.forEach(Promise::complete);
         reloading = false;
         drain();
         return;
       }
+      // nothing read: these persons keep what was added so far (the flushes held meanwhile are committed, so the
+      // retry, which starts after them, reads them)
+      deletedWhileReading.clear();
       failures++;
       long delay = Math.min(30_000L, 250L << Math.min(failures, 7));
-      LOG.warn("pattern index: re-reading {} person-days failed ({}); retrying in {} ms", size,
-          ar.cause().getMessage(), delay);
-      batch.forEach((project, keys) -> queued.computeIfAbsent(project, k -> new HashSet<>()).addAll(keys));
-      queuedGauge = queuedPersonDays();
+      LOG.warn("pattern index: re-reading {} persons failed ({}); retrying in {} ms", size, ar.cause().getMessage(),
+          delay);
+      batch.forEach((project, persons) -> queued.computeIfAbsent(project, k -> new HashSet<>()).addAll(persons));
+      queuedGauge = queuedPersons();
       done.addAll(waiting);
       waiting = done;
       if (ctx == null) {
@@ -519,54 +771,6 @@ final class PatternIndex {
         reloading = false;
         drain();
       });
-    });
-  }
-
-  private Future<Void> reloadDays(String project, List<Key> keys) {
-    String[] k = new String[keys.size()];
-    Integer[] d = new Integer[keys.size()];
-    for (int i = 0; i < k.length; i++) {
-      k[i] = keys.get(i).person();
-      d[i] = keys.get(i).day();
-    }
-    Tuple t = conv().addString(project).addArrayOfString(k).addArrayOfInteger(d);
-    // one index probe per person-day (user_daily's primary key; sessions_project_user / sessions_project_anon): a tuple
-    // IN (unnest) over coalesce(user_id, anonymous_id) scanned every session of the range instead, 14-24 s per
-    // re-read under a bulk load, which slowed the writer's own statements
-    String days = "SELECT u.* FROM unnest($3::text[], $4::int4[]) AS k(key, d) JOIN user_daily u "
-        + "ON u.project_id = $2 AND u.user_key = k.key AND u.day = date '1970-01-01' + k.d";
-    String range = "s.started_at >= (date '1970-01-01' + k.d)::timestamp AT TIME ZONE 'UTC' "
-        + "AND s.started_at < (date '1970-01-01' + k.d + 1)::timestamp AT TIME ZONE 'UTC'";
-    String sess = "SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
-        + "ON s.project_id = $1 AND s.user_id = k.key AND " + range
-        + " UNION ALL SELECT s.* FROM unnest($2::text[], $3::int4[]) AS k(key, d) JOIN sessions s "
-        + "ON s.project_id = $1 AND s.user_id IS NULL AND s.anonymous_id = k.key AND " + range;
-    return reload(project, daysSqlOf(days), t, sessionsSqlOf(sess), Tuple.of(project).addArrayOfString(k)
-        .addArrayOfInteger(d), keys);
-  }
-
-  private Future<Void> reloadPersons(String project, List<Key> persons) {
-    String[] k = persons.stream().map(Key::person).toArray(String[]::new);
-    Tuple t = conv().addString(project).addArrayOfString(k);
-    String sess = "s.project_id = $1 AND (s.user_id = ANY($2) OR (s.user_id IS NULL AND s.anonymous_id = ANY($2)))";
-    return reload(project, daysSql("u.project_id = $2 AND u.user_key = ANY($3)"), t, sessionsSql(sess),
-        Tuple.of(project).addArrayOfString(k), persons);
-  }
-
-  /** Reads the given person-days (day null: every day of the person) and replaces them. */
-  private Future<Void> reload(String project, String daysSql, Tuple daysArgs, String sessSql, Tuple sessArgs,
-                              List<Key> keys) {
-    SqlClient c = pool;
-    Future<io.vertx.sqlclient.RowSet<Row>> days = c.preparedQuery(daysSql).execute(daysArgs);
-    Future<io.vertx.sqlclient.RowSet<Row>> sess = c.preparedQuery(sessSql).execute(sessArgs);
-    return Future.all(days, sess).map(v -> {
-      Project p = projects.computeIfAbsent(project, x -> new Project());
-      for (Key key : keys) {
-        p.remove(key.person(), key.day());
-      }
-      days.result().forEach(this::putDay);
-      sess.result().forEach(this::putSessions);
-      return null;
     });
   }
 

@@ -203,10 +203,10 @@ final class DerivedSql {
         ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
         RETURNING project_id, day, user_key
-      ), udaily AS (
-        INSERT INTO user_daily AS r
-        SELECT project_id, day, person, type, provider, model, feature, sum(events), sum(tokens), sum(cost),
-               sum(amount), sum(rt_sum), sum(rt_n)
+      ), ud AS (
+        SELECT project_id, day, person AS user_key, type, provider, model, feature, sum(events) AS events,
+               sum(tokens) AS tokens, sum(cost) AS cost, sum(amount) AS amount, sum(rt_sum) AS rt_sum,
+               sum(rt_n) AS rt_n
         FROM (SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
                                                WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
                                    t.anonymous_id) AS person
@@ -215,23 +215,40 @@ final class DerivedSql {
                           $75::int8[])
                 AS t(project_id, day, user_id, anonymous_id, type, provider, model, feature, events, tokens, cost,
                      amount, rt_sum, rt_n)) q
-        GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
+      ), udaily AS (
+        INSERT INTO user_daily AS r
+        SELECT * FROM ud ORDER BY 1, 2, 3, 4, 5, 6, 7
         ON CONFLICT (project_id, day, user_key, type, provider, model, feature) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n
-        RETURNING project_id, day, user_key
       )
-      SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS ms FROM links
-      UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL FROM days
-      UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8
+      SELECT 'l' AS kind, project_id, anonymous_id, user_id, NULL::int4 AS day, NULL::int8 AS n, NULL::text AS provider,
+             NULL::text AS model, NULL::text AS feature, NULL::float8 AS tokens, NULL::float8 AS cost,
+             NULL::float8 AS amount
+      FROM links
+      UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM days
+      UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8,
+                       NULL, NULL, NULL, NULL, NULL, NULL
       FROM people
-      UNION ALL SELECT 's', project_id, NULL, NULL, NULL, floor(extract(epoch FROM min(started_at)) * 1000)::int8
+      UNION ALL SELECT 's', project_id, NULL, NULL, NULL, floor(extract(epoch FROM min(started_at)) * 1000)::int8,
+                       NULL, NULL, NULL, NULL, NULL, NULL
       FROM sess GROUP BY project_id
-      UNION ALL SELECT DISTINCT 'u', project_id, user_key, NULL, day - date '1970-01-01', NULL::int8 FROM udaily
-      UNION ALL SELECT DISTINCT 'u', project_id, person, NULL,
-                       (started_at AT TIME ZONE 'UTC')::date - date '1970-01-01', NULL::int8
-      FROM (SELECT project_id, person, started_at FROM sess UNION ALL SELECT project_id, person, started_at FROM old_s) x
-      WHERE person IS NOT NULL
+      -- what this flush added to each person-day, for the pattern index: the per-person rollup rows…
+      UNION ALL SELECT 'u', project_id, user_key, type, day - date '1970-01-01', events::int8, provider, model, feature,
+                       tokens, cost, amount
+      FROM ud
+      -- …and the sessions started per person-day (an extended session: its old row out, its new row in)
+      UNION ALL SELECT 'v', project_id, person, NULL, day, sum(n)::int8, NULL, NULL, NULL, sum(dur)::float8, NULL, NULL
+      FROM (SELECT project_id, person, (started_at AT TIME ZONE 'UTC')::date - date '1970-01-01' AS day, 1 AS n,
+                   duration_ms AS dur FROM sess
+            UNION ALL SELECT project_id, person, (started_at AT TIME ZONE 'UTC')::date - date '1970-01-01', -1,
+                   -duration_ms FROM old_s) x
+      WHERE person IS NOT NULL GROUP BY project_id, person, day HAVING sum(n) <> 0 OR sum(dur) <> 0
+      -- the transaction's id (a snapshot taken elsewhere can tell whether it saw this flush)
+      UNION ALL SELECT 'x', NULL, NULL, NULL, NULL, pg_current_xact_id()::text::int8, NULL, NULL, NULL, NULL, NULL,
+                       NULL
       """;
 
   /** Re-derives, from the events themselves, everything touched by events received since $1. Idempotent. */

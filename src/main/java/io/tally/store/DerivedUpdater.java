@@ -40,7 +40,8 @@ public final class DerivedUpdater {
   private final java.util.function.Consumer<JsonObject> flushed;
 
   /**
-   * @param flushed told after each flush {projects: {id: earliest event time ms}, merged: [ids with identity merges]}
+   * @param flushed told after each flush {projects: {id: earliest event time ms}, days, people, personDays (what the
+   *                flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged, merges}
    *                (the query cache invalidates from it)
    */
   public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs,
@@ -88,11 +89,18 @@ public final class DerivedUpdater {
         .map(out -> {
           JsonArray days = new JsonArray();
           JsonArray people = new JsonArray();
-          JsonArray personDays = new JsonArray();
+          PersonDayDeltas.Builder deltas = new PersonDayDeltas.Builder();
+          long xid = 0;
           for (var r : out) {
             switch (r.getString(0)) {
-              // a person-day whose per-person rollup or sessions changed (pattern index refresh)
-              case "u" -> personDays.add(new JsonArray().add(r.getString(1)).add(r.getString(2)).add(r.getInteger(4)));
+              // what the flush added to a person-day (the pattern index adds it): a per-person rollup row…
+              case "u" -> deltas.rollup(r.getString(1), r.getString(2), r.getInteger(4), r.getString(3),
+                  r.getString(6), r.getString(7), r.getString(8), r.getLong(5), r.getDouble(9), r.getDouble(10),
+                  r.getDouble(11));
+              // …or sessions started that day (count and duration)
+              case "v" -> deltas.sessions(r.getString(1), r.getString(2), r.getInteger(4), r.getLong(5),
+                  r.getDouble(9));
+              case "x" -> xid = r.getLong(5);
               case "l" -> pendingMerges.add(new String[] {r.getString(1), r.getString(2), r.getString(3)});
               case "d" -> days.add(new JsonArray().add(r.getString(1)).add(r.getInteger(4)).add(r.getString(2)));
               // a session extended by these events counts (whole) in periods holding its start
@@ -103,7 +111,7 @@ public final class DerivedUpdater {
           JsonObject projects = new JsonObject();
           batch.minTsByProject.forEach(projects::put);
           flushed.accept(new JsonObject().put("projects", projects).put("days", days).put("people", people)
-              .put("personDays", personDays));
+              .put("personDays", deltas.build(xid)));
           return null;
         })
         .onFailure(err -> {
