@@ -49,6 +49,13 @@ public final class BatchWriterVerticle extends VerticleBase {
       derived.accept(stored);
       listener.committed(stored, xid);
     });
+    // a notice not from a flush of this updater (a person deleted, retention, an identity merge) may have removed
+    // user_days rows the updater knows as stored
+    vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(io.tally.event.Addresses.DERIVED_FLUSHED, m -> {
+      if (!m.body().containsKey("personDays")) {
+        derived.forgetKnownDays();
+      }
+    });
     Context writerContext = context;
     PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));

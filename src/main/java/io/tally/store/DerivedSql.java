@@ -218,7 +218,7 @@ final class DerivedSql {
         GROUP BY 1, 2, 3, 4, 5, 6, 7
       ), udaily AS (
         INSERT INTO user_daily AS r
-        SELECT * FROM ud ORDER BY 1, 2, 3, 4, 5, 6, 7
+        SELECT * FROM ud ORDER BY 1, 3, 2, 4, 5, 6, 7 -- the primary key's order
         ON CONFLICT (project_id, day, user_key, type, provider, model, feature) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n

@@ -36,6 +36,21 @@ public final class DerivedUpdater {
   private Batch failed;
   private final List<String[]> pendingMerges = new ArrayList<>();
   private boolean flushing;
+  /**
+   * Person-days this process already stored in {@code user_days} (by UTC day, the two latest days only): not sent
+   * again (under a load where nearly every event is a different person, each one was an index probe per event for
+   * a row that was already there). Forgotten whenever something else rewrites the table ({@link #forgetKnownDays}).
+   */
+  private final java.util.TreeMap<Long, java.util.Set<DayKey>> knownDays = new java.util.TreeMap<>();
+  private int knownDayCount;
+  private static final int MAX_KNOWN_DAYS = 1_000_000;
+  /**
+   * Which of context, country, device type, browser and attribution (bits 0–4) each session ({@code project \u0001
+   * session}) already has stored: the upsert keeps a stored value, so those are not sent (nor parsed as JSON) again.
+   * Forgotten with the known person-days.
+   */
+  private final Map<String, Integer> knownSessionFields = new HashMap<>();
+  private static final int MAX_KNOWN_SESSIONS = 500_000;
 
   private final java.util.function.Consumer<JsonObject> flushed;
 
@@ -85,8 +100,11 @@ public final class DerivedUpdater {
       return mergePending().onComplete(ar -> flushing = false);
     }
     flushing = true;
-    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark)))
+    batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), java.util.Set.of()).contains(k));
+    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark, knownSessionFields)))
         .map(out -> {
+          remember(batch.days);
+          rememberSessions(batch.sessions);
           JsonArray days = new JsonArray();
           JsonArray people = new JsonArray();
           PersonDayDeltas.Builder deltas = new PersonDayDeltas.Builder();
@@ -123,6 +141,42 @@ public final class DerivedUpdater {
         .transform(ar -> mergePending())
         .onComplete(ar -> flushing = false)
         .mapEmpty();
+  }
+
+  private void remember(java.util.Set<DayKey> stored) {
+    for (DayKey k : stored) {
+      if (knownDays.computeIfAbsent(k.epochDay(), d -> new java.util.HashSet<>()).add(k)) {
+        knownDayCount++;
+      }
+    }
+    while (knownDays.size() > 2) {
+      knownDayCount -= knownDays.pollFirstEntry().getValue().size();
+    }
+    if (knownDayCount > MAX_KNOWN_DAYS) {
+      forgetKnownDays();
+    }
+  }
+
+  private void rememberSessions(Map<String, SessionAgg> stored) {
+    if (knownSessionFields.size() + stored.size() > MAX_KNOWN_SESSIONS) {
+      knownSessionFields.clear();
+    }
+    stored.forEach((key, s) -> {
+      int fields = s.storedFields();
+      if (fields != 0) {
+        knownSessionFields.merge(key, fields, (a, b) -> a | b);
+      }
+    });
+  }
+
+  /**
+   * Something other than this updater changed the derived tables (a deletion, a merge, retention): send every
+   * person-day and session field again.
+   */
+  public void forgetKnownDays() {
+    knownDays.clear();
+    knownDayCount = 0;
+    knownSessionFields.clear();
   }
 
   private Future<Void> mergePending() {
@@ -281,7 +335,7 @@ public final class DerivedUpdater {
       }
     }
 
-    Tuple tuple(long watermarkMs) {
+    Tuple tuple(long watermarkMs, Map<String, Integer> knownSessionFields) {
       int n = sessions.size();
       String[] sp = new String[n], sid = new String[n], su = new String[n], sa = new String[n];
       OffsetDateTime[] ss = new OffsetDateTime[n], se = new OffsetDateTime[n];
@@ -290,7 +344,9 @@ public final class DerivedUpdater {
       String[] scountry = new String[n], sdev = new String[n], sbr = new String[n];
       Boolean[] ssrv = new Boolean[n];
       int i = 0;
-      for (SessionAgg s : sessions.values()) {
+      for (Map.Entry<String, SessionAgg> x : sessions.entrySet()) {
+        SessionAgg s = x.getValue();
+        int known = knownSessionFields.getOrDefault(x.getKey(), 0);
         sp[i] = s.project;
         sid[i] = s.session;
         su[i] = s.user;
@@ -301,11 +357,12 @@ public final class DerivedUpdater {
         spg[i] = s.pages;
         sentry[i] = s.entry;
         sexit[i] = s.exit;
-        sctx[i] = s.context;
-        sattr[i] = s.attribution;
-        scountry[i] = s.country;
-        sdev[i] = s.device;
-        sbr[i] = s.browser;
+        // what the session already has stored stays as it is: not sent again
+        sctx[i] = (known & 1) != 0 ? null : s.context;
+        scountry[i] = (known & 2) != 0 ? null : s.country;
+        sdev[i] = (known & 4) != 0 ? null : s.device;
+        sbr[i] = (known & 8) != 0 ? null : s.browser;
+        sattr[i] = (known & 16) != 0 ? null : s.attribution;
         ssrv[i] = s.serverAssigned;
         i++;
       }
@@ -595,6 +652,12 @@ public final class DerivedUpdater {
     SessionAgg(Event e) {
       project = e.projectId();
       session = e.sessionId();
+    }
+
+    /** The fields (bits as in knownSessionFields) this flush stored non-null: the row holds a value for them now. */
+    int storedFields() {
+      return (context != null ? 1 : 0) | (country != null ? 2 : 0) | (device != null ? 4 : 0)
+          | (browser != null ? 8 : 0) | (attribution != null ? 16 : 0);
     }
 
     void add(Event e, Event.Enrichment en) {
