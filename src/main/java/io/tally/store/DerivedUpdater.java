@@ -43,14 +43,14 @@ public final class DerivedUpdater {
    */
   private final java.util.TreeMap<Long, java.util.Set<DayKey>> knownDays = new java.util.TreeMap<>();
   private int knownDayCount;
-  private static final int MAX_KNOWN_DAYS = 1_000_000;
+  private static final int MAX_KNOWN_DAYS = 300_000;
   /**
    * Which of context, country, device type, browser and attribution (bits 0–4) each session ({@code project \u0001
    * session}) already has stored: the upsert keeps a stored value, so those are not sent (nor parsed as JSON) again.
    * Forgotten with the known person-days.
    */
   private final Map<String, Integer> knownSessionFields = new HashMap<>();
-  private static final int MAX_KNOWN_SESSIONS = 500_000;
+  private static final int MAX_KNOWN_SESSIONS = 200_000;
 
   private final java.util.function.Consumer<JsonObject> flushed;
 
