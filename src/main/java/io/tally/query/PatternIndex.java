@@ -370,7 +370,7 @@ final class PatternIndex {
     long start = System.currentTimeMillis();
     return read(List.of(c -> c.preparedQuery(daysSql("true")).execute(conv())),
         List.of(c -> c.query(sessionsSql("true")).execute()), true)
-        .map(r -> {
+        .<Void>map(r -> {
           r.days().forEach(rows -> rows.forEach(this::putDay));
           r.sessions().forEach(rows -> rows.forEach(this::putSessions));
           ready = true;
@@ -385,7 +385,9 @@ final class PatternIndex {
           count();
           LOG.info("pattern index loaded: {} person-days ({} ms)", personDays, System.currentTimeMillis() - start);
           return null;
-        });
+        })
+        // not loaded: patterns stay on SQL, and the notices kept for the replay would only pile up
+        .onFailure(err -> pending = null);
   }
 
   /** A project's records, one line per person-day in key order (tests compare indexes with it). */
