@@ -328,14 +328,21 @@ final class PatternIndex {
   /** Test hook: runs (on the index's context) between a read's snapshot and its statements. */
   java.util.function.Supplier<Future<Void>> afterSnapshot;
 
-  /** One read of the index's tables in a repeatable-read transaction, with the snapshot it saw. */
-  private record Read(EventTimeline.Snapshot snapshot, List<RowSet<Row>> days, List<RowSet<Row>> sessions) {}
+  /** One statement of a read, and what to do with each row it returns once the read succeeded. */
+  private record Statement(Function<SqlConnection, Future<RowSet<Row>>> run, java.util.function.Consumer<Row> put) {}
+
+  /** What a read returned (one row set per statement, in order), with the snapshot it saw. */
+  private record Read(EventTimeline.Snapshot snapshot, List<Statement> statements, List<RowSet<Row>> results) {
+    void put() {
+      for (int i = 0; i < results.size(); i++) {
+        results.get(i).forEach(statements.get(i).put());
+      }
+    }
+  }
 
   /** Runs the statements in one repeatable-read, read-only transaction and notes its snapshot. */
-  private Future<Read> read(List<Function<SqlConnection, Future<RowSet<Row>>>> days,
-                            List<Function<SqlConnection, Future<RowSet<Row>>>> sessions, boolean noTimeout) {
-    List<RowSet<Row>> d = new ArrayList<>();
-    List<RowSet<Row>> s = new ArrayList<>();
+  private Future<Read> read(List<Statement> statements, boolean noTimeout) {
+    List<RowSet<Row>> results = new ArrayList<>();
     return pool.getConnection().compose(c -> c.begin().compose(tx -> c.query(
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute()
             .compose(v -> noTimeout ? c.query("SET LOCAL statement_timeout = 0").execute().mapEmpty()
@@ -343,20 +350,14 @@ final class PatternIndex {
             .compose(v -> c.query("SELECT pg_current_snapshot()::text").execute())
             .compose(snap -> {
               Future<Void> chain = afterSnapshot == null ? Future.succeededFuture() : afterSnapshot.get();
-              for (var f : days) {
-                chain = chain.compose(v -> f.apply(c).map(r -> {
-                  d.add(r);
+              for (Statement st : statements) {
+                chain = chain.compose(v -> st.run().apply(c).map(r -> {
+                  results.add(r);
                   return null;
                 }));
               }
-              for (var f : sessions) {
-                chain = chain.compose(v -> f.apply(c).map(r -> {
-                  s.add(r);
-                  return null;
-                }));
-              }
-              return chain.map(v -> new Read(EventTimeline.Snapshot.parse(snap.iterator().next().getString(0)), d,
-                  s));
+              return chain.map(v -> new Read(EventTimeline.Snapshot.parse(snap.iterator().next().getString(0)),
+                  statements, results));
             })
             .eventually(tx::rollback))
         .eventually(c::close));
@@ -368,11 +369,10 @@ final class PatternIndex {
    */
   Future<Void> load() {
     long start = System.currentTimeMillis();
-    return read(List.of(c -> c.preparedQuery(daysSql("true")).execute(conv())),
-        List.of(c -> c.query(sessionsSql("true")).execute()), true)
+    return read(List.of(new Statement(c -> c.preparedQuery(daysSql("true")).execute(conv()), this::putDay),
+            new Statement(c -> c.query(sessionsSql("true")).execute(), this::putSessions)), true)
         .<Void>map(r -> {
-          r.days().forEach(rows -> rows.forEach(this::putDay));
-          r.sessions().forEach(rows -> rows.forEach(this::putSessions));
+          r.put();
           ready = true;
           guards.add(new Guard(r.snapshot(), null));
           List<JsonObject> replay = pending;
@@ -434,12 +434,13 @@ final class PatternIndex {
    */
   private record Guard(EventTimeline.Snapshot snapshot, Map<String, Set<String>> persons) {
     boolean covers(String project, String person) {
-      if (persons == null) {
-        return true;
-      }
-      Set<String> s = persons.get(project);
-      return s != null && s.contains(person);
+      return persons == null || holds(persons, project, person);
     }
+  }
+
+  private static boolean holds(Map<String, Set<String>> persons, String project, String person) {
+    Set<String> s = persons.get(project);
+    return s != null && s.contains(person);
   }
 
   /** Reads whose snapshot may have seen flushes not notified yet. */
@@ -525,13 +526,18 @@ final class PatternIndex {
     if (reading != null) {
       held.add(d);
     }
+    add(d, (project, person) -> !skip(project, person));
+  }
+
+  /** Adds the rows of the persons {@code take} accepts. */
+  private void add(PersonDayDeltas d, java.util.function.BiPredicate<String, String> take) {
     for (int i = 0; i < d.rows(); i++) {
-      if (!skip(d.project[i], d.person[i])) {
+      if (take.test(d.project[i], d.person[i])) {
         addRollup(d, i);
       }
     }
     for (int i = 0; i < d.sessionRows(); i++) {
-      if (!skip(d.sProject[i], d.sPerson[i])) {
+      if (take.test(d.sProject[i], d.sPerson[i])) {
         addSessions(d, i);
       }
     }
@@ -543,7 +549,7 @@ final class PatternIndex {
         return true;
       }
     }
-    return reading != null && new Guard(null, reading).covers(project, person);
+    return reading != null && holds(reading, project, person);
   }
 
   private static boolean message(String type) {
@@ -695,22 +701,21 @@ final class PatternIndex {
     List<Promise<Void>> done = waiting;
     waiting = new ArrayList<>();
     queuedGauge = queuedPersons();
-    List<Function<SqlConnection, Future<RowSet<Row>>>> days = new ArrayList<>();
-    List<Function<SqlConnection, Future<RowSet<Row>>>> sessions = new ArrayList<>();
+    List<Statement> statements = new ArrayList<>();
     int size = batch.values().stream().mapToInt(Set::size).sum();
     batch.forEach((project, persons) -> {
       List<String> list = new ArrayList<>(persons);
       for (int i = 0; i < list.size(); i += CHUNK) {
         String[] k = list.subList(i, Math.min(list.size(), i + CHUNK)).toArray(String[]::new);
-        days.add(c -> c.preparedQuery(daysSql("u.project_id = $2 AND u.user_key = ANY($3)"))
-            .execute(conv().addString(project).addArrayOfString(k)));
-        sessions.add(c -> c.preparedQuery(sessionsSql(
+        statements.add(new Statement(c -> c.preparedQuery(daysSql("u.project_id = $2 AND u.user_key = ANY($3)"))
+            .execute(conv().addString(project).addArrayOfString(k)), this::putDay));
+        statements.add(new Statement(c -> c.preparedQuery(sessionsSql(
                 "s.project_id = $1 AND (s.user_id = ANY($2) OR (s.user_id IS NULL AND s.anonymous_id = ANY($2)))"))
-            .execute(Tuple.of(project).addArrayOfString(k)));
+            .execute(Tuple.of(project).addArrayOfString(k)), this::putSessions));
       }
     });
     reading = batch;
-    read(days, sessions, false).onComplete(ar -> {
+    read(statements, false).onComplete(ar -> {
       List<PersonDayDeltas> meanwhile = new ArrayList<>(held);
       held.clear();
       reading = null;
@@ -723,26 +728,14 @@ final class PatternIndex {
           Project p = projects.computeIfAbsent(project, x -> new Project());
           persons.forEach(person -> p.remove(person, null));
         });
-        r.days().forEach(rows -> rows.forEach(this::putDay));
-        r.sessions().forEach(rows -> rows.forEach(this::putSessions));
+        r.put();
         // what flushes notified during the read added for these persons, unless the read already saw it
-        Guard read = new Guard(r.snapshot(), batch);
         for (PersonDayDeltas d : meanwhile) {
-          if (r.snapshot().sees(d.xid)) {
-            continue;
-          }
-          for (int i = 0; i < d.rows(); i++) {
-            if (read.covers(d.project[i], d.person[i])) {
-              addRollup(d, i);
-            }
-          }
-          for (int i = 0; i < d.sessionRows(); i++) {
-            if (read.covers(d.sProject[i], d.sPerson[i])) {
-              addSessions(d, i);
-            }
+          if (!r.snapshot().sees(d.xid)) {
+            add(d, (project, person) -> holds(batch, project, person));
           }
         }
-        guards.add(read);
+        guards.add(new Guard(r.snapshot(), batch));
         for (String[] gone : deletedWhileReading) {
           projects.computeIfAbsent(gone[0], x -> new Project()).remove(gone[1], null);
         }

@@ -39,15 +39,14 @@ public final class DerivedUpdater {
   /**
    * Person-days this process already stored in {@code user_days} (by UTC day, the two latest days only): not sent
    * again (under a load where nearly every event is a different person, each one was an index probe per event for
-   * a row that was already there). Forgotten whenever something else rewrites the table ({@link #forgetKnownDays}).
+   * a row that was already there). Forgotten whenever something else rewrites the table ({@link #forgetStored}).
    */
   private final java.util.TreeMap<Long, java.util.Set<DayKey>> knownDays = new java.util.TreeMap<>();
-  private int knownDayCount;
   private static final int MAX_KNOWN_DAYS = 300_000;
   /**
    * Which of context, country, device type, browser and attribution (bits 0–4) each session ({@code project \u0001
    * session}) already has stored: the upsert keeps a stored value, so those are not sent (nor parsed as JSON) again.
-   * Forgotten with the known person-days.
+   * Forgotten with the known person-days ({@link #forgetStored}).
    */
   private final Map<String, Integer> knownSessionFields = new HashMap<>();
   private static final int MAX_KNOWN_SESSIONS = 200_000;
@@ -145,15 +144,13 @@ public final class DerivedUpdater {
 
   private void remember(java.util.Set<DayKey> stored) {
     for (DayKey k : stored) {
-      if (knownDays.computeIfAbsent(k.epochDay(), d -> new java.util.HashSet<>()).add(k)) {
-        knownDayCount++;
-      }
+      knownDays.computeIfAbsent(k.epochDay(), d -> new java.util.HashSet<>()).add(k);
     }
     while (knownDays.size() > 2) {
-      knownDayCount -= knownDays.pollFirstEntry().getValue().size();
+      knownDays.pollFirstEntry();
     }
-    if (knownDayCount > MAX_KNOWN_DAYS) {
-      forgetKnownDays();
+    if (knownDays.values().stream().mapToInt(java.util.Set::size).sum() > MAX_KNOWN_DAYS) {
+      knownDays.clear();
     }
   }
 
@@ -173,9 +170,8 @@ public final class DerivedUpdater {
    * Something other than this updater changed the derived tables (a deletion, a merge, retention): send every
    * person-day and session field again.
    */
-  public void forgetKnownDays() {
+  public void forgetStored() {
     knownDays.clear();
-    knownDayCount = 0;
     knownSessionFields.clear();
   }
 

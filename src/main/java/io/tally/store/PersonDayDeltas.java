@@ -37,36 +37,26 @@ public final class PersonDayDeltas implements Shareable {
 
   private PersonDayDeltas(long xid, Builder b) {
     this.xid = xid;
-    int n = b.project.size();
     project = b.project.toArray(String[]::new);
     person = b.person.toArray(String[]::new);
+    day = b.day.stream().mapToInt(Integer::intValue).toArray();
     type = b.type.toArray(String[]::new);
     provider = b.provider.toArray(String[]::new);
     model = b.model.toArray(String[]::new);
     feature = b.feature.toArray(String[]::new);
-    day = new int[n];
-    events = new long[n];
-    tokens = new double[n];
-    cost = new double[n];
-    amount = new double[n];
-    for (int i = 0; i < n; i++) {
-      day[i] = b.day.get(i);
-      events[i] = b.events.get(i);
-      tokens[i] = b.tokens.get(i);
-      cost[i] = b.cost.get(i);
-      amount[i] = b.amount.get(i);
-    }
-    int m = b.sProject.size();
+    events = b.events.stream().mapToLong(Long::longValue).toArray();
+    tokens = doubles(b.tokens);
+    cost = doubles(b.cost);
+    amount = doubles(b.amount);
     sProject = b.sProject.toArray(String[]::new);
     sPerson = b.sPerson.toArray(String[]::new);
-    sDay = new int[m];
-    sessions = new long[m];
-    sessionMs = new double[m];
-    for (int i = 0; i < m; i++) {
-      sDay[i] = b.sDay.get(i);
-      sessions[i] = b.sessions.get(i);
-      sessionMs[i] = b.sessionMs.get(i);
-    }
+    sDay = b.sDay.stream().mapToInt(Integer::intValue).toArray();
+    sessions = b.sessions.stream().mapToLong(Long::longValue).toArray();
+    sessionMs = doubles(b.sessionMs);
+  }
+
+  private static double[] doubles(List<Double> values) {
+    return values.stream().mapToDouble(Double::doubleValue).toArray();
   }
 
   public int rows() {
