@@ -229,9 +229,11 @@ final class DerivedSql {
       FROM links
       UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL, NULL, NULL, NULL, NULL, NULL, NULL
       FROM days
+      -- persons whose first_seen this flush set (new, or an event older than the stored first_seen): it is then one
+      -- of this batch's times, so at or after the batch's earliest ($99); persons seen before keep an older one
       UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8,
                        NULL, NULL, NULL, NULL, NULL, NULL
-      FROM people
+      FROM people WHERE first_seen >= $99
       UNION ALL SELECT 's', project_id, NULL, NULL, NULL, floor(extract(epoch FROM min(started_at)) * 1000)::int8,
                        NULL, NULL, NULL, NULL, NULL, NULL
       FROM sess GROUP BY project_id

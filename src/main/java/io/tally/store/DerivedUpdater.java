@@ -273,6 +273,8 @@ public final class DerivedUpdater {
     final Map<PersonDayKey, HourAgg> personDays = new HashMap<>();
     final Map<String, Long> minTsByProject = new HashMap<>();
     long oldestReceivedMs = Long.MAX_VALUE;
+    /** The earliest event time of the batch's people (bounds the first_seen values the flush can set). */
+    long minPersonMs = Long.MAX_VALUE;
 
     boolean isEmpty() {
       return sessions.isEmpty() && people.isEmpty() && touches.isEmpty() && links.isEmpty() && hours.isEmpty();
@@ -324,6 +326,7 @@ public final class DerivedUpdater {
       rollup(e, en);
       String person = e.actor();
       if (person != null) {
+        minPersonMs = Math.min(minPersonMs, e.timestamp().toEpochMilli());
         people.computeIfAbsent(e.projectId() + '\u0001' + person, k -> new PersonAgg(e)).add(e, en);
         if (en.attributionJson() != null) {
           touches.add(e);
@@ -417,7 +420,7 @@ public final class DerivedUpdater {
           .addOffsetDateTime(odt(watermarkMs));
     }
 
-    /** Appends the rollup arrays ($38…$98). */
+    /** Appends the rollup arrays ($38…$98) and the people's earliest event time ($99). */
     Tuple withRollups(Tuple t) {
       int n = hours.size();
       String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
@@ -510,7 +513,7 @@ public final class DerivedUpdater {
           .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf);
       us.addTo(t, false).addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt);
       mts.addTo(t, true).addArrayOfString(pgp).addArrayOfLocalDate(pgd).addArrayOfString(pgpath).addArrayOfString(pgt);
-      return pgs.addTo(t, true);
+      return pgs.addTo(t, true).addOffsetDateTime(odt(people.isEmpty() ? 0 : minPersonMs));
     }
   }
 
