@@ -2,6 +2,8 @@
 """Runs one command (a Bench run) and samples, every 0.5 s, the CPU time (user + system, own + reaped children) of
 the processes owned by user $CPURUN_USER (default tally), by kind: PostgreSQL, the Tally server JVM (java -jar), Redis, the load generator.
 Prints, per kind, the highest total seen (reached just before the servers stop).
+With CPURUN_TRACE=FILE it also writes, every 5 s, the seconds since start and the totals so far (one JSON per line):
+tools/cpuslope.py turns that into CPU per event over the steady part of the run, without start-up and JIT.
 Usage: cpurun.py OUTPUT_LOG COMMAND [ARG ...]   (Python 3 standard library only; Linux /proc)"""
 import os, sys, subprocess, time, pwd, json
 uid = pwd.getpwnam(os.environ.get("CPURUN_USER", "tally")).pw_uid
@@ -41,8 +43,15 @@ def sample():
     for k, v in tot.items():
         best[k] = max(best.get(k, 0), v)
 proc = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1], 'w'), stderr=subprocess.STDOUT)
+trace = open(os.environ['CPURUN_TRACE'], 'w') if os.environ.get('CPURUN_TRACE') else None
+t0 = time.time()
+next_trace = 0
 while proc.poll() is None:
     sample()
+    if trace and time.time() - t0 >= next_trace:
+        trace.write("%.1f %s\n" % (time.time() - t0, json.dumps({k: round(v, 2) for k, v in sorted(best.items())})))
+        trace.flush()
+        next_trace += 5
     time.sleep(0.5)
 print(json.dumps({k: round(v, 1) for k, v in sorted(best.items())}))
 if os.environ.get('CPURUN_DEBUG'):
