@@ -123,6 +123,7 @@ public final class PersonData {
           }
         }
       }
+      fillContexts(events);
       out.put("events", events);
       JsonArray archived = new JsonArray();
       // under the archive lock: a file being rewritten or written is read whole before or after, never between
@@ -162,6 +163,36 @@ public final class PersonData {
   }
 
   /** Counts of what one deletion removed. */
+  /**
+   * The writer stores an event's client context only when it differs from its session's previous event's: each
+   * event of the export gets its own back (the latest stored one of its session before it, in time order; before the
+   * first stored one, that one). Events in time order.
+   */
+  static void fillContexts(JsonArray events) {
+    java.util.Map<String, Object> last = new java.util.HashMap<>();
+    java.util.Map<String, Object> first = new java.util.HashMap<>();
+    for (Object o : events) {
+      JsonObject e = (JsonObject) o;
+      String session = e.getString("session_id");
+      Object context = e.getValue("context");
+      if (session != null && context != null) {
+        first.putIfAbsent(session, context);
+      }
+    }
+    for (Object o : events) {
+      JsonObject e = (JsonObject) o;
+      String session = e.getString("session_id");
+      if (session == null) {
+        continue;
+      }
+      if (e.getValue("context") != null) {
+        last.put(session, e.getValue("context"));
+      } else if (last.containsKey(session) || first.containsKey(session)) {
+        e.put("context", last.containsKey(session) ? last.get(session) : first.get(session));
+      }
+    }
+  }
+
   public record Receipt(List<String> ids, long events, long sessions, long people, long identities, long touchpoints,
                         long activeDays, long dailyRollupRows, long archivedEvents, long archiveFiles,
                         boolean suppressed) {

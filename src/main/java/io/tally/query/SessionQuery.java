@@ -76,8 +76,14 @@ final class SessionQuery {
             s.getOffsetDateTime("ended_at")))
         .map(rows -> {
           JsonArray out = new JsonArray();
+          // an event stored without its context has its session's previous one (the writer stores it when it
+          // changes); before the first stored one, the session's
+          JsonObject context = json(s.getValue("context"));
           for (Row r : rows) {
-            out.add(event(r));
+            if (r.getValue("context") != null) {
+              context = json(r.getValue("context"));
+            }
+            out.add(event(r, context));
           }
           return out;
         });
@@ -129,8 +135,7 @@ final class SessionQuery {
     return o;
   }
 
-  private static JsonObject event(Row r) {
-    JsonObject context = json(r.getValue("context"));
+  private static JsonObject event(Row r, JsonObject context) {
     JsonObject e = new JsonObject()
         .put("id", r.getUUID("id").toString())
         .put("sessionId", r.getString("session_id"))

@@ -50,10 +50,11 @@ public final class BatchWriterVerticle extends VerticleBase {
       listener.committed(stored, xid);
     });
     // a notice not from a flush of this updater (a person deleted, retention, an identity merge) may have removed
-    // user_days or sessions rows the updater knows as stored
+    // user_days or sessions rows the updater knows as stored, or the events holding a session's context
     vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(io.tally.event.Addresses.DERIVED_FLUSHED, m -> {
       if (!m.body().containsKey("personDays")) {
         derived.forgetStored();
+        writer.forgetStoredContexts();
       }
     });
     Context writerContext = context;

@@ -9,6 +9,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
@@ -113,7 +114,14 @@ final class EventBatchSql {
   private EventBatchSql() {
   }
 
-  static Prepared prepare(List<PendingEvent> batch) {
+  /** A session, as the key of the contexts already stored for it. */
+  record SessionKey(String projectId, String sessionId) {}
+
+  /**
+   * @param storedContexts the client context last committed in {@code events} for each session: an event of that
+   *                       session with the same context is stored without it (null: as its session's previous event)
+   */
+  static Prepared prepare(List<PendingEvent> batch, Map<SessionKey, String> storedContexts) {
     int n = batch.size();
     List<PendingEvent> rows = new ArrayList<>(n);
     List<PendingEvent> repeats = new ArrayList<>(0);
@@ -167,7 +175,9 @@ final class EventBatchSql {
       ctx[i] = e.userContextJson();
       flags[i] = e.flags();
       Event.Enrichment en = e.enrichment() == null ? Event.Enrichment.NONE : e.enrichment();
-      context[i] = en.contextJson();
+      String c = en.contextJson();
+      context[i] = c != null && e.sessionId() != null
+          && c.equals(storedContexts.get(new SessionKey(e.projectId(), e.sessionId()))) ? null : c;
       attribution[i] = en.attributionJson();
       country[i] = en.country();
       deviceType[i] = en.deviceType();
