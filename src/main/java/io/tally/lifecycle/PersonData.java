@@ -162,7 +162,6 @@ public final class PersonData {
     return out;
   }
 
-  /** Counts of what one deletion removed. */
   /**
    * The writer stores an event's client context only when it differs from its session's previous event's: each
    * event of the export gets its own back (the latest stored one of its session before it, in time order; before the
@@ -193,6 +192,7 @@ public final class PersonData {
     }
   }
 
+  /** Counts of what one deletion removed. */
   public record Receipt(List<String> ids, long events, long sessions, long people, long identities, long touchpoints,
                         long activeDays, long dailyRollupRows, long archivedEvents, long archiveFiles,
                         boolean suppressed) {

@@ -156,6 +156,7 @@ final class EventBatchSql {
     String[] deviceType = new String[m];
     String[] browser = new String[m];
     String[] ip = new String[m];
+    Map<SessionKey, String> inBatch = new java.util.HashMap<>();
     for (int i = 0; i < m; i++) {
       Event e = rows.get(i).event();
       project[i] = e.projectId();
@@ -176,8 +177,15 @@ final class EventBatchSql {
       flags[i] = e.flags();
       Event.Enrichment en = e.enrichment() == null ? Event.Enrichment.NONE : e.enrichment();
       String c = en.contextJson();
-      context[i] = c != null && e.sessionId() != null
-          && c.equals(storedContexts.get(new SessionKey(e.projectId(), e.sessionId()))) ? null : c;
+      if (c != null && e.sessionId() != null) {
+        // compared with the session's context as of its previous event: stored, or kept earlier in this statement
+        SessionKey k = new SessionKey(e.projectId(), e.sessionId());
+        String previous = inBatch.containsKey(k) ? inBatch.get(k) : storedContexts.get(k);
+        inBatch.put(k, c);
+        context[i] = c.equals(previous) ? null : c;
+      } else {
+        context[i] = c;
+      }
       attribution[i] = en.attributionJson();
       country[i] = en.country();
       deviceType[i] = en.deviceType();

@@ -56,14 +56,17 @@ class StoredContextTest {
             .withAdminKeys(List.of(admin)))))) {
       String p = t.project;
       Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-      // GIVEN four events of one session, each in a request of its own: the viewport changes at the third
-      String[] viewports = {"1280x720", "1280x720", "800x600", "800x600"};
+      // GIVEN four events of one session, each in a request of its own: the viewport changes at the third; then two
+      // in one request, the first with a new viewport, the second back to the stored one
+      String[] viewports = {"1280x720", "1280x720", "800x600", "800x600", "1024x768", "800x600"};
       List<JsonObject> sent = new ArrayList<>();
       for (int i = 0; i < viewports.length; i++) {
-        JsonObject e = ev(dan, session, now.minusSeconds(60 - i), viewports[i]);
-        assertEquals(200, t.http.post(Events.batch(e).encode()).status());
-        sent.add(e);
+        sent.add(ev(dan, session, now.minusSeconds(60 - i), viewports[i]));
       }
+      for (int i = 0; i < 4; i++) {
+        assertEquals(200, t.http.post(Events.batch(sent.get(i)).encode()).status());
+      }
+      assertEquals(200, t.http.post(Events.batch(sent.get(4), sent.get(5)).encode()).status());
       // THEN only the events whose context differs from their session's previous event's hold one
       Map<String, String> viewportOf = new HashMap<>();
       for (int i = 0; i < sent.size(); i++) {
