@@ -186,8 +186,8 @@ public final class PersonData {
       }
       if (e.getValue("context") != null) {
         last.put(session, e.getValue("context"));
-      } else if (last.containsKey(session) || first.containsKey(session)) {
-        e.put("context", last.containsKey(session) ? last.get(session) : first.get(session));
+      } else if (first.containsKey(session)) {
+        e.put("context", last.getOrDefault(session, first.get(session)));
       }
     }
   }

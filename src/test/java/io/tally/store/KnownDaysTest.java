@@ -1,6 +1,5 @@
 package io.tally.store;
 
-import io.tally.config.ProjectConfig;
 import io.tally.support.Db;
 import io.tally.support.Eventually;
 import io.tally.support.Events;
@@ -12,9 +11,7 @@ import org.junit.jupiter.api.Timeout;
 
 import java.net.http.HttpRequest;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -52,9 +49,7 @@ class KnownDaysTest {
     String s = UUID.randomUUID().toString().substring(0, 8);
     String admin = "a-key-" + s;
     String carol = "carol-" + s;
-    try (TestTally t = TestTally.start("kd-" + s, "w-key-" + s, "r-key-" + s, c -> c.withProjects(List.of(
-        new ProjectConfig("kd-" + s, List.of("w-key-" + s), List.of("r-key-" + s), ZoneOffset.UTC)
-            .withAdminKeys(List.of(admin)))))) {
+    try (TestTally t = TestTally.startWithAdmin(admin)) {
       String p = t.project;
       Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
       // GIVEN carol active today, seen by two flushes (the second one does not send her day again)

@@ -36,6 +36,15 @@ public final class TestTally implements AutoCloseable {
     return start("p-" + suffix, "w-key-" + suffix, "r-key-" + suffix, tweak);
   }
 
+  /** Starts with a fresh project that also has the given admin key (deletions, exports). */
+  public static TestTally startWithAdmin(String adminKey) {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String project = "p-" + suffix;
+    return start(project, "w-key-" + suffix, "r-key-" + suffix, c -> c.withProjects(List.of(
+        new ProjectConfig(project, List.of("w-key-" + suffix), List.of("r-key-" + suffix), ZoneOffset.UTC)
+            .withAdminKeys(List.of(adminKey)))));
+  }
+
   /** Starts with an explicit project and keys (to restart "the same" server). */
   public static TestTally start(String project, String writeKey, String readKey, UnaryOperator<TallyConfig> tweak) {
     TestServers servers = TestServers.get();
