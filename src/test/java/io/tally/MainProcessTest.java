@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Runs the real entry point in its own JVM, as a user would. */
@@ -22,8 +23,9 @@ class MainProcessTest {
 
   private static ProcessBuilder tally(Path log, String... env) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-        "io.tally.Main"));
+    // with the collector flags README.md's run command gives
+    ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-XX:MaxTenuringThreshold=1",
+        "-XX:MaxGCPauseMillis=30", "-cp", System.getProperty("java.class.path"), "io.tally.Main"));
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("TALLY_"));
     for (int i = 0; i < env.length; i += 2) {
@@ -56,6 +58,9 @@ class MainProcessTest {
       assertTrue(ready, Files.readString(log));
       String banner = Files.readString(log);
       assertTrue(banner.contains("dev-write-key") && banner.contains("for local use only"), banner);
+      // AND it logs the collector settings it runs with, without a hint since they are the recommended ones
+      assertTrue(banner.contains("max heap 512 MiB; MaxTenuringThreshold=1, MaxGCPauseMillis=30"), banner);
+      assertFalse(banner.contains("for a steadier ack latency"), banner);
       assertEquals(200, http.post(Events.event("page_view", "u-main").encode()).status());
       // WHEN it receives SIGTERM
       long start = System.nanoTime();
@@ -78,5 +83,17 @@ class MainProcessTest {
     String out = Files.readString(log);
     assertTrue(out.contains("http.port") && out.contains("TALLY_HTTP_PORT"), out);
     new File(log.toString()).delete();
+  }
+
+  @Test
+  void verifiesThatTheCollectorLineNamesTheRecommendedFlagsOnlyWhenTheyDiffer() {
+    String plain = Tally.collectorSettings("G1 Young Generation, G1 Old Generation", 6144, "15", "200");
+    assertTrue(plain.startsWith("JVM: G1 Young Generation, G1 Old Generation; max heap 6144 MiB; "
+        + "MaxTenuringThreshold=15, MaxGCPauseMillis=200"), plain);
+    assertTrue(plain.contains("run java with -XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=30"), plain);
+    // one of the two flags set is not enough
+    assertTrue(Tally.collectorSettings("G1", 1024, "1", "200").contains("run java with"));
+    assertEquals("JVM: G1; max heap 1024 MiB; MaxTenuringThreshold=1, MaxGCPauseMillis=30",
+        Tally.collectorSettings("G1", 1024, "1", "30"));
   }
 }

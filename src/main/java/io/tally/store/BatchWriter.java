@@ -210,10 +210,15 @@ public final class BatchWriter {
         stored.add(e);
         String context = e.enrichment() == null ? null : e.enrichment().contextJson();
         if (context != null && e.sessionId() != null) {
-          if (storedContexts.size() >= MAX_STORED_CONTEXTS) {
-            storedContexts.clear();
+          // written only when it changed: a write for every event would point this long-lived map at a young string
+          // per event, which the collector then scans and copies until the session's next event replaces it
+          EventBatchSql.SessionKey key = new EventBatchSql.SessionKey(e.projectId(), e.sessionId());
+          if (!context.equals(storedContexts.get(key))) {
+            if (storedContexts.size() >= MAX_STORED_CONTEXTS) {
+              storedContexts.clear();
+            }
+            storedContexts.put(key, context);
           }
-          storedContexts.put(new EventBatchSql.SessionKey(e.projectId(), e.sessionId()), context);
         }
       }
       rows.get(i).committed(isDup);

@@ -100,7 +100,7 @@ public final class Bench {
       }
       servers = new BenchServers(Path.of(opt.getOrDefault("jar", "target/tally.jar")),
           Path.of(opt.getOrDefault("work-dir", "load-tests/target")), opt.getOrDefault("heap", "1g"),
-          opt.getOrDefault("gc", "G1"), env);
+          opt.getOrDefault("gc", "G1"), opt.getOrDefault("jvm", BenchServers.DEFAULT_JVM_OPTIONS), env);
       target = servers.tally;
       jdbcUrl = servers.pg.jdbcUrl();
       pgUser = servers.pg.user();
