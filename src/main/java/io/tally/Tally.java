@@ -210,7 +210,6 @@ public final class Tally {
     return tally;
   }
 
-  /** Re-opens server-cut sessions still live, so a restart does not split them. */
   /** The collector flags README.md recommends: under load they halve the young pauses that set the ack tail. */
   static final String RECOMMENDED_JVM_OPTIONS = "-XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=30";
 
@@ -232,6 +231,7 @@ public final class Tally {
         + RECOMMENDED_JVM_OPTIONS + ": README.md, Operations)";
   }
 
+  /** Re-opens server-cut sessions still live, so a restart does not split them. */
   private static void warmSessions(Pool pool, Sessionizer sessionizer, int timeoutMinutes) throws Exception {
     pool.preparedQuery("""
             SELECT project_id, coalesce(user_id, anonymous_id) AS actor, session_id, ended_at FROM sessions
