@@ -1,5 +1,6 @@
 package io.tally;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tally.buffer.EventRing;
@@ -45,6 +46,8 @@ import io.vertx.sqlclient.PoolOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.net.ServerSocket;
@@ -54,6 +57,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * One running Tally: storage (embedded or external), Vert.x with its verticles, and an orderly shutdown.
@@ -211,14 +215,13 @@ public final class Tally {
   }
 
   /** The collector flags README.md recommends: under load they halve the young pauses that set the ack tail. */
-  static final String RECOMMENDED_JVM_OPTIONS = "-XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=30";
+  public static final String RECOMMENDED_JVM_OPTIONS = "-XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=30";
 
   /** This JVM's collector, heap and the two flags above, with a hint when they differ from the recommendation. */
   static String collectorSettings() {
-    com.sun.management.HotSpotDiagnosticMXBean hs = java.lang.management.ManagementFactory
-        .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-    String collectors = java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
-        .map(java.lang.management.GarbageCollectorMXBean::getName).collect(java.util.stream.Collectors.joining(", "));
+    HotSpotDiagnosticMXBean hs = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    String collectors = ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .map(GarbageCollectorMXBean::getName).collect(Collectors.joining(", "));
     return collectorSettings(collectors, Runtime.getRuntime().maxMemory() >> 20,
         hs.getVMOption("MaxTenuringThreshold").getValue(), hs.getVMOption("MaxGCPauseMillis").getValue());
   }
@@ -226,7 +229,8 @@ public final class Tally {
   static String collectorSettings(String collectors, long maxHeapMiB, String tenuring, String pauseMs) {
     String line = "JVM: " + collectors + "; max heap " + maxHeapMiB + " MiB; MaxTenuringThreshold=" + tenuring
         + ", MaxGCPauseMillis=" + pauseMs;
-    boolean recommended = "1".equals(tenuring) && "30".equals(pauseMs);
+    boolean recommended = RECOMMENDED_JVM_OPTIONS.equals(
+        "-XX:MaxTenuringThreshold=" + tenuring + " -XX:MaxGCPauseMillis=" + pauseMs);
     return recommended ? line : line + " (for a steadier ack latency under load run java with "
         + RECOMMENDED_JVM_OPTIONS + ": README.md, Operations)";
   }

@@ -28,11 +28,10 @@ final class BenchServers implements AutoCloseable {
   final Path log;
 
   /**
-   * The server's extra JVM options unless {@code --jvm} says otherwise: what README.md recommends for running Tally
-   * (an object that survives one young collection is promoted at the next, and young collections aim at 30 ms: see
-   * BENCHMARKS.md, "Ack latency and the garbage collector").
+   * The server's extra JVM options unless {@code --jvm} says otherwise: those README.md recommends for running Tally
+   * (see BENCHMARKS.md, "Ack latency and the garbage collector").
    */
-  static final String DEFAULT_JVM_OPTIONS = "-XX:MaxTenuringThreshold=1 -XX:MaxGCPauseMillis=30";
+  static final String DEFAULT_JVM_OPTIONS = io.tally.Tally.RECOMMENDED_JVM_OPTIONS;
 
   BenchServers(Path jar, Path workDir, String heap, String gc, String jvmOptions, List<String> env)
       throws Exception {
