@@ -157,24 +157,46 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
 
   /**
    * Keeps the default pattern detection (to = now) and the slow parts of the default global insights (the last 30
-   * days: funnel, anomalies, patterns — each cached by whole days) cached, so a dashboard's first call finds them.
+   * days: the funnel and the anomaly scans, each cached by whole days or buckets) cached, so a dashboard's first call
+   * finds them. Projects are warmed one after another, and only the parts that stay cached are computed: the rest of
+   * an insights answer is computed afresh by every call anyway.
    */
   private void warm(PatternEngine patterns, InsightQuery insights) {
+    if (warming) {
+      return;
+    }
     java.time.Instant now = java.time.Instant.now();
+    Future<Void> chain = Future.succeededFuture();
     for (String project : zones.keySet()) {
       if (patterns.index().project(project) == null) {
         return; // until the pattern index is loaded (the SQL path is far slower)
       }
-      JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(365)).toString())
-          .put("to", now.toString());
-      patterns.all(project).compose(defs -> patterns.detect(q, defs, false))
-          .compose(v -> insights.settings(project))
-          .compose(s -> insights.run(new JsonObject().put("projectId", project)
-              .put("from", now.minus(Duration.ofDays(30)).toString()).put("to", now.toString()).put("lang", "en")
-              .put("budgetMs", 0), zones.get(project), s))
-          .onFailure(err -> LOG.warn("pattern and insight warm-up of project {} failed: {}", project, err.toString()));
+      chain = chain.transform(ignored -> warm(project, now, patterns, insights));
     }
+    warming = true;
+    chain.onComplete(ar -> warming = false);
   }
+
+  private boolean warming;
+
+  private Future<Void> warm(String project, java.time.Instant now, PatternEngine patterns, InsightQuery insights) {
+    JsonObject q = new JsonObject().put("projectId", project).put("from", now.minus(Duration.ofDays(365)).toString())
+        .put("to", now.toString());
+    long t0 = System.nanoTime();
+    long[] t1 = new long[1];
+    return patterns.all(project).compose(defs -> patterns.detect(q, defs, false))
+        .compose(v -> {
+          t1[0] = System.nanoTime();
+          return insights.settings(project);
+        })
+        .compose(s -> insights.warm(new JsonObject().put("projectId", project)
+            .put("from", now.minus(Duration.ofDays(30)).toString()).put("to", now.toString()), zones.get(project), s))
+        .onSuccess(v -> LOG.debug("warm-up of project {}: patterns {} ms, insights {} ms", project,
+            (t1[0] - t0) / 1_000_000, (System.nanoTime() - t1[0]) / 1_000_000))
+        .onFailure(err -> LOG.warn("pattern and insight warm-up of project {} failed: {}", project, err.toString()))
+        .<Void>mapEmpty().recover(err -> Future.succeededFuture());
+  }
+
   private AlertWebhook webhook;
 
   @Override

@@ -294,49 +294,7 @@ final class InsightQuery {
 
     Future<Void> anomalyScan = anomalyInsights(q, zone, s, fr, list, from, to, budget, pending);
 
-    JsonArray steps = new JsonArray();
-    s.list("funnelSteps").forEach(e -> steps.add(new JsonObject().put("event", e)));
-    // over the whole UTC days of the period (the period itself when shorter): cached until a flush touches them
-    Instant fa = from.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
-    if (fa.isBefore(from)) {
-      fa = fa.plus(Duration.ofDays(1));
-    }
-    Instant fb = to.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
-    if (!fa.isBefore(fb)) {
-      fa = from;
-      fb = to;
-    }
-    JsonObject fq = new JsonObject().put("projectId", project).put("from", fa.toString()).put("to", fb.toString())
-        .put("name", "insights").put("steps", steps).put("windowSeconds", (long) s.num("funnelWindowSeconds"));
-    Future<Void> funnelScan = slow("funnel_dropoff", budget, pending, c -> cache.get("funnel", fq, c),
-        () -> funnel.run(fq)).map(f -> {
-          if (f == null) {
-            return null;
-          }
-          JsonArray st = f.getJsonArray("steps");
-          int worst = -1;
-          double worstShare = -1;
-          for (int i = 1; i < st.size(); i++) {
-            long before = st.getJsonObject(i - 1).getLong("users");
-            if (before == 0) {
-              continue;
-            }
-            double lost = 1.0 - (double) st.getJsonObject(i).getLong("users") / before;
-            if (lost > worstShare) {
-              worstShare = lost;
-              worst = i;
-            }
-          }
-          if (worst > 0 && worstShare > 0) {
-            String step = st.getJsonObject(worst).getString("event");
-            String previous = st.getJsonObject(worst - 1).getString("event");
-            list.add(insight("funnel_dropoff", step, worstShare >= 0.5 ? "medium" : "low", fr,
-                map("step", step, "previous", previous, "percentage", worstShare),
-                map("dropOffRate", worstShare, "usersBefore", st.getJsonObject(worst - 1).getLong("users"),
-                    "usersAfter", st.getJsonObject(worst).getLong("users"), "stepIndex", worst + 1), to));
-          }
-          return null;
-        });
+    Future<Void> funnelScan = funnelInsight(project, s, fr, list, from, to, budget, pending);
 
     Future<List<Agg.Row2>> modelsNow = Agg.run(pool, project, from, to, Filters.NONE, MODEL, MSG);
     Future<List<Agg.Row2>> modelsPrev = Agg.run(pool, project, prevFrom, from, Filters.NONE, MODEL, MSG);
@@ -413,6 +371,83 @@ final class InsightQuery {
     return Future.all(List.of(metrics, anomalyScan, funnelScan, costs, slow, pats)).map(v -> new ArrayList<>(list));
   }
 
+  /** The worst step of the settings' funnel over the period's whole UTC days (a slow part, cached by those days). */
+  private Future<Void> funnelInsight(String project, InsightSettings s, boolean fr, List<JsonObject> list, Instant from,
+                                     Instant to, long budget, List<String> pending) {
+    JsonArray steps = new JsonArray();
+    s.list("funnelSteps").forEach(e -> steps.add(new JsonObject().put("event", e)));
+    // over the whole UTC days of the period (the period itself when shorter): cached until a flush touches them
+    Instant fa = from.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+    if (fa.isBefore(from)) {
+      fa = fa.plus(Duration.ofDays(1));
+    }
+    Instant fb = to.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+    if (!fa.isBefore(fb)) {
+      fa = from;
+      fb = to;
+    }
+    JsonObject fq = new JsonObject().put("projectId", project).put("from", fa.toString()).put("to", fb.toString())
+        .put("name", "insights").put("steps", steps).put("windowSeconds", (long) s.num("funnelWindowSeconds"));
+    return slow("funnel_dropoff", budget, pending, c -> cache.get("funnel", fq, c),
+        () -> funnel.run(fq)).map(f -> {
+          if (f == null) {
+            return null;
+          }
+          JsonArray st = f.getJsonArray("steps");
+          int worst = -1;
+          double worstShare = -1;
+          for (int i = 1; i < st.size(); i++) {
+            long before = st.getJsonObject(i - 1).getLong("users");
+            if (before == 0) {
+              continue;
+            }
+            double lost = 1.0 - (double) st.getJsonObject(i).getLong("users") / before;
+            if (lost > worstShare) {
+              worstShare = lost;
+              worst = i;
+            }
+          }
+          if (worst > 0 && worstShare > 0) {
+            String step = st.getJsonObject(worst).getString("event");
+            String previous = st.getJsonObject(worst - 1).getString("event");
+            list.add(insight("funnel_dropoff", step, worstShare >= 0.5 ? "medium" : "low", fr,
+                map("step", step, "previous", previous, "percentage", worstShare),
+                map("dropOffRate", worstShare, "usersBefore", st.getJsonObject(worst - 1).getLong("users"),
+                    "usersAfter", st.getJsonObject(worst).getLong("users"), "stepIndex", worst + 1), to));
+          }
+          return null;
+        });
+
+  }
+
+  /**
+   * Computes the cached slow parts of a period's global insights (the anomaly scans and the funnel, both over whole
+   * buckets or days, so a flush of recent events leaves them cached) without the rest: the periodic warm-up calls this,
+   * since the other parts are computed afresh by every answer and would be work thrown away (under ingestion they are
+   * scans of the current hour's raw events that took CPU from the writer for seconds).
+   */
+  Future<Void> warm(JsonObject q, ZoneId zone, InsightSettings s) {
+    Instant from = Instant.parse(q.getString("from"));
+    Instant to = Instant.parse(q.getString("to"));
+    List<JsonObject> list = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> pending = java.util.Collections.synchronizedList(new ArrayList<>());
+    return Future.all(anomalyInsights(q, zone, s, false, list, from, to, 0, pending),
+        funnelInsight(q.getString("projectId"), s, false, list, from, to, 0, pending)).mapEmpty();
+  }
+
+  /**
+   * The anomaly scan of one metric for a period's insights, with {@code from} moved back to the start of its bucket:
+   * the scan judges whole buckets, so the answer is the same, and the cache key stays the same for every call whose
+   * period starts in that bucket (a dashboard's default "last 30 days" moves its start on every call).
+   */
+  static JsonObject anomalyQuery(String project, String metric, Instant from, Instant end, boolean hourly,
+                                 ZoneId zone) {
+    Instant start = hourly ? from.truncatedTo(java.time.temporal.ChronoUnit.HOURS)
+        : from.atZone(zone).toLocalDate().atStartOfDay(zone).toInstant();
+    return new JsonObject().put("projectId", project).put("from", start.toString()).put("to", end.toString())
+        .put("metric", metric).put("granularity", hourly ? "hour" : "day").put("filters", new JsonObject());
+  }
+
   private Future<Void> anomalyInsights(JsonObject q, ZoneId zone, InsightSettings s, boolean fr,
                                        List<JsonObject> list, Instant from, Instant to, long budget,
                                        List<String> pending) {
@@ -426,9 +461,7 @@ final class InsightQuery {
       end = to;
     }
     for (String metric : s.list("anomalyMetrics")) {
-      JsonObject aq = new JsonObject().put("projectId", q.getString("projectId")).put("from", from.toString())
-          .put("to", end.toString()).put("metric", metric).put("granularity", hourly ? "hour" : "day")
-          .put("filters", new JsonObject());
+      JsonObject aq = anomalyQuery(q.getString("projectId"), metric, from, end, hourly, zone);
       runs.add(slow("anomaly:" + metric, budget, pending, c -> cache.get("anomalies", aq, c),
           () -> anomalies.run(aq, zone)));
     }

@@ -223,6 +223,12 @@ class InsightsTest {
     assertTrue(p.getDouble("expected") >= lo && p.getDouble("expected") <= hi, p.encode() + " vs " + same);
     assertEquals(24, r.getJsonArray("series").size());
     assertEquals(0, r.getInteger("insufficientHistory"), r.getJsonArray("series").getJsonObject(0).encode());
+    // a period starting inside a bucket judges that whole bucket: the same answer as from the bucket's start (the
+    // insights' anomaly scans rely on it to share one cached answer per bucket)
+    JsonObject inside = get("/v1/anomalies?metric=events&granularity=hour&from=2026-08-16T00:20:07Z"
+        + "&to=2026-08-17T00:00:00Z");
+    assertEquals(r.getJsonArray("points"), inside.getJsonArray("points"));
+    assertEquals(r.getJsonArray("series"), inside.getJsonArray("series"));
     // no verdict without history: the first day of the series
     JsonObject early = get("/v1/anomalies?metric=events&granularity=hour&from=2026-07-19T00:00:00Z"
         + "&to=2026-07-20T00:00:00Z");
