@@ -40,14 +40,32 @@ public final class ConfigLoader {
     String explicit = env.get("TALLY_CONFIG");
     JsonObject json;
     if (explicit != null && !explicit.isBlank()) {
-      json = readFile(Path.of(explicit));
+      json = overDefaults(readFile(Path.of(explicit)));
     } else if (Files.isRegularFile(Path.of("config", "tally.json"))) {
-      json = readFile(Path.of("config", "tally.json"));
+      json = overDefaults(readFile(Path.of("config", "tally.json")));
     } else {
       json = defaults();
     }
     applyEnv(json, env);
     return bind(json);
+  }
+
+  /**
+   * A configuration file laid over the jar's defaults: in each section, a key the file lacks takes its default (so a
+   * file written for an earlier release, before a key existed, still starts, and its key can be set from the
+   * environment); {@code projects} and any other non-object value in the file replace the default whole.
+   */
+  static JsonObject overDefaults(JsonObject file) {
+    JsonObject out = defaults();
+    for (String name : file.fieldNames()) {
+      Object mine = file.getValue(name);
+      if (mine instanceof JsonObject section && out.getValue(name) instanceof JsonObject base) {
+        section.forEach(e -> base.put(e.getKey(), e.getValue()));
+      } else {
+        out.put(name, mine);
+      }
+    }
+    return out;
   }
 
   /** The defaults shipped inside the jar. */

@@ -60,6 +60,31 @@ class ConfigLoaderTest {
     assertTrue(e2.getMessage().contains("projects[0].readKeys"), e2.getMessage());
   }
 
+  @Test
+  void verifiesThatAFileLackingNewerKeysTakesTheirDefaultsAndTheirVariables() {
+    // a file from before writer.derivedFlushMs and storage.pgPoolSize existed, with its own port and project
+    JsonObject file = ConfigLoader.defaults();
+    file.getJsonObject("writer").remove("derivedFlushMs");
+    file.getJsonObject("storage").remove("pgPoolSize");
+    file.getJsonObject("http").put("port", 9999);
+    file.put("projects", new JsonArray().add(file.getJsonArray("projects").getJsonObject(0).copy().put("id", "mine")));
+    JsonObject merged = ConfigLoader.overDefaults(file);
+    TallyConfig c = ConfigLoader.bind(merged.copy());
+    assertEquals(ConfigLoader.defaults().getJsonObject("writer").getLong("derivedFlushMs"),
+        c.writer().derivedFlushMs());
+    assertEquals(ConfigLoader.defaults().getJsonObject("storage").getInteger("pgPoolSize"), c.storage().pgPoolSize());
+    assertEquals(9999, c.http().port());
+    assertEquals(1, c.projects().size());
+    assertEquals("mine", c.projects().get(0).id());
+    // without the defaults beneath, the file alone is refused, naming the key
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(file.copy()));
+    assertTrue(e.getMessage().contains("storage.pgPoolSize"), e.getMessage());
+    ConfigLoader.applyEnv(merged, Map.of("TALLY_WRITER_DERIVED_FLUSH_MS", "750", "TALLY_STORAGE_PG_POOL_SIZE", "3"));
+    TallyConfig fromEnv = ConfigLoader.bind(merged);
+    assertEquals(750, fromEnv.writer().derivedFlushMs());
+    assertEquals(3, fromEnv.storage().pgPoolSize());
+  }
+
   private static void assertMessage(Map<String, String> env, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> withEnv(env));
     assertTrue(e.getMessage().contains(key), e.getMessage());
