@@ -1,0 +1,148 @@
+package io.tally.query;
+
+import io.tally.support.Eventually;
+import io.tally.support.TestServers;
+import io.tally.support.TestTally;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A ragged hour at either end of a period is read as the hourly rollup less the raw events of the rest of that hour
+ * when that rest is the smaller part of the past (a period ending now reads its current hour that way): the sums
+ * are the same as reading the period's raw events, checked against sums computed here from the events sent.
+ */
+class AggComplementTest {
+  static final Instant H = Instant.parse("2026-10-05T14:00:00Z");
+  static final Agg.Group MODEL = new Agg.Group("model", "model", "coalesce(tally_str(properties, 'model'), '')");
+  static TestTally t;
+  static Vertx vertx;
+  static Pool pool;
+  record Ev(Instant at, String type, String model, String provider, double cost, long tokens, long rt) {}
+  static final List<Ev> events = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    t = TestTally.start();
+    vertx = Vertx.vertx();
+    pool = PgBuilder.pool().connectingTo(TestServers.get().pgUrl().connectOptions()).using(vertx).build();
+    // every 90 s over [H - 2h, H + 1h): three models, two providers, costs in quarters (exact in binary)
+    for (int i = 0; i < 120; i++) {
+      boolean page = i % 5 == 0;
+      events.add(new Ev(H.minus(Duration.ofHours(2)).plusSeconds(90L * i), page ? "page_view" : "message_received",
+          page ? null : "m-" + (char) ('a' + i % 3), page ? null : i % 2 == 0 ? "openai" : "anthropic",
+          (i % 7) * 0.25, i * 10L, 100 + i));
+    }
+    // a model seen only after the period's end, inside its last hour
+    events.add(new Ev(H.plus(Duration.ofMinutes(40)), "message_received", "m-late", "openai", 2.5, 7, 300));
+    events.add(new Ev(H.plus(Duration.ofMinutes(50)), "message_received", "m-late", "openai", 1.25, 9, 400));
+    JsonArray batch = new JsonArray();
+    for (Ev e : events) {
+      JsonObject props = new JsonObject();
+      if (e.model() != null) {
+        props.put("model", e.model()).put("provider", e.provider()).put("cost", e.cost()).put("tokens", e.tokens())
+            .put("responseTimeMs", e.rt());
+      }
+      batch.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("timestamp", e.at().toString())
+          .put("type", e.type()).put("properties", props)
+          .put("userContext", new JsonObject().put("userId", "u1").put("sessionId", "s1")));
+    }
+    assertEquals(200, t.http.post(new JsonObject().put("batch", batch).encode()).status());
+    Eventually.until("hourly rollup holds every event", 30, () -> rollupEvents() == events.size());
+  }
+
+  static long rollupEvents() {
+    try {
+      return pool.preparedQuery("SELECT coalesce(sum(events), 0)::bigint FROM rollup_hourly WHERE project_id = $1")
+          .execute(Tuple.of(t.project)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)
+          .iterator().next().getLong(0);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    pool.close();
+    vertx.close();
+    t.stop();
+  }
+
+  /** "model|type" → [events, cost, tokens, rt sum, rt n], from the events sent. */
+  static Map<String, List<Double>> expected(Instant from, Instant to, String provider) {
+    Map<String, double[]> m = new TreeMap<>();
+    for (Ev e : events) {
+      if (e.at().isBefore(from) || !e.at().isBefore(to) || provider != null && !provider.equals(e.provider())) {
+        continue;
+      }
+      double[] x = m.computeIfAbsent((e.model() == null ? "" : e.model()) + "|" + e.type(), k -> new double[5]);
+      x[0]++;
+      if (e.model() != null) {
+        x[1] += e.cost();
+        x[2] += e.tokens();
+        x[3] += e.rt();
+        x[4]++;
+      }
+    }
+    Map<String, List<Double>> out = new TreeMap<>();
+    m.forEach((k, v) -> out.put(k, List.of(v[0], v[1], v[2], v[3], v[4])));
+    return out;
+  }
+
+  static Map<String, List<Double>> actual(Instant from, Instant to, Filters f, Instant now) throws Exception {
+    Map<String, List<Double>> out = new TreeMap<>();
+    for (Agg.Row2 r : Agg.run(pool, t.project, from, to, f, MODEL, null, now).toCompletionStage()
+        .toCompletableFuture().get(20, TimeUnit.SECONDS)) {
+      out.put(r.key() + "|" + r.type(), List.of((double) r.events(), r.cost(), r.tokens(), r.rtSum(),
+          (double) r.rtN()));
+    }
+    return out;
+  }
+
+  @Test
+  void raggedHoursReadAsTheRollupLessTheRestGiveTheRawSums() throws Exception {
+    Instant from = H.minus(Duration.ofHours(2)).plus(Duration.ofMinutes(7));
+    Instant to = H.plus(Duration.ofMinutes(25));
+    Instant later = H.plus(Duration.ofHours(3));
+    // now = to: both edges are complemented (7 of the head's hour is outside, and the tail's rest is the future)
+    assertTrue(Agg.cheaperAsComplement(from, H.minus(Duration.ofHours(1)), to));
+    assertTrue(Agg.cheaperAsComplement(H, to, to));
+    // three hours later the tail's rest (35 min) is more of the past than the tail (25): read raw
+    assertFalse(Agg.cheaperAsComplement(H, to, later));
+    // before any of it happened, nothing is cheaper: raw
+    assertFalse(Agg.cheaperAsComplement(H, to, H.minus(Duration.ofDays(1))));
+    // a range over two hours is never complemented
+    assertFalse(Agg.cheaperAsComplement(H.minus(Duration.ofMinutes(10)), to, to));
+
+    Map<String, List<Double>> want = expected(from, to, null);
+    assertFalse(want.containsKey("m-late|message_received"));
+    assertEquals(want, actual(from, to, Filters.NONE, to));
+    assertEquals(want, actual(from, to, Filters.NONE, later));
+    assertEquals(want, actual(from, to, Filters.NONE, H.minus(Duration.ofDays(1))));
+    // with a filter the dimension rollup is read the same way
+    Filters openai = new Filters("openai", null, null, null, false);
+    assertEquals(expected(from, to, "openai"), actual(from, to, openai, to));
+    // a period inside one hour, ending now
+    Instant a = H.plus(Duration.ofMinutes(3));
+    assertEquals(expected(a, to, null), actual(a, to, Filters.NONE, to));
+  }
+}
