@@ -141,7 +141,7 @@ final class Agg {
     boolean minutes = !f.raw() && suffix.equals("_t") && g.minuteExpr() != null;
     boolean pages = g.pages() && !f.any();
     if (f.raw() || (g.hourlyExpr() == null && !pages)) {
-      edges(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f, minutes);
+      edges(parts, t, List.<Instant[]>of(new Instant[] {from, to}), g, typeCond, f, minutes, now);
     } else {
       Split days = g.dailyExpr() == null ? new Split(from, to, to, to) : Split.of(from, to, ChronoUnit.DAYS);
       if (days.hasMiddle()) {
@@ -155,7 +155,7 @@ final class Agg {
       hourly.addAll(days.raw());
       for (Instant[] r : hourly) {
         if (g.hourlyExpr() == null) {
-          edges(parts, t, List.<Instant[]>of(r), g, typeCond, f, minutes);
+          edges(parts, t, List.<Instant[]>of(r), g, typeCond, f, minutes, now);
           continue;
         }
         Split hours = Split.of(r[0], r[1], ChronoUnit.HOURS);
@@ -167,9 +167,10 @@ final class Agg {
         }
         List<Instant[]> rest = hours.raw();
         if (!minutes) {
-          rest = complemented(parts, t, rest, g, suffix, typeCond, f, now);
+          rest = complemented(parts, t, rest, g.hourlyExpr(), "rollup_hourly" + suffix, "hour", ChronoUnit.HOURS, g,
+              typeCond, f, now);
         }
-        edges(parts, t, rest, g, typeCond, f, minutes);
+        edges(parts, t, rest, g, typeCond, f, minutes, now);
       }
     }
     // HAVING: a key whose events of a complemented hour all fall outside the period sums to no events
@@ -187,29 +188,30 @@ final class Agg {
   }
 
   /**
-   * Ragged edges of the hourly part that are cheaper read as their whole hour from the hourly rollup less the rest of
-   * that hour read raw; returns the edges still to read raw. The cost of a raw range is how much of it is in the past
-   * (events are rarely dated ahead), so the usual case, a period ending now, reads its current hour from the rollup
-   * and subtracts the (normally empty) rest of the hour after {@code to}, instead of scanning everything since the
-   * hour began (up to an hour of raw events: seconds of both cores at a few thousand events/s). The rollup holds the
-   * events the derived flush has applied, so that hour trails ingestion by one flush, as whole hours already do.
+   * Ragged edges that are cheaper read as their whole unit (UTC hour or minute) from that unit's rollup less the raw
+   * events of the rest of the unit; returns the edges still to read raw. The cost of a raw range is how much of it is
+   * in the past (events are rarely dated ahead), so the usual case, a period ending now, reads its current hour (or
+   * minute) from the rollup and subtracts the (normally empty) rest after {@code to}, instead of scanning every event
+   * since the hour began (up to an hour of raw events: seconds of both cores at a few thousand events/s). The rollups
+   * hold the events the derived flush has applied, so that unit trails ingestion by one flush, as whole units do.
    */
-  private static List<Instant[]> complemented(List<String> parts, Tuple t, List<Instant[]> ranges, Group g,
-                                              String suffix, String typeCond, Filters f, Instant now) {
+  private static List<Instant[]> complemented(List<String> parts, Tuple t, List<Instant[]> ranges, String expr,
+                                              String table, String column, ChronoUnit unit, Group g,
+                                              String typeCond, Filters f, Instant now) {
     List<Instant[]> raw = new ArrayList<>(ranges.size());
     for (Instant[] r : ranges) {
-      if (!cheaperAsComplement(r[0], r[1], now)) {
+      if (!cheaperAsComplement(r[0], r[1], now, unit)) {
         raw.add(r);
         continue;
       }
-      Instant h = r[0].truncatedTo(ChronoUnit.HOURS);
-      Instant end = h.plus(1, ChronoUnit.HOURS);
-      t.addOffsetDateTime(odt(h));
-      parts.add("SELECT " + g.hourlyExpr() + " AS k, " + MEASURES + " FROM rollup_hourly" + suffix
-          + " WHERE project_id = $1 AND hour = $" + t.size() + typeCond + filterSql(f, t, true));
+      Instant u = r[0].truncatedTo(unit);
+      Instant end = u.plus(1, unit);
+      t.addOffsetDateTime(odt(u));
+      parts.add("SELECT " + expr + " AS k, " + MEASURES + " FROM " + table + " WHERE project_id = $1 AND " + column
+          + " = $" + t.size() + typeCond + filterSql(f, t, true));
       List<Instant[]> outside = new ArrayList<>(2);
-      if (h.isBefore(r[0])) {
-        outside.add(new Instant[] {h, r[0]});
+      if (u.isBefore(r[0])) {
+        outside.add(new Instant[] {u, r[0]});
       }
       if (r[1].isBefore(end)) {
         outside.add(new Instant[] {r[1], end});
@@ -219,11 +221,11 @@ final class Agg {
     return raw;
   }
 
-  /** Whether [a, b), inside one UTC hour, has less of the past outside it in its hour than in it. */
-  static boolean cheaperAsComplement(Instant a, Instant b, Instant now) {
-    Instant h = a.truncatedTo(ChronoUnit.HOURS);
-    Instant end = h.plus(1, ChronoUnit.HOURS);
-    return !b.isAfter(end) && past(a, b, now) > past(h, a, now) + past(b, end, now);
+  /** Whether [a, b), inside one unit, has less of the past outside it in its unit than in it. */
+  static boolean cheaperAsComplement(Instant a, Instant b, Instant now, ChronoUnit unit) {
+    Instant u = a.truncatedTo(unit);
+    Instant end = u.plus(1, unit);
+    return !b.isAfter(end) && past(a, b, now) > past(u, a, now) + past(b, end, now);
   }
 
   /** Milliseconds of [a, b) before {@code now}. */
@@ -234,7 +236,7 @@ final class Agg {
 
   /** Ranges below the hourly rollup: whole minutes from {@code rollup_minute_t} when allowed, the rest raw. */
   private static void edges(List<String> parts, Tuple t, List<Instant[]> ranges, Group g, String typeCond, Filters f,
-                            boolean minutes) {
+                            boolean minutes, Instant now) {
     if (!minutes) {
       rawParts(parts, t, ranges, g, typeCond, f, "");
       return;
@@ -246,7 +248,9 @@ final class Agg {
         parts.add("SELECT " + g.minuteExpr() + " AS k, " + MEASURES + " FROM rollup_minute_t WHERE project_id = $1 "
             + "AND minute >= $" + (t.size() - 1) + " AND minute < $" + t.size() + typeCond);
       }
-      rawParts(parts, t, m.raw(), g, typeCond, f, "");
+      // minute rows carry no dimension, and are only read without filters
+      rawParts(parts, t, complemented(parts, t, m.raw(), g.minuteExpr(), "rollup_minute_t", "minute",
+          ChronoUnit.MINUTES, g, typeCond, f, now), g, typeCond, f, "");
     }
   }
 

@@ -22,6 +22,9 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import static java.time.temporal.ChronoUnit.HOURS;
+import static java.time.temporal.ChronoUnit.MINUTES;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,6 +58,8 @@ class AggComplementTest {
     // a model seen only after the period's end, inside its last hour
     events.add(new Ev(H.plus(Duration.ofMinutes(40)), "message_received", "m-late", "openai", 2.5, 7, 300));
     events.add(new Ev(H.plus(Duration.ofMinutes(50)), "message_received", "m-late", "openai", 1.25, 9, 400));
+    // in the minute of a period's end (H + 25:45), after it
+    events.add(new Ev(H.plus(Duration.ofSeconds(25 * 60 + 50)), "message_received", "m-a", "openai", 0.5, 3, 500));
     JsonArray batch = new JsonArray();
     for (Ev e : events) {
       JsonObject props = new JsonObject();
@@ -89,12 +94,17 @@ class AggComplementTest {
 
   /** "model|type" → [events, cost, tokens, rt sum, rt n], from the events sent. */
   static Map<String, List<Double>> expected(Instant from, Instant to, String provider) {
+    return expected(from, to, provider, true);
+  }
+
+  static Map<String, List<Double>> expected(Instant from, Instant to, String provider, boolean byModel) {
     Map<String, double[]> m = new TreeMap<>();
     for (Ev e : events) {
       if (e.at().isBefore(from) || !e.at().isBefore(to) || provider != null && !provider.equals(e.provider())) {
         continue;
       }
-      double[] x = m.computeIfAbsent((e.model() == null ? "" : e.model()) + "|" + e.type(), k -> new double[5]);
+      double[] x = m.computeIfAbsent((e.model() == null || !byModel ? "" : e.model()) + "|" + e.type(),
+          k -> new double[5]);
       x[0]++;
       if (e.model() != null) {
         x[1] += e.cost();
@@ -109,8 +119,13 @@ class AggComplementTest {
   }
 
   static Map<String, List<Double>> actual(Instant from, Instant to, Filters f, Instant now) throws Exception {
+    return actual(from, to, f, now, MODEL);
+  }
+
+  static Map<String, List<Double>> actual(Instant from, Instant to, Filters f, Instant now, Agg.Group g)
+      throws Exception {
     Map<String, List<Double>> out = new TreeMap<>();
-    for (Agg.Row2 r : Agg.run(pool, t.project, from, to, f, MODEL, null, now).toCompletionStage()
+    for (Agg.Row2 r : Agg.run(pool, t.project, from, to, f, g, null, now).toCompletionStage()
         .toCompletableFuture().get(20, TimeUnit.SECONDS)) {
       out.put(r.key() + "|" + r.type(), List.of((double) r.events(), r.cost(), r.tokens(), r.rtSum(),
           (double) r.rtN()));
@@ -124,14 +139,14 @@ class AggComplementTest {
     Instant to = H.plus(Duration.ofMinutes(25));
     Instant later = H.plus(Duration.ofHours(3));
     // now = to: both edges are complemented (7 of the head's hour is outside, and the tail's rest is the future)
-    assertTrue(Agg.cheaperAsComplement(from, H.minus(Duration.ofHours(1)), to));
-    assertTrue(Agg.cheaperAsComplement(H, to, to));
+    assertTrue(Agg.cheaperAsComplement(from, H.minus(Duration.ofHours(1)), to, HOURS));
+    assertTrue(Agg.cheaperAsComplement(H, to, to, HOURS));
     // three hours later the tail's rest (35 min) is more of the past than the tail (25): read raw
-    assertFalse(Agg.cheaperAsComplement(H, to, later));
+    assertFalse(Agg.cheaperAsComplement(H, to, later, HOURS));
     // before any of it happened, nothing is cheaper: raw
-    assertFalse(Agg.cheaperAsComplement(H, to, H.minus(Duration.ofDays(1))));
+    assertFalse(Agg.cheaperAsComplement(H, to, H.minus(Duration.ofDays(1)), HOURS));
     // a range over two hours is never complemented
-    assertFalse(Agg.cheaperAsComplement(H.minus(Duration.ofMinutes(10)), to, to));
+    assertFalse(Agg.cheaperAsComplement(H.minus(Duration.ofMinutes(10)), to, to, HOURS));
 
     Map<String, List<Double>> want = expected(from, to, null);
     assertFalse(want.containsKey("m-late|message_received"));
@@ -144,5 +159,24 @@ class AggComplementTest {
     // a period inside one hour, ending now
     Instant a = H.plus(Duration.ofMinutes(3));
     assertEquals(expected(a, to, null), actual(a, to, Filters.NONE, to));
+  }
+
+  @Test
+  void aRaggedMinuteIsReadAsTheMinuteRollupLessTheRest() throws Exception {
+    // without a dimension the whole minutes come from the per-minute rollup, and the last, ragged one (25:00-25:45,
+    // with an event at 25:30 in it and one at 25:50 after it) as its minute row less 25:45-26:00
+    Instant from = H.minus(Duration.ofHours(2)).plus(Duration.ofMinutes(7));
+    Instant to = H.plus(Duration.ofSeconds(25 * 60 + 45));
+    assertTrue(Agg.cheaperAsComplement(H.plus(Duration.ofMinutes(25)), to, to, MINUTES));
+    // later, 45 s of the minute is still more than the 15 s after it; 10 s is less than 50
+    assertTrue(Agg.cheaperAsComplement(H.plus(Duration.ofMinutes(25)), to, H.plus(Duration.ofHours(3)), MINUTES));
+    assertFalse(Agg.cheaperAsComplement(H.plus(Duration.ofMinutes(25)), H.plus(Duration.ofSeconds(25 * 60 + 10)),
+        H.plus(Duration.ofHours(3)), MINUTES));
+    Map<String, List<Double>> want = expected(from, to, null, false);
+    assertEquals(want, actual(from, to, Filters.NONE, to, Agg.Group.NONE));
+    assertEquals(want, actual(from, to, Filters.NONE, H.minus(Duration.ofDays(1)), Agg.Group.NONE));
+    // the event after the end is not counted
+    assertEquals(expected(from, H.plus(Duration.ofMinutes(26)), null, false).get("|message_received").get(0) - 1,
+        want.get("|message_received").get(0));
   }
 }
