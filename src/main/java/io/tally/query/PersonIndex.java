@@ -223,6 +223,24 @@ final class PersonIndex {
     count();
   }
 
+  /** Which of {@code keys} (raw person keys) have a non-bot event in [fromMs, toMs): index probes per key. */
+  Future<List<String>> keysActiveIn(String project, long fromMs, long toMs, List<String> keys) {
+    if (fromMs >= toMs || keys.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return pool.preparedQuery("SELECT k FROM unnest($4::text[]) k WHERE EXISTS (SELECT 1 FROM events e "
+            + "WHERE e.project_id = $1 AND e.user_id = k AND e.ts >= $2 AND e.ts < $3 AND NOT e.is_bot) "
+            + "OR EXISTS (SELECT 1 FROM events e WHERE e.project_id = $1 AND e.user_id IS NULL AND e.anonymous_id = k "
+            + "AND e.ts >= $2 AND e.ts < $3 AND NOT e.is_bot)")
+        .execute(Tuple.of(project, Agg.odt(java.time.Instant.ofEpochMilli(fromMs)),
+            Agg.odt(java.time.Instant.ofEpochMilli(toMs)), keys.toArray(String[]::new)))
+        .map(rows -> {
+          List<String> out = new ArrayList<>(rows.size());
+          rows.forEach(r -> out.add(r.getString(0)));
+          return out;
+        });
+  }
+
   /** Persons of raw events in [fromMs, toMs) (ragged edges of a period). */
   Future<List<String>> rawKeys(String project, long fromMs, long toMs) {
     if (fromMs >= toMs) {

@@ -232,14 +232,56 @@ final class UsageQuery {
     return "SELECT DISTINCT k FROM (" + String.join(" UNION ALL ", parts) + ") a(k)";
   }
 
-  /** Persons active in [from, to): whole UTC days from the bitmap index, ragged edges from raw events. */
   private Future<java.util.BitSet> active(PersonIndex.Project people, String project, Instant from, Instant to) {
+    return active(people, project, from, to, Instant.now());
+  }
+
+  /** Above this many persons seen after a period's end within its last day, that day's start is read raw. */
+  static final int MAX_AFTER_KEYS = 1_000;
+
+  /**
+   * Persons active in [from, to): whole UTC days from the bitmap index, ragged edges from raw events, except a last
+   * day that starts the edge and has less of the past after {@code to} than before it (a period ending now): its
+   * persons are that day's bitmap less those whose events that day all come after {@code to} (raw events after it,
+   * normally none or a few, then one index probe per such person), instead of every raw event since midnight (2.5-3.6
+   * s at 6,400 events/s). The bitmap trails ingestion by one derived flush, as whole days do.
+   */
+  Future<java.util.BitSet> active(PersonIndex.Project people, String project, Instant from, Instant to, Instant now) {
     Agg.Split s = Agg.Split.of(from, to, ChronoUnit.DAYS);
     java.util.BitSet out = s.hasMiddle()
         ? people.activeOn((int) (s.a().getEpochSecond() / 86_400), (int) (s.b().getEpochSecond() / 86_400))
         : new java.util.BitSet();
     Future<Void> done = Future.succeededFuture();
     for (Instant[] r : s.raw()) {
+      Instant day = r[0].truncatedTo(ChronoUnit.DAYS);
+      if (r[0].equals(day) && Agg.cheaperAsComplement(r[0], r[1], now, ChronoUnit.DAYS)) {
+        long end = day.plus(1, ChronoUnit.DAYS).toEpochMilli();
+        int epochDay = (int) (day.getEpochSecond() / 86_400);
+        Future<Void> before = done;
+        Future<Boolean> complemented = before.compose(v -> index.rawKeys(project, r[1].toEpochMilli(), end))
+            .compose(after -> {
+              if (after.size() > MAX_AFTER_KEYS) {
+                return Future.succeededFuture(false);
+              }
+              return index.keysActiveIn(project, r[0].toEpochMilli(), r[1].toEpochMilli(), after).map(back -> {
+                java.util.BitSet gone = new java.util.BitSet();
+                people.addKeys(gone, after);
+                java.util.BitSet kept = new java.util.BitSet();
+                people.addKeys(kept, back);
+                gone.andNot(kept);
+                java.util.BitSet dayBits = people.activeOn(epochDay, epochDay + 1);
+                dayBits.andNot(gone);
+                out.or(dayBits);
+                return true;
+              });
+            });
+        done = complemented.compose(ok -> ok ? Future.succeededFuture() : index.rawKeys(project,
+            r[0].toEpochMilli(), r[1].toEpochMilli()).map(keys -> {
+              people.addKeys(out, keys);
+              return null;
+            }));
+        continue;
+      }
       done = done.compose(v -> index.rawKeys(project, r[0].toEpochMilli(), r[1].toEpochMilli())
           .map(keys -> {
             people.addKeys(out, keys);

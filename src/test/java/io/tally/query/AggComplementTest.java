@@ -36,6 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AggComplementTest {
   static final Instant H = Instant.parse("2026-10-05T14:00:00Z");
+  static final Instant D = Instant.parse("2026-10-07T00:00:00Z");
   static final Agg.Group MODEL = new Agg.Group("model", "model", "coalesce(tally_str(properties, 'model'), '')");
   static TestTally t;
   static Vertx vertx;
@@ -56,6 +57,7 @@ class AggComplementTest {
           (i % 7) * 0.25, i * 10L, 100 + i));
     }
     // a model seen only after the period's end, inside its last hour
+    // (and below, persons on another day for the persons test)
     events.add(new Ev(H.plus(Duration.ofMinutes(40)), "message_received", "m-late", "openai", 2.5, 7, 300));
     events.add(new Ev(H.plus(Duration.ofMinutes(50)), "message_received", "m-late", "openai", 1.25, 9, 400));
     // in the minute of a period's end (H + 25:45), after it
@@ -71,8 +73,19 @@ class AggComplementTest {
           .put("type", e.type()).put("properties", props)
           .put("userContext", new JsonObject().put("userId", "u1").put("sessionId", "s1")));
     }
+    // persons on day D: p1 before the period's end (D 14:25), p2 before and after it, p3 only after it, p4 the day
+    // before, p5 two days before (before the period's start, so not counted)
+    String[][] persons = {{"p1", "D09:00"}, {"p2", "D10:00"}, {"p2", "D15:00"}, {"p3", "D16:00"}, {"p4", "P20:00"},
+        {"p5", "Q02:00"}};
+    for (String[] p : persons) {
+      Instant at = D.minus(Duration.ofDays("DPQ".indexOf(p[1].charAt(0))))
+          .plus(Duration.ofHours(Integer.parseInt(p[1].substring(1, 3))));
+      batch.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("timestamp", at.toString())
+          .put("type", "page_view").put("userContext", new JsonObject().put("userId", p[0]).put("sessionId", p[0])));
+    }
     assertEquals(200, t.http.post(new JsonObject().put("batch", batch).encode()).status());
-    Eventually.until("hourly rollup holds every event", 30, () -> rollupEvents() == events.size());
+    Eventually.until("hourly rollup holds every event", 30,
+        () -> rollupEvents() == events.size() + persons.length);
   }
 
   static long rollupEvents() {
@@ -159,6 +172,32 @@ class AggComplementTest {
     // a period inside one hour, ending now
     Instant a = H.plus(Duration.ofMinutes(3));
     assertEquals(expected(a, to, null), actual(a, to, Filters.NONE, to));
+  }
+
+  @Test
+  void aLastDayEndingNowTakesItsPersonsFromTheDayBitmapLessThoseSeenOnlyAfter() throws Exception {
+    PersonIndex index = new PersonIndex(pool);
+    index.load().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    PersonIndex.Project people = index.project(t.project);
+    UsageQuery usage = new UsageQuery(pool, index, null);
+    // [D - 1 day, D 14:25): the day before whole (from its bitmap), then day D's ragged start
+    Instant from = D.minus(Duration.ofDays(1));
+    Instant to = D.plus(Duration.ofMinutes(14 * 60 + 25));
+    assertTrue(Agg.cheaperAsComplement(D, to, to, java.time.temporal.ChronoUnit.DAYS));
+    java.util.BitSet want = new java.util.BitSet();
+    people.addKeys(want, List.of("p1", "p2", "p4"));
+    // now = to: day D from its bitmap (p1, p2, p3) less p3, whose only event is after the end; p2 is kept
+    assertEquals(want, usage.active(people, project(), from, to, to).toCompletionStage().toCompletableFuture()
+        .get(20, TimeUnit.SECONDS));
+    // with "now" before any of it, the same period is read raw: the same persons
+    assertFalse(Agg.cheaperAsComplement(D, to, D.minus(Duration.ofDays(30)), java.time.temporal.ChronoUnit.DAYS));
+    assertEquals(want, usage.active(people, project(), from, to, D.minus(Duration.ofDays(30))).toCompletionStage()
+        .toCompletableFuture().get(20, TimeUnit.SECONDS));
+    assertEquals(3, want.cardinality());
+  }
+
+  static String project() {
+    return t.project;
   }
 
   @Test
