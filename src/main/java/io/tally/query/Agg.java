@@ -254,10 +254,9 @@ final class Agg {
     }
   }
 
-  /** Raw events of the ranges, each measure with {@code sign} ("-" to subtract them). */
+  /** Raw events of the ranges, each measure with the sign {@code s} ("-" to subtract them, else ""). */
   private static void rawParts(List<String> parts, Tuple t, List<Instant[]> ranges, Group g, String typeCond,
-                               Filters f, String sign) {
-    String s = sign;
+                               Filters f, String s) {
     for (Instant[] r : ranges) {
       t.addOffsetDateTime(odt(r[0])).addOffsetDateTime(odt(r[1]));
       int ia = t.size() - 1;

@@ -162,18 +162,16 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
    * an insights answer is computed afresh by every call anyway.
    */
   private void warm(PatternEngine patterns, InsightQuery insights) {
-    if (warming) {
+    // until the pattern index is loaded (the SQL path is far slower), and not over a warm-up still running
+    if (warming || zones.keySet().stream().anyMatch(p -> patterns.index().project(p) == null)) {
       return;
     }
+    warming = true;
     java.time.Instant now = java.time.Instant.now();
     Future<Void> chain = Future.succeededFuture();
     for (String project : zones.keySet()) {
-      if (patterns.index().project(project) == null) {
-        return; // until the pattern index is loaded (the SQL path is far slower)
-      }
       chain = chain.transform(ignored -> warm(project, now, patterns, insights));
     }
-    warming = true;
     chain.onComplete(ar -> warming = false);
   }
 

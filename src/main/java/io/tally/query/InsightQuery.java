@@ -417,7 +417,6 @@ final class InsightQuery {
           }
           return null;
         });
-
   }
 
   /**

@@ -253,42 +253,42 @@ final class UsageQuery {
         : new java.util.BitSet();
     Future<Void> done = Future.succeededFuture();
     for (Instant[] r : s.raw()) {
-      Instant day = r[0].truncatedTo(ChronoUnit.DAYS);
-      if (r[0].equals(day) && Agg.cheaperAsComplement(r[0], r[1], now, ChronoUnit.DAYS)) {
-        long end = day.plus(1, ChronoUnit.DAYS).toEpochMilli();
-        int epochDay = (int) (day.getEpochSecond() / 86_400);
-        Future<Void> before = done;
-        Future<Boolean> complemented = before.compose(v -> index.rawKeys(project, r[1].toEpochMilli(), end))
-            .compose(after -> {
-              if (after.size() > MAX_AFTER_KEYS) {
-                return Future.succeededFuture(false);
-              }
-              return index.keysActiveIn(project, r[0].toEpochMilli(), r[1].toEpochMilli(), after).map(back -> {
-                java.util.BitSet gone = new java.util.BitSet();
-                people.addKeys(gone, after);
-                java.util.BitSet kept = new java.util.BitSet();
-                people.addKeys(kept, back);
-                gone.andNot(kept);
-                java.util.BitSet dayBits = people.activeOn(epochDay, epochDay + 1);
-                dayBits.andNot(gone);
-                out.or(dayBits);
-                return true;
-              });
-            });
-        done = complemented.compose(ok -> ok ? Future.succeededFuture() : index.rawKeys(project,
-            r[0].toEpochMilli(), r[1].toEpochMilli()).map(keys -> {
-              people.addKeys(out, keys);
-              return null;
-            }));
-        continue;
-      }
-      done = done.compose(v -> index.rawKeys(project, r[0].toEpochMilli(), r[1].toEpochMilli())
-          .map(keys -> {
-            people.addKeys(out, keys);
-            return null;
-          }));
+      boolean lastDay = r[0].equals(r[0].truncatedTo(ChronoUnit.DAYS))
+          && Agg.cheaperAsComplement(r[0], r[1], now, ChronoUnit.DAYS);
+      done = done.compose(v -> lastDay ? dayLessAfter(people, project, r, out) : Future.succeededFuture(false))
+          .compose(complemented -> complemented ? Future.succeededFuture() : addRaw(people, project, r, out));
     }
     return done.map(v -> out);
+  }
+
+  /** Adds the persons of the raw events in [r[0], r[1]). */
+  private Future<Void> addRaw(PersonIndex.Project people, String project, Instant[] r, java.util.BitSet out) {
+    return index.rawKeys(project, r[0].toEpochMilli(), r[1].toEpochMilli()).map(keys -> {
+      people.addKeys(out, keys);
+      return null;
+    });
+  }
+
+  /**
+   * Adds the persons of [r[0], r[1]), r[0] a UTC midnight, as that day's bitmap less the persons whose events that day
+   * all come after r[1]; false (nothing added) when more than {@link #MAX_AFTER_KEYS} persons come after it.
+   */
+  private Future<Boolean> dayLessAfter(PersonIndex.Project people, String project, Instant[] r, java.util.BitSet out) {
+    int epochDay = (int) (r[0].getEpochSecond() / 86_400);
+    long dayEnd = r[0].plus(1, ChronoUnit.DAYS).toEpochMilli();
+    return index.rawKeys(project, r[1].toEpochMilli(), dayEnd).compose(after -> after.size() > MAX_AFTER_KEYS
+        ? Future.succeededFuture(false)
+        : index.keysActiveIn(project, r[0].toEpochMilli(), r[1].toEpochMilli(), after).map(back -> {
+          java.util.BitSet gone = new java.util.BitSet();
+          people.addKeys(gone, after);
+          java.util.BitSet kept = new java.util.BitSet();
+          people.addKeys(kept, back);
+          gone.andNot(kept);
+          java.util.BitSet day = people.activeOn(epochDay, epochDay + 1);
+          day.andNot(gone);
+          out.or(day);
+          return true;
+        }));
   }
 
   private Future<long[]> indexedUsers(PersonIndex.Project people, String project, Instant prevFrom, Instant from,
