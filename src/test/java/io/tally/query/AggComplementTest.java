@@ -43,6 +43,17 @@ class AggComplementTest {
   static Pool pool;
   record Ev(Instant at, String type, String model, String provider, double cost, long tokens, long rt) {}
   static final List<Ev> events = new ArrayList<>();
+  /**
+   * Persons (each with one session of its own id) on day D: p1 before the period's end (D 14:25), p2 before and after
+   * it, p3 and p6 only after it, p7 at 01:00, p4 the day before, p5 two days before (before the period's start).
+   */
+  static final String[][] PERSONS = {{"p1", "D09:00"}, {"p2", "D10:00"}, {"p2", "D15:00"}, {"p3", "D16:00"},
+      {"p4", "P20:00"}, {"p5", "Q02:00"}, {"p6", "D17:00"}, {"p6", "D18:30"}, {"p7", "D01:00"}, {"p7", "D01:05"}};
+
+  static Instant personAt(String at) {
+    return D.minus(Duration.ofDays("DPQ".indexOf(at.charAt(0)))).plus(Duration.ofHours(Integer.parseInt(at.substring(1,
+        3)))).plus(Duration.ofMinutes(Integer.parseInt(at.substring(4, 6))));
+  }
 
   @BeforeAll
   static void start() throws Exception {
@@ -62,9 +73,15 @@ class AggComplementTest {
     events.add(new Ev(H.plus(Duration.ofMinutes(50)), "message_received", "m-late", "openai", 1.25, 9, 400));
     // in the minute of a period's end (H + 25:45), after it
     events.add(new Ev(H.plus(Duration.ofSeconds(25 * 60 + 50)), "message_received", "m-a", "openai", 0.5, 3, 500));
+    // requests and errors for uptime: minute 20 up, minute 22 down (every request failed), minute 25 up before the
+    // end (25:45) and down after it (two more errors, one more request)
+    for (String[] r : new String[][] {{"message_sent", "1210"}, {"message_sent", "1325"}, {"error", "1350"},
+        {"message_sent", "1510"}, {"error", "1550"}, {"error", "1555"}, {"message_sent", "1558"}}) {
+      events.add(new Ev(H.plusSeconds(Long.parseLong(r[1])), r[0], null, null, 0, 0, 0));
+    }
     JsonArray batch = new JsonArray();
     for (Ev e : events) {
-      JsonObject props = new JsonObject();
+      JsonObject props = e.type().equals("error") ? new JsonObject().put("code", "E1") : new JsonObject();
       if (e.model() != null) {
         props.put("model", e.model()).put("provider", e.provider()).put("cost", e.cost()).put("tokens", e.tokens())
             .put("responseTimeMs", e.rt());
@@ -73,19 +90,14 @@ class AggComplementTest {
           .put("type", e.type()).put("properties", props)
           .put("userContext", new JsonObject().put("userId", "u1").put("sessionId", "s1")));
     }
-    // persons on day D: p1 before the period's end (D 14:25), p2 before and after it, p3 only after it, p4 the day
-    // before, p5 two days before (before the period's start, so not counted)
-    String[][] persons = {{"p1", "D09:00"}, {"p2", "D10:00"}, {"p2", "D15:00"}, {"p3", "D16:00"}, {"p4", "P20:00"},
-        {"p5", "Q02:00"}};
-    for (String[] p : persons) {
-      Instant at = D.minus(Duration.ofDays("DPQ".indexOf(p[1].charAt(0))))
-          .plus(Duration.ofHours(Integer.parseInt(p[1].substring(1, 3))));
+    for (String[] p : PERSONS) {
+      Instant at = personAt(p[1]);
       batch.add(new JsonObject().put("id", UUID.randomUUID().toString()).put("timestamp", at.toString())
           .put("type", "page_view").put("userContext", new JsonObject().put("userId", p[0]).put("sessionId", p[0])));
     }
     assertEquals(200, t.http.post(new JsonObject().put("batch", batch).encode()).status());
     Eventually.until("hourly rollup holds every event", 30,
-        () -> rollupEvents() == events.size() + persons.length);
+        () -> rollupEvents() == events.size() + PERSONS.length);
   }
 
   static long rollupEvents() {
@@ -185,15 +197,16 @@ class AggComplementTest {
     Instant to = D.plus(Duration.ofMinutes(14 * 60 + 25));
     assertTrue(Agg.cheaperAsComplement(D, to, to, java.time.temporal.ChronoUnit.DAYS));
     java.util.BitSet want = new java.util.BitSet();
-    people.addKeys(want, List.of("p1", "p2", "p4"));
-    // now = to: day D from its bitmap (p1, p2, p3) less p3, whose only event is after the end; p2 is kept
+    people.addKeys(want, List.of("p1", "p2", "p4", "p7"));
+    // now = to: day D from its bitmap (p1, p2, p3, p6, p7) less p3 and p6, whose events are all after the end; p2 is
+    // kept
     assertEquals(want, usage.active(people, project(), from, to, to).toCompletionStage().toCompletableFuture()
         .get(20, TimeUnit.SECONDS));
     // with "now" before any of it, the same period is read raw: the same persons
     assertFalse(Agg.cheaperAsComplement(D, to, D.minus(Duration.ofDays(30)), java.time.temporal.ChronoUnit.DAYS));
     assertEquals(want, usage.active(people, project(), from, to, D.minus(Duration.ofDays(30))).toCompletionStage()
         .toCompletableFuture().get(20, TimeUnit.SECONDS));
-    assertEquals(3, want.cardinality());
+    assertEquals(4, want.cardinality());
   }
 
   static String project() {
@@ -217,5 +230,78 @@ class AggComplementTest {
     // the event after the end is not counted
     assertEquals(expected(from, H.plus(Duration.ofMinutes(26)), null, false).get("|message_received").get(0) - 1,
         want.get("|message_received").get(0));
+  }
+
+  /** [count, duration sum ms, bounces] of the sessions (one per person in PERSONS) started in [from, to). */
+  static double[] expectedSessions(Instant from, Instant to) {
+    Map<String, Instant[]> span = new TreeMap<>();
+    for (String[] p : PERSONS) {
+      Instant at = personAt(p[1]);
+      span.merge(p[0], new Instant[] {at, at}, (x, y) -> new Instant[] {x[0].isBefore(y[0]) ? x[0] : y[0],
+          x[1].isAfter(y[1]) ? x[1] : y[1]});
+    }
+    double[] out = new double[3];
+    for (Instant[] s : span.values()) {
+      if (!s[0].isBefore(from) && s[0].isBefore(to)) {
+        long ms = Duration.between(s[0], s[1]).toMillis();
+        out[0]++;
+        out[1] += ms;
+        out[2] += ms < 30_000 ? 1 : 0;
+      }
+    }
+    return out;
+  }
+
+  double[] sessions(UsageQuery usage, Instant from, Instant to, Instant now) throws Exception {
+    return usage.sessions(project(), from, to, Filters.NONE, now).toCompletionStage().toCompletableFuture()
+        .get(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void sessionsOfALastDayEndingNowAreItsDayRowLessTheSessionsStartedOutsideThePeriod() throws Exception {
+    UsageQuery usage = new UsageQuery(pool, null, null);
+    Instant to = D.plus(Duration.ofMinutes(14 * 60 + 25));
+    // the sessions were applied in the flushes that start() waited for (the rollups are in the same statement)
+    // [D - 1 day, D 14:25): the day before whole, then day D's row less p3 and p6 (started after the end)
+    Instant from = D.minus(Duration.ofDays(1));
+    double[] want = expectedSessions(from, to);
+    assertEquals(4, want[0]);
+    assertTrue(want[1] > 0 && want[2] > 0);
+    assertTrue(Agg.cheaperAsComplement(D, to, to, java.time.temporal.ChronoUnit.DAYS));
+    double[] got = sessions(usage, from, to, to);
+    assertEquals(List.of(want[0], want[1], want[2]), List.of(got[0], got[1], got[2]));
+    // read raw ("now" before any of it): the same
+    double[] raw = sessions(usage, from, to, D.minus(Duration.ofDays(30)));
+    assertEquals(List.of(want[0], want[1], want[2]), List.of(raw[0], raw[1], raw[2]));
+    // a period starting at 02:00 the same day also subtracts p7, started at 01:00
+    Instant two = D.plus(Duration.ofHours(2));
+    assertTrue(Agg.cheaperAsComplement(two, to, to, java.time.temporal.ChronoUnit.DAYS));
+    double[] head = sessions(usage, two, to, to);
+    double[] wantHead = expectedSessions(two, to);
+    assertEquals(2, wantHead[0]);
+    assertEquals(List.of(wantHead[0], wantHead[1], wantHead[2]), List.of(head[0], head[1], head[2]));
+  }
+
+  @Test
+  void uptimeOfARaggedLastMinuteIsItsRollupRowLessTheRest() throws Exception {
+    UsageQuery usage = new UsageQuery(pool, null, null);
+    Instant from = H.minus(Duration.ofHours(2)).plus(Duration.ofMinutes(7));
+    Instant to = H.plus(Duration.ofSeconds(25 * 60 + 45));
+    // minutes with requests, and with a request that did not fail, computed from the events sent
+    Map<Instant, long[]> perMinute = new TreeMap<>();
+    for (Ev e : events) {
+      if (!e.at().isBefore(from) && e.at().isBefore(to) && (e.type().equals("message_sent")
+          || e.type().equals("error"))) {
+        perMinute.computeIfAbsent(e.at().truncatedTo(MINUTES), k -> new long[2])[e.type().equals("error") ? 1 : 0]++;
+      }
+    }
+    long withRequests = perMinute.values().stream().filter(x -> x[0] > 0).count();
+    long up = perMinute.values().stream().filter(x -> x[0] > 0 && x[1] < x[0]).count();
+    assertEquals(List.of(3L, 2L), List.of(withRequests, up));
+    for (Instant now : List.of(to, H.minus(Duration.ofDays(1)))) {
+      double[] u = usage.uptime(project(), from, to, Filters.NONE, now).toCompletionStage().toCompletableFuture()
+          .get(20, TimeUnit.SECONDS);
+      assertEquals(List.of((double) withRequests, (double) up), List.of(u[0], u[1]), "now " + now);
+    }
   }
 }
