@@ -346,6 +346,22 @@ public final class EventTimeline {
       return tracks[p].from(ms);
     }
 
+    /** The persons with an event in [toMs, endMs) and none in [fromMs, toMs): one pass over the persons. */
+    List<String> onlyAfter(long fromMs, long toMs, long endMs) {
+      List<String> out = new ArrayList<>();
+      for (int p = 0; p < keys.size(); p++) {
+        Track t = tracks[p];
+        if (t.len == 0 || ms(t.ev[t.len - 1]) < toMs) {
+          continue;
+        }
+        int i = t.from(fromMs);
+        if (i < t.len && ms(t.ev[i]) >= toMs && ms(t.ev[i]) < endMs) {
+          out.add(keys.get(p));
+        }
+      }
+      return out;
+    }
+
     /** Per type number: the bit set of steps (or 0). Types unknown to the project match nothing. */
     int[] masks(List<String> stepTypes) {
       int[] m = new int[types.size()];

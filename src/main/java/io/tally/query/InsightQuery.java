@@ -24,6 +24,7 @@ import java.util.function.Function;
  * a funnel, model costs, provider latency and the reported patterns. Thresholds: {@link InsightSettings}.
  */
 final class InsightQuery {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(InsightQuery.class);
   private static final List<String> MSG = List.of("message_sent", "message_received");
 
   private final Pool pool;
@@ -368,7 +369,24 @@ final class InsightQuery {
       }
       return null;
     });
-    return Future.all(List.of(metrics, anomalyScan, funnelScan, costs, slow, pats)).map(v -> new ArrayList<>(list));
+    List<Future<Void>> parts = List.of(metrics, anomalyScan, funnelScan, costs, slow, pats);
+    if (LOG.isDebugEnabled()) {
+      long t0 = System.nanoTime();
+      String[] names = {"usage", "anomalies", "funnel", "costs", "providers", "patterns"};
+      long[] took = new long[names.length];
+      for (int i = 0; i < names.length; i++) {
+        int k = i;
+        parts.get(i).onComplete(ar -> took[k] = (System.nanoTime() - t0) / 1_000_000);
+      }
+      Future.all(parts).onComplete(ar -> {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+          b.append(' ').append(names[i]).append(' ').append(took[i]).append(" ms");
+        }
+        LOG.debug("global insights of {} (budget {} ms, pending {}):{}", project, budget, pending, b);
+      });
+    }
+    return Future.all(parts).map(v -> new ArrayList<>(list));
   }
 
   /** The worst step of the settings' funnel over the period's whole UTC days (a slow part, cached by those days). */

@@ -243,13 +243,18 @@ final class PersonIndex {
 
   /** Persons of raw events in [fromMs, toMs) (ragged edges of a period). */
   Future<List<String>> rawKeys(String project, long fromMs, long toMs) {
+    return rawKeys(project, fromMs, toMs, Long.MAX_VALUE);
+  }
+
+  /** As {@link #rawKeys(String, long, long)}, at most {@code limit} of them. */
+  Future<List<String>> rawKeys(String project, long fromMs, long toMs, long limit) {
     if (fromMs >= toMs) {
       return Future.succeededFuture(List.of());
     }
     return pool.preparedQuery("SELECT DISTINCT coalesce(user_id, anonymous_id) FROM events WHERE project_id = $1 "
-            + "AND ts >= $2 AND ts < $3 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL")
+            + "AND ts >= $2 AND ts < $3 AND NOT is_bot AND coalesce(user_id, anonymous_id) IS NOT NULL LIMIT $4")
         .execute(Tuple.of(project, Agg.odt(java.time.Instant.ofEpochMilli(fromMs)),
-            Agg.odt(java.time.Instant.ofEpochMilli(toMs))))
+            Agg.odt(java.time.Instant.ofEpochMilli(toMs)), limit))
         .map(rows -> {
           List<String> out = new ArrayList<>(rows.size());
           rows.forEach(r -> out.add(r.getString(0)));

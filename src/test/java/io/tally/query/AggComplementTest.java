@@ -207,6 +207,14 @@ class AggComplementTest {
     assertEquals(want, usage.active(people, project(), from, to, D.minus(Duration.ofDays(30))).toCompletionStage()
         .toCompletableFuture().get(20, TimeUnit.SECONDS));
     assertEquals(4, want.cardinality());
+    // with the event timeline loaded, the persons seen only after the end come from it instead of SQL probes
+    EventTimeline timeline = new EventTimeline(pool);
+    timeline.load().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(List.of("p3", "p6"), timeline.project(project()).onlyAfter(D.toEpochMilli(), to.toEpochMilli(),
+        D.plus(Duration.ofDays(1)).toEpochMilli()).stream().sorted().toList());
+    UsageQuery inMemory = new UsageQuery(pool, index, timeline);
+    assertEquals(want, inMemory.active(people, project(), from, to, to).toCompletionStage().toCompletableFuture()
+        .get(20, TimeUnit.SECONDS));
   }
 
   static String project() {
