@@ -49,7 +49,11 @@ final class BenchServers implements AutoCloseable {
     }
     log = workDir.resolve("tally-" + port + ".log");
     List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-        .toString(), "-Xmx" + heap, "-Xms" + heap, "-XX:+Use" + gc + "GC"));
+        .toString()));
+    if (!heap.equals("default")) { // "default": the JVM's own sizing, as README's run command leaves it
+      cmd.addAll(List.of("-Xmx" + heap, "-Xms" + heap));
+    }
+    cmd.add("-XX:+Use" + gc + "GC");
     for (String o : jvmOptions.trim().split("\\s+")) {
       if (!o.isEmpty()) {
         cmd.add(o);
