@@ -13,9 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The seed's UsageMetrics: event figures from the hourly rollup (+ raw edges), persons from the per-day activity
- * rollup (+ raw edges), sessions from the sessions table, uptime from the per-minute rollup; when filtered, persons,
- * sessions and uptime from the event timeline (raw events while it loads, or with {@code raw}).
+ * The seed's UsageMetrics: event figures from the rollups (+ raw edges), persons from the person index's day bitmaps
+ * (+ raw edges), sessions from {@code session_days} (+ the sessions of ragged days), uptime from the per-minute
+ * rollup; a ragged unit at the end of a period ending now is its rollup less what comes after the end. When
+ * filtered, persons, sessions and uptime come from the event timeline (raw events while it loads, or with
+ * {@code raw}).
  */
 final class UsageQuery {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UsageQuery.class);
