@@ -205,20 +205,26 @@ final class Agg {
         continue;
       }
       Instant u = r[0].truncatedTo(unit);
-      Instant end = u.plus(1, unit);
       t.addOffsetDateTime(odt(u));
       parts.add("SELECT " + expr + " AS k, " + MEASURES + " FROM " + table + " WHERE project_id = $1 AND " + column
           + " = $" + t.size() + typeCond + filterSql(f, t, true));
-      List<Instant[]> outside = new ArrayList<>(2);
-      if (u.isBefore(r[0])) {
-        outside.add(new Instant[] {u, r[0]});
-      }
-      if (r[1].isBefore(end)) {
-        outside.add(new Instant[] {r[1], end});
-      }
-      rawParts(parts, t, outside, g, typeCond, f, "-");
+      rawParts(parts, t, restOfUnit(r[0], r[1], unit), g, typeCond, f, "-");
     }
     return raw;
+  }
+
+  /** The non-empty parts of [a, b)'s unit outside it: [unit start, a) and [b, unit end). */
+  static List<Instant[]> restOfUnit(Instant a, Instant b, ChronoUnit unit) {
+    Instant u = a.truncatedTo(unit);
+    Instant end = u.plus(1, unit);
+    List<Instant[]> outside = new ArrayList<>(2);
+    if (u.isBefore(a)) {
+      outside.add(new Instant[] {u, a});
+    }
+    if (b.isBefore(end)) {
+      outside.add(new Instant[] {b, end});
+    }
+    return outside;
   }
 
   /** Whether [a, b), inside one unit, has less of the past outside it in its unit than in it. */

@@ -268,6 +268,7 @@ final class InsightQuery {
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
     Instant prevFrom = from.minus(Duration.between(from, to));
+    long t0 = System.nanoTime();
     List<JsonObject> list = java.util.Collections.synchronizedList(new ArrayList<>());
 
     Future<Void> metrics = usage.run(new JsonObject().put("projectId", project).put("from", from.toString())
@@ -370,22 +371,8 @@ final class InsightQuery {
       return null;
     });
     List<Future<Void>> parts = List.of(metrics, anomalyScan, funnelScan, costs, slow, pats);
-    if (LOG.isDebugEnabled()) {
-      long t0 = System.nanoTime();
-      String[] names = {"usage", "anomalies", "funnel", "costs", "providers", "patterns"};
-      long[] took = new long[names.length];
-      for (int i = 0; i < names.length; i++) {
-        int k = i;
-        parts.get(i).onComplete(ar -> took[k] = (System.nanoTime() - t0) / 1_000_000);
-      }
-      Future.all(parts).onComplete(ar -> {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < names.length; i++) {
-          b.append(' ').append(names[i]).append(' ').append(took[i]).append(" ms");
-        }
-        LOG.debug("global insights of {} (budget {} ms, pending {}):{}", project, budget, pending, b);
-      });
-    }
+    PartTimes.log(LOG, () -> "global insights of " + project + " (budget " + budget + " ms, pending " + pending
+        + ")", t0, List.of("usage", "anomalies", "funnel", "costs", "providers", "patterns"), parts);
     return Future.all(parts).map(v -> new ArrayList<>(list));
   }
 

@@ -38,6 +38,7 @@ final class UsageQuery {
     Instant prevFrom = from.minus(Duration.between(from, to));
     Filters f = Filters.of(q);
     Instant now = Instant.now();
+    long t0 = System.nanoTime();
     Future<List<Agg.Row2>> cur = Agg.run(pool, project, from, to, f, Agg.Group.NONE, null, now);
     Future<List<Agg.Row2>> prevRevenue = Agg.run(pool, project, prevFrom, from, f, Agg.Group.NONE, List.of("payment"));
     Future<long[]> users;
@@ -55,19 +56,10 @@ final class UsageQuery {
       sessions = sessions(project, from, to, f, now);
       uptime = uptime(project, from, to, f, now);
     }
-    if (LOG.isDebugEnabled()) {
-      long t0 = System.nanoTime();
-      List<Future<?>> parts = List.of(cur, prevRevenue, users, sessions, uptime);
-      long[] took = new long[parts.size()];
-      for (int i = 0; i < took.length; i++) {
-        int k = i;
-        parts.get(i).onComplete(ar -> took[k] = (System.nanoTime() - t0) / 1_000_000);
-      }
-      Future.all(parts).onComplete(ar -> LOG.debug("usage of {} [{}, {}): events {} ms, previous revenue {} ms, "
-          + "persons {} ms, sessions {} ms, uptime {} ms", project, from, to, took[0], took[1], took[2], took[3],
-          took[4]));
-    }
-    return Future.all(List.of(cur, prevRevenue, users, sessions, uptime)).map(all -> {
+    List<Future<?>> parts = List.of(cur, prevRevenue, users, sessions, uptime);
+    PartTimes.log(LOG, () -> "usage of " + project + " [" + from + ", " + to + ")", t0,
+        List.of("events", "previous revenue", "persons", "sessions", "uptime"), parts);
+    return Future.all(parts).map(all -> {
       Agg.Totals t = new Agg.Totals();
       cur.result().forEach(t::add);
       Agg.Totals prev = new Agg.Totals();
@@ -262,9 +254,10 @@ final class UsageQuery {
   /**
    * Persons active in [from, to): whole UTC days from the bitmap index, ragged edges from raw events, except a last
    * day that starts the edge and has less of the past after {@code to} than before it (a period ending now): its
-   * persons are that day's bitmap less those whose events that day all come after {@code to} (raw events after it,
-   * normally none or a few, then one index probe per such person), instead of every raw event since midnight (2.5-3.6
-   * s at 6,400 events/s). The bitmap trails ingestion by one derived flush, as whole days do.
+   * persons are that day's bitmap less those whose events that day all come after {@code to} (from the event timeline
+   * when it is loaded, else the raw keys after {@code to} and one index probe per such person), instead of every raw
+   * event since midnight (2.5-3.6 s at 6,400 events/s). The bitmap trails ingestion by one derived flush, as whole
+   * days do.
    */
   Future<java.util.BitSet> active(PersonIndex.Project people, String project, Instant from, Instant to, Instant now) {
     Agg.Split s = Agg.Split.of(from, to, ChronoUnit.DAYS);
@@ -301,9 +294,7 @@ final class UsageQuery {
       // the timeline holds every committed non-bot event per (identity-resolved) person: no probes
       java.util.BitSet gone = new java.util.BitSet();
       people.addKeys(gone, events.onlyAfter(r[0].toEpochMilli(), r[1].toEpochMilli(), dayEnd));
-      java.util.BitSet day = people.activeOn(epochDay, epochDay + 1);
-      day.andNot(gone);
-      out.or(day);
+      addDayLess(people, epochDay, gone, out);
       return Future.succeededFuture(true);
     }
     return index.rawKeys(project, r[1].toEpochMilli(), dayEnd, MAX_AFTER_KEYS + 1L)
@@ -319,12 +310,18 @@ final class UsageQuery {
             java.util.BitSet kept = new java.util.BitSet();
             people.addKeys(kept, back);
             gone.andNot(kept);
-            java.util.BitSet day = people.activeOn(epochDay, epochDay + 1);
-            day.andNot(gone);
-            out.or(day);
+            addDayLess(people, epochDay, gone, out);
             return true;
           });
         });
+  }
+
+  /** Adds the persons active on {@code epochDay} but not in {@code gone}. */
+  private static void addDayLess(PersonIndex.Project people, int epochDay, java.util.BitSet gone,
+                                 java.util.BitSet out) {
+    java.util.BitSet day = people.activeOn(epochDay, epochDay + 1);
+    day.andNot(gone);
+    out.or(day);
   }
 
   private Future<long[]> indexedUsers(PersonIndex.Project people, String project, Instant prevFrom, Instant from,
@@ -411,8 +408,9 @@ final class UsageQuery {
         t.addLocalDate(utcDay(day));
         parts.add("SELECT sessions, duration_sum, bounces FROM session_days WHERE project_id = $1 AND day = $"
             + t.size());
-        sessionsStarted(parts, t, day, r[0], "-");
-        sessionsStarted(parts, t, r[1], day.plus(1, ChronoUnit.DAYS), "-");
+        for (Instant[] o : Agg.restOfUnit(r[0], r[1], ChronoUnit.DAYS)) {
+          sessionsStarted(parts, t, o[0], o[1], "-");
+        }
       }
       sql = "SELECT coalesce(sum(n), 0)::int8, coalesce(sum(d), 0)::float8, coalesce(sum(b), 0)::int8 FROM ("
           + String.join(" UNION ALL ", parts) + ") x(n, d, b)";
@@ -423,14 +421,12 @@ final class UsageQuery {
     });
   }
 
-  /** Count, duration sum and bounces of the sessions started in [a, b) (nothing when empty), with the sign {@code s}. */
+  /** Count, duration sum and bounces of the sessions started in [a, b), with the sign {@code s}. */
   private static void sessionsStarted(List<String> parts, Tuple t, Instant a, Instant b, String s) {
-    if (!a.isBefore(b)) {
-      return;
-    }
     t.addOffsetDateTime(Agg.odt(a)).addOffsetDateTime(Agg.odt(b));
     parts.add("SELECT " + s + "count(*), " + s + "sum(duration_ms), " + s + "count(*) FILTER (WHERE bounce) "
-        + "FROM sessions WHERE project_id = $1 AND started_at >= $" + (t.size() - 1) + " AND started_at < $" + t.size());
+        + "FROM sessions WHERE project_id = $1 AND started_at >= $" + (t.size() - 1) + " AND started_at < $"
+        + t.size());
   }
 
   private static java.time.LocalDate utcDay(Instant i) {
@@ -460,8 +456,9 @@ final class UsageQuery {
       Instant minute = r[0].truncatedTo(ChronoUnit.MINUTES);
       t.addOffsetDateTime(Agg.odt(minute));
       parts.add("SELECT minute, sent, errors FROM rollup_minute WHERE project_id = $1 AND minute = $" + t.size());
-      requests(parts, t, minute, r[0], f, "-");
-      requests(parts, t, r[1], minute.plus(1, ChronoUnit.MINUTES), f, "-");
+      for (Instant[] o : Agg.restOfUnit(r[0], r[1], ChronoUnit.MINUTES)) {
+        requests(parts, t, o[0], o[1], f, "-");
+      }
     }
     String sql = "SELECT count(*) FILTER (WHERE sent > 0), count(*) FILTER (WHERE sent > 0 AND errors < sent) FROM ("
         + "SELECT minute, sum(sent) AS sent, sum(errors) AS errors FROM (" + String.join(" UNION ALL ", parts)
@@ -472,11 +469,8 @@ final class UsageQuery {
     });
   }
 
-  /** Requests and errors per minute of the raw events in [a, b) (nothing when empty), with the sign {@code s}. */
+  /** Requests and errors per minute of the raw events in [a, b), with the sign {@code s}. */
   private static void requests(List<String> parts, Tuple t, Instant a, Instant b, Filters f, String s) {
-    if (!a.isBefore(b)) {
-      return;
-    }
     t.addOffsetDateTime(Agg.odt(a)).addOffsetDateTime(Agg.odt(b));
     parts.add("SELECT date_trunc('minute', ts), " + s + "count(*) FILTER (WHERE type = 'message_sent'), "
         + s + "count(*) FILTER (WHERE type = 'error') FROM events WHERE project_id = $1 AND ts >= $" + (t.size() - 1)
