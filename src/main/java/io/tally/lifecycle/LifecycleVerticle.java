@@ -99,10 +99,9 @@ public final class LifecycleVerticle extends VerticleBase {
           } else {
             first.ids().forEach(i -> suppressions.remove(project, Suppressions.hash(project, i)));
           }
-          // events committed just before the deletion may still be on their way into the derived tables: sweep again
-          // once the writer has flushed them
-          long wait = 2 * config.writer().derivedFlushMs() + 200;
-          return vertx.timer(wait).compose(t -> worker.<PersonData.Receipt>executeBlocking(
+          // events committed just before the deletion may still be on their way into the derived tables (or wait
+          // there, for a person's last-seen time and count): sweep again once the writer has flushed them
+          return syncDerived().compose(t -> worker.<PersonData.Receipt>executeBlocking(
               () -> people.delete(project, user, suppress, first.ids()), false)).map(first::plus);
         })
         .compose(receipt -> deleteRedis(project, receipt.ids()).map(keys -> receipt.toJson()
@@ -126,11 +125,28 @@ public final class LifecycleVerticle extends VerticleBase {
     return redis.send(del).map(Response::toInteger);
   }
 
+  /**
+   * Waits until the writer's derived tables hold every event committed so far; without an answer (no writer in this
+   * process, or a flush failing) it goes on after twice the derived flush interval, as the sweeps always did.
+   */
+  private Future<Void> syncDerived() {
+    long wait = 2 * config.writer().derivedFlushMs() + 200;
+    return vertx.eventBus().request(Addresses.DERIVED_SYNC, null,
+            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(Math.max(wait, 10_000)))
+        .<Void>mapEmpty()
+        .recover(err -> {
+          LOG.warn("derived tables not confirmed up to date ({}), going on after {} ms", err.getMessage(), wait);
+          return vertx.timer(wait).mapEmpty();
+        });
+  }
+
   private void export(Message<JsonObject> msg) {
     JsonObject q = msg.body();
     String project = q.getString("projectId");
     String user = q.getString("userId");
-    worker.<JsonObject>executeBlocking(() -> people.export(project, user), false)
+    // people's last-seen times and event counts are written at a slower cadence than the rest: have them written
+    syncDerived()
+        .compose(v -> worker.<JsonObject>executeBlocking(() -> people.export(project, user), false))
         .compose(out -> {
           List<String> ids = new ArrayList<>();
           out.getJsonArray("ids").forEach(i -> ids.add((String) i));

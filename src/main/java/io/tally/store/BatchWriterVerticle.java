@@ -43,7 +43,7 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(),
+    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(), cfg.peopleRefreshMs(),
         notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);
@@ -57,6 +57,8 @@ public final class BatchWriterVerticle extends VerticleBase {
         writer.forgetStoredContexts();
       }
     });
+    vertx.eventBus().<Object>consumer(io.tally.event.Addresses.DERIVED_SYNC, m ->
+        derived.sync().onComplete(ar -> m.reply(ar.succeeded())));
     Context writerContext = context;
     PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));

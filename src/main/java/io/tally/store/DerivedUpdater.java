@@ -51,6 +51,25 @@ public final class DerivedUpdater {
   private final Map<String, Integer> knownSessionFields = new HashMap<>();
   private static final int MAX_KNOWN_SESSIONS = 200_000;
 
+  /**
+   * People whose row this process stored, with the earliest event time it sent for them ({@code project \u0001 key}):
+   * an event of such a person that brings nothing but a later time and one more to the count waits in
+   * {@link #lagging} instead of rewriting the row at every flush. Forgotten with the known person-days.
+   */
+  private final Map<String, Long> knownPeople = new HashMap<>();
+  private static final int MAX_KNOWN_PEOPLE = 300_000;
+  /**
+   * Known people's later events, not written yet, in the order they first waited: each is written with the first flush
+   * at least {@link #peopleRefreshMs} after it began to wait, with a flush that has nothing else to write, or sooner
+   * when the person's row must change for another reason (traits, a touch, an earlier first event).
+   */
+  private final java.util.LinkedHashMap<String, PersonAgg> lagging = new java.util.LinkedHashMap<>();
+  private static final int MAX_LAGGING = 200_000;
+  private final long peopleRefreshMs;
+  /** Callers of {@link #sync} waiting for a flush that writes every waiting person. */
+  private final List<io.vertx.core.Promise<Void>> syncWaiters = new ArrayList<>();
+  private boolean syncRequested;
+
   private final java.util.function.Consumer<JsonObject> flushed;
 
   /**
@@ -58,10 +77,11 @@ public final class DerivedUpdater {
    *                flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged, merges}
    *                (the query cache invalidates from it)
    */
-  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs,
+  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long peopleRefreshMs,
                         java.util.function.Consumer<JsonObject> flushed) {
     this.pool = pool;
     this.writerOldestPendingMs = writerOldestPendingMs;
+    this.peopleRefreshMs = peopleRefreshMs;
     this.flushed = flushed;
   }
 
@@ -73,7 +93,24 @@ public final class DerivedUpdater {
   }
 
   public boolean idle() {
-    return !flushing && current.isEmpty() && failed == null && pendingMerges.isEmpty();
+    return !flushing && current.isEmpty() && failed == null && pendingMerges.isEmpty() && lagging.isEmpty();
+  }
+
+  /**
+   * Completes once a flush has written everything received so far, the people's waiting counts included (the
+   * person export reads them; a deletion's second sweep must find what they would write).
+   */
+  public Future<Void> sync() {
+    io.vertx.core.Promise<Void> p = io.vertx.core.Promise.promise();
+    syncWaiters.add(p);
+    syncRequested = true;
+    flush();
+    return p.future();
+  }
+
+  /** People waiting to be written (a gauge for tests and /metrics-free diagnosis). */
+  int laggingPeople() {
+    return lagging.size();
   }
 
   /** Writes what was accumulated; a failed flush is retried first next time. */
@@ -89,14 +126,30 @@ public final class DerivedUpdater {
       batch = current;
       current = new Batch();
     }
+    List<io.vertx.core.Promise<Void>> waiters = List.of();
+    if (syncRequested) {
+      syncRequested = false;
+      waiters = new ArrayList<>(syncWaiters);
+      syncWaiters.clear();
+    }
+    schedulePeople(batch, !waiters.isEmpty());
     long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldestPendingMs.getAsLong());
+    if (!lagging.isEmpty()) {
+      // the waiting people's events are not in the derived tables yet: a crash must re-derive from them on
+      oldest = Math.min(oldest, lagging.values().iterator().next().receivedMs);
+    }
     long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
+    List<io.vertx.core.Promise<Void>> synced = waiters;
     if (batch.isEmpty()) {
       if (pendingMerges.isEmpty()) {
+        synced.forEach(io.vertx.core.Promise::complete);
         return Future.succeededFuture();
       }
       flushing = true;
-      return mergePending().onComplete(ar -> flushing = false);
+      return mergePending().onComplete(ar -> {
+        flushing = false;
+        synced.forEach(io.vertx.core.Promise::complete);
+      });
     }
     flushing = true;
     batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), java.util.Set.of()).contains(k));
@@ -104,6 +157,7 @@ public final class DerivedUpdater {
         .map(out -> {
           remember(batch.days);
           rememberSessions(batch.sessions);
+          rememberPeople(batch.people);
           JsonArray days = new JsonArray();
           JsonArray people = new JsonArray();
           PersonDayDeltas.Builder deltas = new PersonDayDeltas.Builder();
@@ -138,8 +192,69 @@ public final class DerivedUpdater {
         // identity merges run after the flush that recorded the links; a failed one is retried after the next flush
         // (never by re-running the flush, whose rollup additions must apply once)
         .transform(ar -> mergePending())
-        .onComplete(ar -> flushing = false)
+        .onComplete(ar -> {
+          flushing = false;
+          if (failed != null && !synced.isEmpty()) {
+            // the waiting people are in the failed batch: the next flush retries it first
+            syncWaiters.addAll(synced);
+            syncRequested = true;
+          } else {
+            synced.forEach(io.vertx.core.Promise::complete);
+          }
+        })
         .mapEmpty();
+  }
+
+  /**
+   * Sorts the batch's people: a known person whose events change nothing but the row's last time and count waits in
+   * {@link #lagging}; anyone else is written now, with what of them was waiting. Then adds to the batch the waiting
+   * people that are due: waiting for {@link #peopleRefreshMs}, or all of them when the batch has nothing else to
+   * write (a quiet server, a drain) or {@code all} (a sync).
+   */
+  private void schedulePeople(Batch batch, boolean all) {
+    long now = System.currentTimeMillis();
+    boolean quiet = batch.isEmpty();
+    var it = batch.people.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<String, PersonAgg> x = it.next();
+      PersonAgg p = x.getValue();
+      Long known = knownPeople.get(x.getKey());
+      PersonAgg waiting = lagging.get(x.getKey());
+      if (peopleRefreshMs > 0 && known != null && p.firstMs >= known && p.traits == null && p.firstTouch == null
+          && (waiting != null || lagging.size() < MAX_LAGGING)) {
+        if (waiting == null) {
+          p.receivedMs = Math.min(p.receivedMs, batch.oldestReceivedMs);
+          p.waitingSinceMs = now;
+          lagging.put(x.getKey(), p);
+        } else {
+          waiting.absorb(p);
+        }
+        it.remove();
+      } else if (waiting != null) {
+        lagging.remove(x.getKey());
+        p.absorb(waiting);
+      }
+    }
+    boolean everyone = all || quiet;
+    var due = lagging.entrySet().iterator();
+    while (due.hasNext()) {
+      Map.Entry<String, PersonAgg> x = due.next();
+      PersonAgg p = x.getValue();
+      if (!everyone && now - p.waitingSinceMs < peopleRefreshMs) {
+        break;
+      }
+      // written in the flush's transaction, with the watermark: a crash loses neither
+      batch.people.put(x.getKey(), p);
+      batch.minPersonMs = Math.min(batch.minPersonMs, p.firstMs);
+      due.remove();
+    }
+  }
+
+  private void rememberPeople(Map<String, PersonAgg> stored) {
+    if (knownPeople.size() + stored.size() > MAX_KNOWN_PEOPLE) {
+      knownPeople.clear();
+    }
+    stored.forEach((key, p) -> knownPeople.merge(key, p.firstMs, Math::min));
   }
 
   private void remember(java.util.Set<DayKey> stored) {
@@ -173,6 +288,7 @@ public final class DerivedUpdater {
   public void forgetStored() {
     knownDays.clear();
     knownSessionFields.clear();
+    knownPeople.clear();
   }
 
   private Future<Void> mergePending() {
@@ -718,11 +834,34 @@ public final class DerivedUpdater {
     long firstTouchMs = Long.MAX_VALUE;
     String lastTouch;
     long lastTouchMs = Long.MIN_VALUE;
+    /** While waiting in {@link #lagging}: the oldest receipt time of the batches it came from, and since when. */
+    long receivedMs = Long.MAX_VALUE;
+    long waitingSinceMs;
 
     PersonAgg(Event e) {
       project = e.projectId();
       user = e.userId();
       anon = e.userId() == null ? e.anonymousId() : null;
+    }
+
+    /** Adds another aggregate of the same person (a waiting one, or one that joins it). */
+    void absorb(PersonAgg o) {
+      count += o.count;
+      firstMs = Math.min(firstMs, o.firstMs);
+      lastMs = Math.max(lastMs, o.lastMs);
+      receivedMs = Math.min(receivedMs, o.receivedMs);
+      if (o.traits != null && o.traitsMs >= traitsMs) {
+        traits = o.traits;
+        traitsMs = o.traitsMs;
+      }
+      if (o.firstTouch != null && o.firstTouchMs < firstTouchMs) {
+        firstTouch = o.firstTouch;
+        firstTouchMs = o.firstTouchMs;
+      }
+      if (o.lastTouch != null && o.lastTouchMs >= lastTouchMs) {
+        lastTouch = o.lastTouch;
+        lastTouchMs = o.lastTouchMs;
+      }
     }
 
     void add(Event e, Event.Enrichment en) {

@@ -1,0 +1,192 @@
+package io.tally.store;
+
+import io.tally.event.Event;
+import io.tally.support.Db;
+import io.tally.support.TestServers;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Verifies that a known person's later events, which only move the row's last-seen time and count, wait for
+ * {@code writer.peopleRefreshMs} instead of rewriting the {@code users} row at every flush, and that nothing is lost
+ * or written twice meanwhile: a waiting person is written once due, with the next change of their row (traits), on a
+ * quiet flush and on a sync; the crash watermark stays before the waiting events. The updater is driven flush by
+ * flush against the real PostgreSQL, so each step is deterministic.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class PeopleRefreshTest {
+  static Vertx vertx;
+  static Pool pool;
+  static Context ctx;
+  static final long REFRESH_MS = 3_000;
+
+  @BeforeAll
+  static void start() {
+    TestServers.get(); // servers and schema
+    vertx = Vertx.vertx();
+    pool = PgBuilder.pool().connectingTo(TestServers.get().pgUrl().connectOptions()).using(vertx).build();
+    ctx = vertx.getOrCreateContext();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    pool.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** Runs {@code f} on the updater's context and waits for it. */
+  static <T> T on(Supplier<Future<T>> f) throws Exception {
+    Promise<T> p = Promise.promise();
+    ctx.runOnContext(v -> f.get().onComplete(p));
+    return p.future().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  static Event event(String project, String user, Instant ts, Instant received, String traits) {
+    Event.ClientInfo client = traits == null ? Event.ClientInfo.EMPTY : new Event.ClientInfo(null, null, null, null,
+        null, null, null, null, null, null, null, null, null, null, traits);
+    return new Event(project, UUID.randomUUID(), ts, received, "page_view", null, null, null, null, "s-" + user, user,
+        null, null, null, null, 0, client, null, Event.Measures.NONE);
+  }
+
+  static Map<String, Object> row(String project, String user) {
+    List<Map<String, Object>> r = Db.query("SELECT event_count, last_seen, traits->>'plan' AS plan FROM users "
+        + "WHERE project_id = ? AND user_key = ?", project, user);
+    return r.isEmpty() ? null : r.get(0);
+  }
+
+  static long count(String project, String user) {
+    Map<String, Object> r = row(project, user);
+    assertNotNull(r, user + "'s row");
+    return ((Number) r.get("event_count")).longValue();
+  }
+
+  static Instant lastSeen(String project, String user) {
+    return Db.instant("SELECT last_seen FROM users WHERE project_id = ? AND user_key = ?", project, user);
+  }
+
+  static Instant watermark() {
+    return Db.instant("SELECT applied_until FROM derived_progress WHERE id = 1");
+  }
+
+  @Test
+  void aKnownPersonsCountWaitsAndIsWrittenOnceDueWithAChangeQuietOrSynced() throws Exception {
+    String p = "refresh-" + UUID.randomUUID().toString().substring(0, 8);
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, REFRESH_MS, notice -> { });
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
+    Instant old = Instant.now().minusSeconds(120);
+    long[] sent = new long[1];
+    // "bob" is the person under test; every flush but the quiet one also carries a new person, so it is not quiet
+    java.util.function.BiConsumer<Event, String> flushWith = (e, other) -> {
+      List<Event> batch = new java.util.ArrayList<>();
+      if (e != null) {
+        batch.add(e);
+        sent[0]++;
+      }
+      if (other != null) {
+        batch.add(event(p, other, t0, Instant.now(), null));
+      }
+      try {
+        on(() -> {
+          u.accept(batch);
+          return u.flush();
+        });
+      } catch (Exception x) {
+        throw new AssertionError(x);
+      }
+    };
+
+    // GIVEN bob's first event: a new person is written at once
+    flushWith.accept(event(p, "bob", t0, old, null), null);
+    assertEquals(1, count(p, "bob"));
+    assertEquals(0, u.laggingPeople());
+
+    // WHEN a later event of his brings nothing but a later time
+    long waitStart = System.currentTimeMillis();
+    flushWith.accept(event(p, "bob", t0.plusSeconds(10), old, null), "carol");
+    // THEN it waits: his row is as it was, the new person beside him is written
+    assertEquals(1, count(p, "bob"));
+    assertEquals(t0, lastSeen(p, "bob"));
+    assertEquals(1, count(p, "carol"));
+    assertEquals(1, u.laggingPeople());
+    // AND the crash watermark stays before the waiting event (a restart would re-derive him from the events)
+    flushWith.accept(null, "dave");
+    assertTrue(System.currentTimeMillis() - waitStart < REFRESH_MS, "the test itself was too slow to see the wait");
+    assertEquals(1, count(p, "bob"));
+    assertTrue(!watermark().isAfter(old.minusMillis(5_000)), "watermark " + watermark() + " passed " + old);
+
+    // WHEN the refresh interval has passed: the next flush writes him, count and last time exact
+    Thread.sleep(Math.max(0, REFRESH_MS - (System.currentTimeMillis() - waitStart)) + 100);
+    flushWith.accept(null, "erin");
+    assertEquals(2, count(p, "bob"));
+    assertEquals(t0.plusSeconds(10), lastSeen(p, "bob"));
+    assertEquals(0, u.laggingPeople());
+    assertTrue(watermark().isAfter(old), "the watermark moves on once nothing waits");
+
+    // WHEN he waits again and then sends traits: his row changes now, with what was waiting
+    flushWith.accept(event(p, "bob", t0.plusSeconds(20), Instant.now(), null), "frank");
+    assertEquals(2, count(p, "bob"));
+    flushWith.accept(event(p, "bob", t0.plusSeconds(30), Instant.now(), "{\"plan\":\"pro\"}"), "gina");
+    assertEquals(4, count(p, "bob"));
+    assertEquals(t0.plusSeconds(30), lastSeen(p, "bob"));
+    assertEquals("pro", row(p, "bob").get("plan"));
+    assertEquals(0, u.laggingPeople());
+
+    // WHEN he waits and the next flush has nothing else to write: written then
+    flushWith.accept(event(p, "bob", t0.plusSeconds(40), Instant.now(), null), "hugo");
+    assertEquals(4, count(p, "bob"));
+    flushWith.accept(null, null);
+    assertEquals(5, count(p, "bob"));
+    assertEquals(t0.plusSeconds(40), lastSeen(p, "bob"));
+    assertTrue(u.idle());
+
+    // WHEN he waits and someone asks for a sync (an export, a deletion's second sweep): written before it answers
+    flushWith.accept(event(p, "bob", t0.plusSeconds(50), Instant.now(), null), "ivan");
+    assertEquals(1, u.laggingPeople());
+    on(u::sync);
+    assertEquals(6, count(p, "bob"));
+    assertEquals(sent[0], count(p, "bob"), "every event of bob counted once");
+
+    // WHEN an event of his comes earlier than any this process sent: his first-seen time changes, written at once
+    flushWith.accept(event(p, "bob", t0.minusSeconds(60), Instant.now(), null), "jane");
+    assertEquals(7, count(p, "bob"));
+    assertEquals(t0.minusSeconds(60), Db.instant("SELECT first_seen FROM users WHERE project_id = ? AND user_key = ?",
+        p, "bob"));
+  }
+
+  @Test
+  void withRefreshZeroEveryFlushWritesThePerson() throws Exception {
+    String p = "refresh0-" + UUID.randomUUID().toString().substring(0, 8);
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 0, notice -> { });
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
+    for (int i = 0; i < 3; i++) {
+      List<Event> batch = List.of(event(p, "bob", t0.plusSeconds(i), Instant.now(), null),
+          event(p, "other" + i, t0, Instant.now(), null));
+      on(() -> {
+        u.accept(batch);
+        return u.flush();
+      });
+      assertEquals(i + 1, count(p, "bob"));
+    }
+    assertEquals(0, u.laggingPeople());
+  }
+}
