@@ -29,6 +29,7 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   private final Map<String, Counter> queries = new ConcurrentHashMap<>();
   private final Counter cacheHits;
   private final Counter cacheMisses;
+  private final Map<String, Counter> derivedWritten = new ConcurrentHashMap<>();
 
   public MicrometerTallyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -37,6 +38,7 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
     cacheMisses = Counter.builder("analytics.query.cache").description("Analytics queries by result-cache outcome")
         .tag("result", "miss").register(registry);
     stored = Counter.builder("analytics.events").description("Events committed to PostgreSQL").register(registry);
+
     duplicates = Counter.builder("analytics.events.duplicate")
         .description("Events recognised as retries of stored events and not stored again").register(registry);
     doNotTrack = Counter.builder("analytics.events.dnt")
@@ -180,6 +182,19 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
     Gauge.builder("analytics.event.timeline.events", events::getAsLong)
         .description("Events in the query side's per-person event timeline (0 until loaded or when on SQL)")
         .register(registry);
+  }
+
+  @Override
+  public void derivedWaitingGauge(String table, java.util.function.LongSupplier rows) {
+    Gauge.builder("analytics.derived.rows.waiting", rows::getAsLong).tag("table", table)
+        .description("Stored rows of a derived table whose newer events wait to be written").register(registry);
+  }
+
+  @Override
+  public void derivedWritten(String table, int n) {
+    derivedWritten.computeIfAbsent(table, t -> Counter.builder("analytics.derived.rows.written").tag("table", t)
+        .description("Rows of a derived table written by the derived flush (one upsert each)").register(registry))
+        .increment(n);
   }
 
   @Override

@@ -67,6 +67,14 @@ public interface TallyMetrics {
   default void eventTimelineGauge(java.util.function.LongSupplier events) {
   }
 
+  /** Stored rows of a derived table whose newer events wait to be written ({@code writer.derivedRefreshMs}). */
+  default void derivedWaitingGauge(String table, java.util.function.LongSupplier rows) {
+  }
+
+  /** Rows of a derived table ({@code users}, {@code sessions}) a derived flush wrote, one upsert each. */
+  default void derivedWritten(String table, int n) {
+  }
+
   TallyMetrics NOOP = new TallyMetrics() {
     @Override public void eventsStored(int n) { }
     @Override public void eventsDuplicate(int n) { }

@@ -41,7 +41,7 @@ final class SessionQuery {
             return Future.failedFuture(ApiError.notFound("no session '" + id + "' in this project"));
           }
           JsonObject session = session(rows.iterator().next());
-          return events(project, id, rows.iterator().next()).map(events -> {
+          return events(project, id, rows.iterator().next(), session).map(events -> {
             JsonArray conversions = new JsonArray();
             for (Object o : events) {
               JsonObject e = (JsonObject) o;
@@ -61,8 +61,14 @@ final class SessionQuery {
         });
   }
 
-  /** Events of the session, found through the session's person and time range (indexed), in time order. */
-  private Future<JsonArray> events(String project, String sessionId, Row s) {
+  /**
+   * Events of the session, found through the session's person and time range (indexed), in time order. Under load a
+   * session still going on may have newer events waiting to be written into its row (up to
+   * {@code writer.derivedRefreshMs}): the range reaches an hour past the stored end, and when the events found hold
+   * more of the session than the row counts, {@code session}'s end, duration, counts, exit page and bounce are taken
+   * from them (as the writer will store them).
+   */
+  private Future<JsonArray> events(String project, String sessionId, Row s, JsonObject session) {
     String user = s.getString("user_id");
     String anon = s.getString("anonymous_id");
     String who = user != null ? "user_id = $4" : anon != null ? "anonymous_id = $4 AND user_id IS NULL" : "true";
@@ -70,7 +76,8 @@ final class SessionQuery {
     return pool.preparedQuery("""
             SELECT id, ts, type, category, action, label, value, session_id, user_id, anonymous_id, properties, page,
                    context, attribution, is_bot
-            FROM events WHERE project_id = $1 AND session_id = $2 AND ts >= $3 AND ts <= $5 AND\s"""
+            FROM events WHERE project_id = $1 AND session_id = $2 AND ts >= $3
+              AND ts <= $5::timestamptz + interval '1 hour' AND\s"""
             + who + " ORDER BY ts, id LIMIT " + MAX_EVENTS)
         .execute(Tuple.of(project, sessionId, s.getOffsetDateTime("started_at"), person,
             s.getOffsetDateTime("ended_at")))
@@ -79,11 +86,30 @@ final class SessionQuery {
           // an event stored without its context has its session's previous one (the writer stores it when it
           // changes); before the first stored one, the session's
           JsonObject context = json(s.getValue("context"));
+          int counted = 0;
+          int pages = 0;
+          OffsetDateTime last = null;
+          String exit = null;
           for (Row r : rows) {
             if (r.getValue("context") != null) {
               context = json(r.getValue("context"));
             }
             out.add(event(r, context));
+            if (!Boolean.TRUE.equals(r.getBoolean("is_bot"))) {
+              counted++;
+              pages += "page_view".equals(r.getString("type")) ? 1 : 0;
+              last = r.getOffsetDateTime("ts");
+              Object path = json(r.getValue("page")).getValue("path");
+              exit = path instanceof String p ? p : exit;
+            }
+          }
+          if (rows.size() < MAX_EVENTS && counted > s.getInteger("event_count") && last != null) {
+            long duration = java.time.Duration.between(s.getOffsetDateTime("started_at"), last).toMillis();
+            session.put("endTime", last.toInstant().toString()).put("duration", duration).put("eventCount", counted)
+                .put("pageCount", pages).put("bounce", duration < 30_000);
+            if (exit != null) {
+              session.put("exitPage", exit);
+            }
           }
           return out;
         });

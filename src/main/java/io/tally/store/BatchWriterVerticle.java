@@ -43,7 +43,7 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(), cfg.peopleRefreshMs(),
+    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(), cfg.derivedRefreshMs(), metrics,
         notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);

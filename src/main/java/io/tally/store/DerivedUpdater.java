@@ -44,31 +44,40 @@ public final class DerivedUpdater {
   private final java.util.TreeMap<Long, java.util.Set<DayKey>> knownDays = new java.util.TreeMap<>();
   private static final int MAX_KNOWN_DAYS = 300_000;
   /**
-   * Which of context, country, device type, browser and attribution (bits 0–4) each session ({@code project \u0001
-   * session}) already has stored: the upsert keeps a stored value, so those are not sent (nor parsed as JSON) again.
+   * What this process stored of each session ({@code project \u0001 session}): which of context, country, device
+   * type, browser and attribution (bits 0–4) it has (the upsert keeps a stored value, so those are not sent, nor parsed
+   * as JSON, again), its start and its ids, which tell whether newer events may wait ({@link #waitingSessions}).
    * Forgotten with the known person-days ({@link #forgetStored}).
    */
-  private final Map<String, Integer> knownSessionFields = new HashMap<>();
+  private final Map<String, KnownSession> knownSessions = new HashMap<>();
   private static final int MAX_KNOWN_SESSIONS = 200_000;
 
   /**
    * People whose row this process stored, with the earliest event time it sent for them ({@code project \u0001 key}):
-   * an event of such a person that brings nothing but a later time and one more to the count waits in
-   * {@link #lagging} instead of rewriting the row at every flush. Forgotten with the known person-days.
+   * newer events of such a person that bring nothing but a later time and a count may wait
+   * ({@link #waitingPeople}). Forgotten with the known person-days.
    */
   private final Map<String, Long> knownPeople = new HashMap<>();
   private static final int MAX_KNOWN_PEOPLE = 300_000;
   /**
-   * Known people's later events, not written yet, in the order they first waited: each is written with the first flush
-   * at least {@link #peopleRefreshMs} after it began to wait, with a flush that has nothing else to write, or sooner
-   * when the person's row must change for another reason (traits, a touch, an earlier first event).
+   * Stored people and sessions whose newer events change only what may be written late, waiting up to
+   * {@code writer.derivedRefreshMs}: written sooner with any other change to their row, with a flush that has nothing
+   * else to write, and on {@link #sync}.
    */
-  private final java.util.LinkedHashMap<String, PersonAgg> lagging = new java.util.LinkedHashMap<>();
-  private static final int MAX_LAGGING = 200_000;
-  private final long peopleRefreshMs;
-  /** Callers of {@link #sync} waiting for a flush that writes every waiting person. */
+  private final WaitingRows<PersonAgg> waitingPeople;
+  private final WaitingRows<SessionAgg> waitingSessions;
+  private static final int MAX_WAITING = 200_000;
+  /** Rows wait only in a flush of at least this many events (1,000 per 500 ms flush: 2,000 events/s). */
+  static final int MIN_WAIT_EVENTS = 1_000;
+  private final int minWaitEvents;
+  /** Callers of {@link #sync} waiting for a flush that writes every waiting row. */
   private final List<io.vertx.core.Promise<Void>> syncWaiters = new ArrayList<>();
   private boolean syncRequested;
+
+  private final io.tally.metrics.TallyMetrics metrics;
+  /** The waiting rows' counts for the gauges, read from the metrics thread. */
+  private volatile int peopleWaiting;
+  private volatile int sessionsWaiting;
 
   private final java.util.function.Consumer<JsonObject> flushed;
 
@@ -77,12 +86,29 @@ public final class DerivedUpdater {
    *                flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged, merges}
    *                (the query cache invalidates from it)
    */
-  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long peopleRefreshMs,
-                        java.util.function.Consumer<JsonObject> flushed) {
+  /** For tests: rows may wait in a flush of at least {@code minWaitEvents} events. */
+  DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
+                 java.util.function.Consumer<JsonObject> flushed) {
+    this(pool, writerOldestPendingMs, refreshMs, minWaitEvents, io.tally.metrics.TallyMetrics.NOOP, flushed);
+  }
+
+  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs,
+                        io.tally.metrics.TallyMetrics metrics, java.util.function.Consumer<JsonObject> flushed) {
+    this(pool, writerOldestPendingMs, refreshMs, MIN_WAIT_EVENTS, metrics, flushed);
+  }
+
+  /** @param refreshMs how long a stored person's or session's newer events may wait to be written (0: never) */
+  private DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
+                         io.tally.metrics.TallyMetrics metrics, java.util.function.Consumer<JsonObject> flushed) {
     this.pool = pool;
+    this.minWaitEvents = minWaitEvents;
     this.writerOldestPendingMs = writerOldestPendingMs;
-    this.peopleRefreshMs = peopleRefreshMs;
+    this.waitingPeople = new WaitingRows<>(refreshMs, MAX_WAITING);
+    this.waitingSessions = new WaitingRows<>(refreshMs, MAX_WAITING);
+    this.metrics = metrics;
     this.flushed = flushed;
+    metrics.derivedWaitingGauge("users", () -> peopleWaiting);
+    metrics.derivedWaitingGauge("sessions", () -> sessionsWaiting);
   }
 
   /** Adds the newly stored (non-duplicate) events of a committed batch. */
@@ -93,11 +119,12 @@ public final class DerivedUpdater {
   }
 
   public boolean idle() {
-    return !flushing && current.isEmpty() && failed == null && pendingMerges.isEmpty() && lagging.isEmpty();
+    return !flushing && current.isEmpty() && failed == null && pendingMerges.isEmpty()
+        && waitingPeople.isEmpty() && waitingSessions.isEmpty();
   }
 
   /**
-   * Completes once a flush has written everything received so far, the people's waiting counts included (the
+   * Completes once a flush has written everything received so far, the waiting people and sessions included (the
    * person export reads them; a deletion's second sweep must find what they would write).
    */
   public Future<Void> sync() {
@@ -108,9 +135,14 @@ public final class DerivedUpdater {
     return p.future();
   }
 
-  /** People waiting to be written (a gauge for tests and /metrics-free diagnosis). */
-  int laggingPeople() {
-    return lagging.size();
+  /** People waiting to be written. */
+  int waitingPeople() {
+    return waitingPeople.size();
+  }
+
+  /** Sessions waiting to be written. */
+  int waitingSessions() {
+    return waitingSessions.size();
   }
 
   /** Writes what was accumulated; a failed flush is retried first next time. */
@@ -132,12 +164,10 @@ public final class DerivedUpdater {
       waiters = new ArrayList<>(syncWaiters);
       syncWaiters.clear();
     }
-    schedulePeople(batch, !waiters.isEmpty());
+    scheduleWaiting(batch, !waiters.isEmpty());
     long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldestPendingMs.getAsLong());
-    if (!lagging.isEmpty()) {
-      // the waiting people's events are not in the derived tables yet: a crash must re-derive from them on
-      oldest = Math.min(oldest, lagging.values().iterator().next().receivedMs);
-    }
+    // the waiting rows' events are not in the derived tables yet: a crash must re-derive from them on
+    oldest = Math.min(oldest, Math.min(waitingPeople.oldestReceivedMs(), waitingSessions.oldestReceivedMs()));
     long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
     List<io.vertx.core.Promise<Void>> synced = waiters;
     if (batch.isEmpty()) {
@@ -153,11 +183,13 @@ public final class DerivedUpdater {
     }
     flushing = true;
     batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), java.util.Set.of()).contains(k));
-    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark, knownSessionFields)))
+    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark, knownSessions)))
         .map(out -> {
           remember(batch.days);
           rememberSessions(batch.sessions);
           rememberPeople(batch.people);
+          metrics.derivedWritten("users", batch.people.size());
+          metrics.derivedWritten("sessions", batch.sessions.size());
           JsonArray days = new JsonArray();
           JsonArray people = new JsonArray();
           PersonDayDeltas.Builder deltas = new PersonDayDeltas.Builder();
@@ -194,6 +226,9 @@ public final class DerivedUpdater {
         .transform(ar -> mergePending())
         .onComplete(ar -> {
           flushing = false;
+          // after the commit: rows moved into the flush count as waiting until they are written
+          peopleWaiting = waitingPeople.size() + (failed == null ? 0 : failed.people.size());
+          sessionsWaiting = waitingSessions.size() + (failed == null ? 0 : failed.sessions.size());
           if (failed != null && !synced.isEmpty()) {
             // the waiting people are in the failed batch: the next flush retries it first
             syncWaiters.addAll(synced);
@@ -206,55 +241,39 @@ public final class DerivedUpdater {
   }
 
   /**
-   * Sorts the batch's people: a known person whose events change nothing but the row's last time and count waits in
-   * {@link #lagging}; anyone else is written now, with what of them was waiting. Then adds to the batch the waiting
-   * people that are due: waiting for {@link #peopleRefreshMs}, or all of them when the batch has nothing else to
-   * write (a quiet server, a drain) or {@code all} (a sync).
+   * Sorts the batch's people and sessions: a stored one whose events change only what may be written late waits; any
+   * other is written now, with what of it was waiting. Then adds to the batch the waiting ones that are due: waiting for
+   * {@code writer.derivedRefreshMs}, or all of them when the batch is small (under {@link #MIN_WAIT_EVENTS} events:
+   * light traffic, a quiet server, a drain) or {@code all} (a sync).
    */
-  private void schedulePeople(Batch batch, boolean all) {
+  private void scheduleWaiting(Batch batch, boolean all) {
     long now = System.currentTimeMillis();
-    boolean quiet = batch.isEmpty();
-    var it = batch.people.entrySet().iterator();
-    while (it.hasNext()) {
-      Map.Entry<String, PersonAgg> x = it.next();
-      PersonAgg p = x.getValue();
-      Long known = knownPeople.get(x.getKey());
-      PersonAgg waiting = lagging.get(x.getKey());
-      if (peopleRefreshMs > 0 && known != null && p.firstMs >= known && p.traits == null && p.firstTouch == null
-          && (waiting != null || lagging.size() < MAX_LAGGING)) {
-        if (waiting == null) {
-          p.receivedMs = Math.min(p.receivedMs, batch.oldestReceivedMs);
-          p.waitingSinceMs = now;
-          lagging.put(x.getKey(), p);
-        } else {
-          waiting.absorb(p);
-        }
-        it.remove();
-      } else if (waiting != null) {
-        lagging.remove(x.getKey());
-        p.absorb(waiting);
-      }
-    }
-    boolean everyone = all || quiet;
-    var due = lagging.entrySet().iterator();
-    while (due.hasNext()) {
-      Map.Entry<String, PersonAgg> x = due.next();
-      PersonAgg p = x.getValue();
-      if (!everyone && now - p.waitingSinceMs < peopleRefreshMs) {
-        break;
-      }
-      // written in the flush's transaction, with the watermark: a crash loses neither
-      batch.people.put(x.getKey(), p);
-      batch.minPersonMs = Math.min(batch.minPersonMs, p.firstMs);
-      due.remove();
-    }
+    // below this many events a flush waits for nothing: light traffic keeps every row current, as without waiting
+    boolean everyone = all || batch.isEmpty() || batch.events < minWaitEvents;
+    waitingPeople.sort(batch.people, batch.oldestReceivedMs, now, (key, p) -> {
+      Long known = knownPeople.get(key);
+      return known != null && p.firstMs >= known && p.traits == null && p.firstTouch == null;
+    });
+    waitingSessions.sort(batch.sessions, batch.oldestReceivedMs, now, (key, s) -> {
+      KnownSession known = knownSessions.get(key);
+      return known != null && s.onlyLater(known);
+    });
+    waitingPeople.due(batch.people, now, everyone, p -> batch.minPersonMs = Math.min(batch.minPersonMs, p.firstMs));
+    waitingSessions.due(batch.sessions, now, everyone, x -> { });
   }
 
   private void rememberPeople(Map<String, PersonAgg> stored) {
     if (knownPeople.size() + stored.size() > MAX_KNOWN_PEOPLE) {
       knownPeople.clear();
     }
-    stored.forEach((key, p) -> knownPeople.merge(key, p.firstMs, Math::min));
+    stored.forEach((key, p) -> {
+      // replaced only when earlier: a new value in an old map entry is one more old-to-young reference for the
+      // collector to scan, for every person at every flush
+      Long known = knownPeople.get(key);
+      if (known == null || p.firstMs < known) {
+        knownPeople.put(key, p.firstMs);
+      }
+    });
   }
 
   private void remember(java.util.Set<DayKey> stored) {
@@ -270,13 +289,16 @@ public final class DerivedUpdater {
   }
 
   private void rememberSessions(Map<String, SessionAgg> stored) {
-    if (knownSessionFields.size() + stored.size() > MAX_KNOWN_SESSIONS) {
-      knownSessionFields.clear();
+    if (knownSessions.size() + stored.size() > MAX_KNOWN_SESSIONS) {
+      knownSessions.clear();
     }
     stored.forEach((key, s) -> {
-      int fields = s.storedFields();
-      if (fields != 0) {
-        knownSessionFields.merge(key, fields, (a, b) -> a | b);
+      KnownSession k = knownSessions.get(key);
+      if (k == null) {
+        knownSessions.put(key, new KnownSession(s));
+      } else {
+        // updated in place: no new object in an old entry for the collector to scan
+        k.add(s);
       }
     });
   }
@@ -287,7 +309,7 @@ public final class DerivedUpdater {
    */
   public void forgetStored() {
     knownDays.clear();
-    knownSessionFields.clear();
+    knownSessions.clear();
     knownPeople.clear();
   }
 
@@ -389,6 +411,8 @@ public final class DerivedUpdater {
     final Map<PersonDayKey, HourAgg> personDays = new HashMap<>();
     final Map<String, Long> minTsByProject = new HashMap<>();
     long oldestReceivedMs = Long.MAX_VALUE;
+    /** Events added. */
+    int events;
     /** The earliest event time of the batch's people (bounds the first_seen values the flush can set). */
     long minPersonMs = Long.MAX_VALUE;
 
@@ -425,6 +449,7 @@ public final class DerivedUpdater {
 
     void add(Event e) {
       oldestReceivedMs = Math.min(oldestReceivedMs, e.receivedAt().toEpochMilli());
+      events++;
       if ("identify".equals(e.type()) && e.anonymousId() != null && e.userId() != null) {
         links.add(new String[] {e.projectId(), e.anonymousId(), e.userId()});
         linkTimes.add(e.timestamp());
@@ -450,7 +475,7 @@ public final class DerivedUpdater {
       }
     }
 
-    Tuple tuple(long watermarkMs, Map<String, Integer> knownSessionFields) {
+    Tuple tuple(long watermarkMs, Map<String, KnownSession> knownSessions) {
       int n = sessions.size();
       String[] sp = new String[n], sid = new String[n], su = new String[n], sa = new String[n];
       OffsetDateTime[] ss = new OffsetDateTime[n], se = new OffsetDateTime[n];
@@ -461,7 +486,8 @@ public final class DerivedUpdater {
       int i = 0;
       for (Map.Entry<String, SessionAgg> x : sessions.entrySet()) {
         SessionAgg s = x.getValue();
-        int known = knownSessionFields.getOrDefault(x.getKey(), 0);
+        KnownSession ks = knownSessions.get(x.getKey());
+        int known = ks == null ? 0 : ks.fields;
         sp[i] = s.project;
         sid[i] = s.session;
         su[i] = s.user;
@@ -743,7 +769,7 @@ public final class DerivedUpdater {
   }
 
   /** A session's events within one flush. */
-  private static final class SessionAgg {
+  private static final class SessionAgg extends WaitingRows.Row<SessionAgg> {
     final String project;
     final String session;
     String user;
@@ -769,10 +795,55 @@ public final class DerivedUpdater {
       session = e.sessionId();
     }
 
-    /** The fields (bits as in knownSessionFields) this flush stored non-null: the row holds a value for them now. */
+    /** The fields (bits as in {@link KnownSession#fields}) this flush stored non-null: the row holds a value for them now. */
     int storedFields() {
       return (context != null ? 1 : 0) | (country != null ? 2 : 0) | (device != null ? 4 : 0)
           | (browser != null ? 8 : 0) | (attribution != null ? 16 : 0);
+    }
+
+    /**
+     * Whether these events change only the stored session's end, counts and exit page, which may wait: no earlier
+     * event, no new user or anonymous id, no field the row lacks.
+     */
+    boolean onlyLater(KnownSession k) {
+      return firstMs >= k.startMs && (user == null || user.equals(k.user)) && (anon == null || k.anon)
+          && (entry == null || k.entry) && (storedFields() & ~k.fields) == 0;
+    }
+
+    @Override
+    void absorb(SessionAgg o) {
+      count += o.count;
+      pages += o.pages;
+      if (o.user != null && (user == null || o.lastMs >= lastMs)) {
+        user = o.user;
+      }
+      if (anon == null) {
+        anon = o.anon;
+      }
+      if (o.entry != null && o.entryMs < entryMs) {
+        entry = o.entry;
+        entryMs = o.entryMs;
+      }
+      if (o.exit != null && o.exitMs >= exitMs) {
+        if (!o.exit.equals(exit)) {
+          exit = o.exit;
+        }
+        exitMs = o.exitMs;
+      }
+      if (o.context != null && (context == null || o.firstMs < firstMs)) {
+        context = o.context;
+        country = o.country;
+        device = o.device;
+        browser = o.browser;
+      }
+      if (o.attribution != null && o.attributionMs < attributionMs) {
+        attribution = o.attribution;
+        attributionMs = o.attributionMs;
+      }
+      firstMs = Math.min(firstMs, o.firstMs);
+      lastMs = Math.max(lastMs, o.lastMs);
+      serverAssigned |= o.serverAssigned;
+      receivedMs = Math.min(receivedMs, o.receivedMs);
     }
 
     void add(Event e, Event.Enrichment en) {
@@ -820,8 +891,32 @@ public final class DerivedUpdater {
     }
   }
 
+  /** What this process stored of a session: its fields (bits 0–4: context, country, device, browser, attribution). */
+  private static final class KnownSession {
+    int fields;
+    long startMs;
+    String user;
+    boolean anon;
+    boolean entry;
+
+    KnownSession(SessionAgg s) {
+      startMs = Long.MAX_VALUE;
+      add(s);
+    }
+
+    void add(SessionAgg s) {
+      fields |= s.storedFields();
+      startMs = Math.min(startMs, s.firstMs);
+      if (s.user != null && !s.user.equals(user)) {
+        user = s.user;
+      }
+      anon |= s.anon != null;
+      entry |= s.entry != null;
+    }
+  }
+
   /** A person's events within one flush. */
-  private static final class PersonAgg {
+  private static final class PersonAgg extends WaitingRows.Row<PersonAgg> {
     final String project;
     final String user;
     final String anon;
@@ -834,9 +929,6 @@ public final class DerivedUpdater {
     long firstTouchMs = Long.MAX_VALUE;
     String lastTouch;
     long lastTouchMs = Long.MIN_VALUE;
-    /** While waiting in {@link #lagging}: the oldest receipt time of the batches it came from, and since when. */
-    long receivedMs = Long.MAX_VALUE;
-    long waitingSinceMs;
 
     PersonAgg(Event e) {
       project = e.projectId();
@@ -844,7 +936,7 @@ public final class DerivedUpdater {
       anon = e.userId() == null ? e.anonymousId() : null;
     }
 
-    /** Adds another aggregate of the same person (a waiting one, or one that joins it). */
+    @Override
     void absorb(PersonAgg o) {
       count += o.count;
       firstMs = Math.min(firstMs, o.firstMs);

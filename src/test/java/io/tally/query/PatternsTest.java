@@ -133,6 +133,7 @@ class PatternsTest {
       return r.status() == 200 && r.json().getJsonArray("points").stream()
           .mapToDouble(p -> ((JsonObject) p).getDouble("value")).sum() == oracle.events.size();
     });
+    t.awaitDerived();
   }
 
   @AfterAll

@@ -47,6 +47,18 @@ public final class Db {
     }
   }
 
+  /** Runs one statement that changes rows; returns how many. */
+  public static int update(String sql, Object... args) {
+    try (Connection c = connect(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static java.time.Instant instant(String sql, Object... args) {
     return ((java.sql.Timestamp) query(sql, args).get(0).values().iterator().next()).toInstant();
   }

@@ -61,6 +61,16 @@ public final class TestTally implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until no stored person or session has events waiting to be written (after a burst of at least
+   * {@code DerivedUpdater.MIN_WAIT_EVENTS} events in one flush they may wait one more flush).
+   */
+  public void awaitDerived() {
+    Eventually.until("no derived rows waiting", () -> http.get("/metrics").body().lines()
+        .filter(l -> l.startsWith("analytics_derived_rows_waiting{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum() == 0);
+  }
+
   public void stop() {
     try {
       tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

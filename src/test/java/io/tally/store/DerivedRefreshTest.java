@@ -27,14 +27,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Verifies that a known person's later events, which only move the row's last-seen time and count, wait for
- * {@code writer.peopleRefreshMs} instead of rewriting the {@code users} row at every flush, and that nothing is lost
- * or written twice meanwhile: a waiting person is written once due, with the next change of their row (traits), on a
- * quiet flush and on a sync; the crash watermark stays before the waiting events. The updater is driven flush by
+ * Verifies that a stored person's or session's newer events, which only move the row's end time, counts (and a
+ * session's exit page), wait for {@code writer.derivedRefreshMs} instead of rewriting the {@code users} /
+ * {@code sessions} row at every flush, and that nothing is lost or written twice meanwhile: a waiting row is written
+ * once due, with the next other change of the row (traits; a session's user id), on a quiet flush and on a sync; the
+ * session's day totals follow; the crash watermark stays before the waiting events. The updater is driven flush by
  * flush against the real PostgreSQL, so each step is deterministic.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class PeopleRefreshTest {
+class DerivedRefreshTest {
   static Vertx vertx;
   static Pool pool;
   static Context ctx;
@@ -62,10 +63,41 @@ class PeopleRefreshTest {
   }
 
   static Event event(String project, String user, Instant ts, Instant received, String traits) {
-    Event.ClientInfo client = traits == null ? Event.ClientInfo.EMPTY : new Event.ClientInfo(null, null, null, null,
-        null, null, null, null, null, null, null, null, null, null, traits);
-    return new Event(project, UUID.randomUUID(), ts, received, "page_view", null, null, null, null, "s-" + user, user,
-        null, null, null, null, 0, client, null, Event.Measures.NONE);
+    return event(project, "s-" + user, user, null, null, ts, received, traits);
+  }
+
+  static Event event(String project, String session, String user, String anon, String page, Instant ts,
+                     Instant received, String traits) {
+    Event.ClientInfo client = traits == null && page == null ? Event.ClientInfo.EMPTY : new Event.ClientInfo(null,
+        null, null, null, null, null, null, null, null, null, page, null, null, null, traits);
+    return new Event(project, UUID.randomUUID(), ts, received, "page_view", null, null, null, null, session, user,
+        anon, null, null, null, 0, client, null, Event.Measures.NONE);
+  }
+
+  /** Flushes {@code events} plus, unless null, an event of a new person in a new session (so it is not quiet). */
+  static void flush(DerivedUpdater u, String other, Event... events) throws Exception {
+    List<Event> batch = new java.util.ArrayList<>(List.of(events));
+    if (other != null) {
+      batch.add(event(events.length == 0 ? OTHERS : events[0].projectId(), other,
+          Instant.now().minusSeconds(900), Instant.now(), null));
+    }
+    on(() -> {
+      u.accept(batch);
+      return u.flush();
+    });
+  }
+
+  static String OTHERS = "refresh-others";
+
+  static Map<String, Object> session(String project, String id) {
+    List<Map<String, Object>> r = Db.query("SELECT event_count, page_count, ended_at, exit_page, duration_ms, user_id "
+        + "FROM sessions WHERE project_id = ? AND session_id = ?", project, id);
+    assertEquals(1, r.size(), "session " + id);
+    return r.get(0);
+  }
+
+  static long dayDuration(String project) {
+    return Db.count("SELECT coalesce(sum(duration_sum), 0) FROM session_days WHERE project_id = ?", project);
   }
 
   static Map<String, Object> row(String project, String user) {
@@ -91,7 +123,7 @@ class PeopleRefreshTest {
   @Test
   void aKnownPersonsCountWaitsAndIsWrittenOnceDueWithAChangeQuietOrSynced() throws Exception {
     String p = "refresh-" + UUID.randomUUID().toString().substring(0, 8);
-    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, REFRESH_MS, notice -> { });
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, REFRESH_MS, 0, notice -> { });
     Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
     Instant old = Instant.now().minusSeconds(120);
     long[] sent = new long[1];
@@ -118,7 +150,7 @@ class PeopleRefreshTest {
     // GIVEN bob's first event: a new person is written at once
     flushWith.accept(event(p, "bob", t0, old, null), null);
     assertEquals(1, count(p, "bob"));
-    assertEquals(0, u.laggingPeople());
+    assertEquals(0, u.waitingPeople());
 
     // WHEN a later event of his brings nothing but a later time
     long waitStart = System.currentTimeMillis();
@@ -127,7 +159,7 @@ class PeopleRefreshTest {
     assertEquals(1, count(p, "bob"));
     assertEquals(t0, lastSeen(p, "bob"));
     assertEquals(1, count(p, "carol"));
-    assertEquals(1, u.laggingPeople());
+    assertEquals(1, u.waitingPeople());
     // AND the crash watermark stays before the waiting event (a restart would re-derive him from the events)
     flushWith.accept(null, "dave");
     assertTrue(System.currentTimeMillis() - waitStart < REFRESH_MS, "the test itself was too slow to see the wait");
@@ -139,7 +171,7 @@ class PeopleRefreshTest {
     flushWith.accept(null, "erin");
     assertEquals(2, count(p, "bob"));
     assertEquals(t0.plusSeconds(10), lastSeen(p, "bob"));
-    assertEquals(0, u.laggingPeople());
+    assertEquals(0, u.waitingPeople());
     assertTrue(watermark().isAfter(old), "the watermark moves on once nothing waits");
 
     // WHEN he waits again and then sends traits: his row changes now, with what was waiting
@@ -149,7 +181,7 @@ class PeopleRefreshTest {
     assertEquals(4, count(p, "bob"));
     assertEquals(t0.plusSeconds(30), lastSeen(p, "bob"));
     assertEquals("pro", row(p, "bob").get("plan"));
-    assertEquals(0, u.laggingPeople());
+    assertEquals(0, u.waitingPeople());
 
     // WHEN he waits and the next flush has nothing else to write: written then
     flushWith.accept(event(p, "bob", t0.plusSeconds(40), Instant.now(), null), "hugo");
@@ -161,7 +193,7 @@ class PeopleRefreshTest {
 
     // WHEN he waits and someone asks for a sync (an export, a deletion's second sweep): written before it answers
     flushWith.accept(event(p, "bob", t0.plusSeconds(50), Instant.now(), null), "ivan");
-    assertEquals(1, u.laggingPeople());
+    assertEquals(1, u.waitingPeople());
     on(u::sync);
     assertEquals(6, count(p, "bob"));
     assertEquals(sent[0], count(p, "bob"), "every event of bob counted once");
@@ -174,9 +206,80 @@ class PeopleRefreshTest {
   }
 
   @Test
+  void aStoredSessionsEndWaitsWithItsDayTotalsAndAnIdentifiedUserIsWrittenAtOnce() throws Exception {
+    String p = "refresh-s-" + UUID.randomUUID().toString().substring(0, 8);
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, REFRESH_MS, 0, notice -> { });
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
+    String s1 = "sess-1";
+
+    // GIVEN a new session: written at once
+    flush(u, null, event(p, s1, "bob", null, "/a", t0, Instant.now(), null));
+    assertEquals(1, ((Number) session(p, s1).get("event_count")).intValue());
+    assertEquals(0, dayDuration(p));
+
+    // WHEN two later events of it only move its end, counts and exit page
+    long waitStart = System.currentTimeMillis();
+    flush(u, "o1", event(p, s1, "bob", null, "/b", t0.plusSeconds(40), Instant.now(), null));
+    flush(u, "o2", event(p, s1, "bob", null, "/c", t0.plusSeconds(50), Instant.now(), null));
+    // THEN the row and its day's totals wait
+    assertTrue(System.currentTimeMillis() - waitStart < REFRESH_MS, "the test itself was too slow to see the wait");
+    Map<String, Object> waiting = session(p, s1);
+    assertEquals(1, ((Number) waiting.get("event_count")).intValue());
+    assertEquals("/a", waiting.get("exit_page"));
+    assertEquals(1, u.waitingSessions());
+    assertEquals(0, dayDuration(p));
+
+    // WHEN due: one write with both events, and the day's total duration follows
+    Thread.sleep(Math.max(0, REFRESH_MS - (System.currentTimeMillis() - waitStart)) + 100);
+    flush(u, "o3");
+    Map<String, Object> written = session(p, s1);
+    assertEquals(3, ((Number) written.get("event_count")).intValue());
+    assertEquals(3, ((Number) written.get("page_count")).intValue());
+    assertEquals("/c", written.get("exit_page"));
+    assertEquals(50_000L, ((Number) written.get("duration_ms")).longValue());
+    assertEquals(t0.plusSeconds(50), Db.instant("SELECT ended_at FROM sessions WHERE project_id = ? AND session_id = ?",
+        p, s1));
+    assertEquals(50_000L, dayDuration(p));
+    assertEquals(0, u.waitingSessions());
+
+    // WHEN an anonymous session waits and its next event names the user: written at once, with what waited
+    String s2 = "sess-2";
+    flush(u, null, event(p, s2, null, "anon-1", "/a", t0, Instant.now(), null));
+    flush(u, "o4", event(p, s2, null, "anon-1", "/b", t0.plusSeconds(5), Instant.now(), null));
+    assertEquals(1, u.waitingSessions());
+    assertEquals(1, ((Number) session(p, s2).get("event_count")).intValue());
+    flush(u, "o5", event(p, s2, "carol", "anon-1", "/c", t0.plusSeconds(9), Instant.now(), null));
+    Map<String, Object> identified = session(p, s2);
+    assertEquals("carol", identified.get("user_id"));
+    assertEquals(3, ((Number) identified.get("event_count")).intValue());
+    assertEquals("/c", identified.get("exit_page"));
+    assertEquals(0, u.waitingSessions());
+    assertEquals(50_000L + 9_000L, dayDuration(p));
+  }
+
+  @Test
+  void aFlushOfFewEventsWaitsForNothing() throws Exception {
+    String p = "refresh-few-" + UUID.randomUUID().toString().substring(0, 8);
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 60_000, 3, notice -> { });
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
+    flush(u, null, event(p, "bob", t0, Instant.now(), null));
+    // two events: under the threshold, bob's row is written at once
+    flush(u, "carol", event(p, "bob", t0.plusSeconds(1), Instant.now(), null));
+    assertEquals(2, count(p, "bob"));
+    assertEquals(0, u.waitingPeople());
+    assertEquals(0, u.waitingSessions());
+    // three events: at the threshold, he waits
+    flush(u, "dave", event(p, "bob", t0.plusSeconds(2), Instant.now(), null),
+        event(p, "erin", t0, Instant.now(), null));
+    assertEquals(2, count(p, "bob"));
+    assertEquals(1, u.waitingPeople());
+    assertEquals(1, u.waitingSessions());
+  }
+
+  @Test
   void withRefreshZeroEveryFlushWritesThePerson() throws Exception {
     String p = "refresh0-" + UUID.randomUUID().toString().substring(0, 8);
-    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 0, notice -> { });
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 0, 0, notice -> { });
     Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
     for (int i = 0; i < 3; i++) {
       List<Event> batch = List.of(event(p, "bob", t0.plusSeconds(i), Instant.now(), null),
@@ -187,6 +290,6 @@ class PeopleRefreshTest {
       });
       assertEquals(i + 1, count(p, "bob"));
     }
-    assertEquals(0, u.laggingPeople());
+    assertEquals(0, u.waitingPeople());
   }
 }
