@@ -26,7 +26,7 @@ public final class Addresses {
   public static final String QUERY_INSIGHT_SETTINGS_SAVE = "query.insights.settings.save";
   /** Published after the derived tables took a flush: {projects: {id: earliest event ms}, merged: [ids]}. */
   public static final String DERIVED_FLUSHED = "derived.flushed";
-  /** Request: reply once the derived tables hold every event committed so far (people's waiting counts included). */
+  /** Request: reply once the derived tables hold every event committed so far (waiting people and sessions included). */
   public static final String DERIVED_SYNC = "derived.sync";
   /** The dashboard (issue 7): a person's recent events, and saved segments / funnels ({kind: segment|funnel}). */
   public static final String QUERY_USER_EVENTS = "query.user.events";

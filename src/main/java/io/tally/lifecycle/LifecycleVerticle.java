@@ -100,7 +100,7 @@ public final class LifecycleVerticle extends VerticleBase {
             first.ids().forEach(i -> suppressions.remove(project, Suppressions.hash(project, i)));
           }
           // events committed just before the deletion may still be on their way into the derived tables (or wait
-          // there, for a person's last-seen time and count): sweep again once the writer has flushed them
+          // there: writer.derivedRefreshMs): sweep again once the writer has flushed them
           return syncDerived().compose(t -> worker.<PersonData.Receipt>executeBlocking(
               () -> people.delete(project, user, suppress, first.ids()), false)).map(first::plus);
         })
@@ -144,7 +144,7 @@ public final class LifecycleVerticle extends VerticleBase {
     JsonObject q = msg.body();
     String project = q.getString("projectId");
     String user = q.getString("userId");
-    // people's last-seen times and event counts are written at a slower cadence than the rest: have them written
+    // under load a person's last-seen time and count may wait to be written (writer.derivedRefreshMs): have them written
     syncDerived()
         .compose(v -> worker.<JsonObject>executeBlocking(() -> people.export(project, user), false))
         .compose(out -> {

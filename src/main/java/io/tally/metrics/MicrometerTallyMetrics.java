@@ -38,7 +38,6 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
     cacheMisses = Counter.builder("analytics.query.cache").description("Analytics queries by result-cache outcome")
         .tag("result", "miss").register(registry);
     stored = Counter.builder("analytics.events").description("Events committed to PostgreSQL").register(registry);
-
     duplicates = Counter.builder("analytics.events.duplicate")
         .description("Events recognised as retries of stored events and not stored again").register(registry);
     doNotTrack = Counter.builder("analytics.events.dnt")

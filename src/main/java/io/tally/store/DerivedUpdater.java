@@ -81,23 +81,23 @@ public final class DerivedUpdater {
 
   private final java.util.function.Consumer<JsonObject> flushed;
 
-  /**
-   * @param flushed told after each flush {projects: {id: earliest event time ms}, days, people, personDays (what the
-   *                flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged, merges}
-   *                (the query cache invalidates from it)
-   */
   /** For tests: rows may wait in a flush of at least {@code minWaitEvents} events. */
   DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
                  java.util.function.Consumer<JsonObject> flushed) {
     this(pool, writerOldestPendingMs, refreshMs, minWaitEvents, io.tally.metrics.TallyMetrics.NOOP, flushed);
   }
 
+  /**
+   * @param refreshMs how long a stored person's or session's newer events may wait to be written (0: never)
+   * @param flushed   told after each flush {projects: {id: earliest event time ms}, days, people, personDays (what the
+   *                  flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged,
+   *                  merges} (the query cache invalidates from it)
+   */
   public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs,
                         io.tally.metrics.TallyMetrics metrics, java.util.function.Consumer<JsonObject> flushed) {
     this(pool, writerOldestPendingMs, refreshMs, MIN_WAIT_EVENTS, metrics, flushed);
   }
 
-  /** @param refreshMs how long a stored person's or session's newer events may wait to be written (0: never) */
   private DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
                          io.tally.metrics.TallyMetrics metrics, java.util.function.Consumer<JsonObject> flushed) {
     this.pool = pool;
@@ -843,7 +843,6 @@ public final class DerivedUpdater {
       firstMs = Math.min(firstMs, o.firstMs);
       lastMs = Math.max(lastMs, o.lastMs);
       serverAssigned |= o.serverAssigned;
-      receivedMs = Math.min(receivedMs, o.receivedMs);
     }
 
     void add(Event e, Event.Enrichment en) {
@@ -941,7 +940,6 @@ public final class DerivedUpdater {
       count += o.count;
       firstMs = Math.min(firstMs, o.firstMs);
       lastMs = Math.max(lastMs, o.lastMs);
-      receivedMs = Math.min(receivedMs, o.receivedMs);
       if (o.traits != null && o.traitsMs >= traitsMs) {
         traits = o.traits;
         traitsMs = o.traitsMs;

@@ -23,7 +23,10 @@ final class WaitingRows<A extends WaitingRows.Row<A>> {
     long receivedMs = Long.MAX_VALUE;
     long waitingSinceMs;
 
-    /** Adds another aggregate of the same row, whose events may be older or newer than this one's. */
+    /**
+     * Adds another aggregate of the same row, whose events may be older or newer than this one's (the receipt time is
+     * kept by {@link WaitingRows}).
+     */
     abstract void absorb(A other);
   }
 
@@ -59,7 +62,7 @@ final class WaitingRows<A extends WaitingRows.Row<A>> {
           rows.put(x.getKey(), a);
         } else {
           waiting.absorb(a);
-          waiting.receivedMs = Math.min(waiting.receivedMs, batchReceivedMs);
+          waiting.receivedMs = Math.min(waiting.receivedMs, Math.min(a.receivedMs, batchReceivedMs));
         }
         it.remove();
       } else if (waiting != null) {
