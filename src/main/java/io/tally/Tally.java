@@ -23,6 +23,7 @@ import io.tally.ingest.ServerState;
 import io.tally.metrics.MicrometerTallyMetrics;
 import io.tally.query.AnalyticsQueryVerticle;
 import io.tally.realtime.RedisCounters;
+import io.tally.store.BackendPriority;
 import io.tally.store.BatchWriterVerticle;
 import io.tally.store.EmbeddedPostgresServer;
 import io.tally.store.EmbeddedRedisServer;
@@ -129,12 +130,22 @@ public final class Tally {
 
     TallyConfig.Writer wc = config.writer();
     // the ingest statement is always the same shape: plan it once (measured: planning was ~0.7 ms of a 100-row batch)
-    Pool writerPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(wc.maxInFlightBatches() + 1))
-        .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan"))
+    Pool writerPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(wc.maxInFlightBatches()))
+        .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
+            .addProperty("application_name", "tally-writer"))
+        .using(vertx).build();
+    // the derived tables' flush, the crash repair and partition upkeep: no ack waits for them, so when PostgreSQL
+    // runs on this machine their backend runs at a lower CPU priority than the ingest statements' (writer.derivedNice;
+    // renice works when the backends are this user's processes, as the embedded server's are, else it logs why not)
+    Pool derivedPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
+        .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
+            .addProperty("application_name", "tally-derived"))
+        .withConnectHandler(BackendPriority.lowered(vertx, pgUrl.onThisMachine() ? wc.derivedNice() : 0, "derived tables"))
         .using(vertx).build();
     // a query PostgreSQL has not answered when the caller stops waiting (30 s) is cancelled, not left running
     Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))
-        .connectingTo(pgUrl.connectOptions().addProperty("statement_timeout", "25s")).using(vertx).build();
+        .connectingTo(pgUrl.connectOptions().addProperty("statement_timeout", "25s")
+            .addProperty("application_name", "tally-query")).using(vertx).build();
     // a counter update pipelines a few commands per event of a writer batch, and up to redis.maxInFlightUpdates
     // batches are in flight: the default of 2,048 commands awaiting replies made updates fail ("waiting queue is
     // full") whenever Redis lagged a little at 5,000 events/s
@@ -150,7 +161,7 @@ public final class Tally {
     RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
     LiveFeed live = new LiveFeed(200);
     io.tally.query.EventTimeline timeline = new io.tally.query.EventTimeline(queryPool);
-    BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, wc, metrics, health, (stored, xid) -> {
+    BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, derivedPool, wc, metrics, health, (stored, xid) -> {
       timeline.committed(stored, xid);
       counters.record(stored);
       live.record(stored);

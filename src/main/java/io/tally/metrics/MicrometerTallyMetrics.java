@@ -190,6 +190,13 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void derivedLagGauge(java.util.function.DoubleSupplier seconds) {
+    Gauge.builder("analytics.derived.lag.seconds", seconds::getAsDouble)
+        .description("Age of the oldest stored event the derived tables do not hold yet (waiting rows aside)")
+        .register(registry);
+  }
+
+  @Override
   public void derivedWritten(String table, int n) {
     derivedWritten.computeIfAbsent(table, t -> Counter.builder("analytics.derived.rows.written").tag("table", t)
         .description("Rows of a derived table written by the derived flush (one upsert each)").register(registry))

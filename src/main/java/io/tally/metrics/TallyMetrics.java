@@ -71,6 +71,13 @@ public interface TallyMetrics {
   default void derivedWaitingGauge(String table, java.util.function.LongSupplier rows) {
   }
 
+  /**
+   * How far the derived tables are behind the stored events: the age of the oldest stored event no committed derived
+   * flush holds yet, rows waiting by design ({@code writer.derivedRefreshMs}) aside.
+   */
+  default void derivedLagGauge(java.util.function.DoubleSupplier seconds) {
+  }
+
   /** Rows of a derived table ({@code users}, {@code sessions}) a derived flush wrote, one upsert each. */
   default void derivedWritten(String table, int n) {
   }

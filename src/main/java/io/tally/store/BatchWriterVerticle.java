@@ -21,6 +21,7 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   private final EventRing ring;
   private final Pool pool;
+  private final Pool derivedPool;
   private final TallyConfig.Writer cfg;
   private final TallyMetrics metrics;
   private final StoreHealth health;
@@ -28,10 +29,15 @@ public final class BatchWriterVerticle extends VerticleBase {
   private BatchWriter writer;
   private DerivedUpdater derived;
 
-  public BatchWriterVerticle(EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
-                             StoreHealth health, CommitListener listener) {
+  /**
+   * {@code pool} writes the events (one connection per batch in flight); {@code derivedPool} the derived tables, the
+   * crash repair and partition upkeep, which no acknowledgement waits for.
+   */
+  public BatchWriterVerticle(EventRing ring, Pool pool, Pool derivedPool, TallyConfig.Writer cfg,
+                             TallyMetrics metrics, StoreHealth health, CommitListener listener) {
     this.ring = ring;
     this.pool = pool;
+    this.derivedPool = derivedPool;
     this.cfg = cfg;
     this.metrics = metrics;
     this.health = health;
@@ -43,7 +49,7 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    derived = new DerivedUpdater(pool, () -> writer.oldestPendingMs(), cfg.derivedRefreshMs(), metrics,
+    derived = new DerivedUpdater(derivedPool, () -> writer.oldestPendingMs(), cfg.derivedRefreshMs(), metrics,
         notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);
@@ -60,13 +66,13 @@ public final class BatchWriterVerticle extends VerticleBase {
     vertx.eventBus().<Object>consumer(io.tally.event.Addresses.DERIVED_SYNC, m ->
         derived.sync().onComplete(ar -> m.reply(ar.succeeded())));
     Context writerContext = context;
-    PartitionMaintainer maintainer = new PartitionMaintainer(pool, cfg);
+    PartitionMaintainer maintainer = new PartitionMaintainer(derivedPool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
     vertx.setPeriodic(cfg.derivedFlushMs(), id -> derived.flush());
     return maintainer.ensurePartitions()
         .onSuccess(n -> LOG.info("event partitions ready ({} created)", n))
         // after a crash, sessions and people are re-derived before new events are written
-        .compose(n -> DerivedUpdater.repair(pool))
+        .compose(n -> DerivedUpdater.repair(derivedPool))
         .onSuccess(v -> {
           repaired = true;
           ring.onWakeup(() -> writerContext.runOnContext(x -> writer.onWakeup()));
@@ -92,7 +98,8 @@ public final class BatchWriterVerticle extends VerticleBase {
   private void poll(Promise<Boolean> p, long deadline) {
     writer.onWakeup();
     if (writer.idle() && !derived.idle()) {
-      derived.flush();
+      // a sync: every waiting row too, not the bounded number a quiet flush writes
+      derived.sync();
     }
     if (writer.idle() && derived.idle()) {
       if (!repaired) {

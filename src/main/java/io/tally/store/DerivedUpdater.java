@@ -61,14 +61,21 @@ public final class DerivedUpdater {
   private static final int MAX_KNOWN_PEOPLE = 300_000;
   /**
    * Stored people and sessions whose newer events change only what may be written late, waiting up to
-   * {@code writer.derivedRefreshMs}: written sooner with any other change to their row, with a flush that has nothing
-   * else to write, and on {@link #sync}.
+   * {@code writer.derivedRefreshMs}: written sooner with any other change to their row, a bounded number at a time by
+   * a flush of few events, and all on {@link #sync}.
    */
   private final WaitingRows<PersonAgg> waitingPeople;
   private final WaitingRows<SessionAgg> waitingSessions;
   private static final int MAX_WAITING = 200_000;
   /** Rows wait only in a flush of at least this many events (1,000 per 500 ms flush: 2,000 events/s). */
   static final int MIN_WAIT_EVENTS = 1_000;
+  /**
+   * How many waiting rows of each table a flush under {@link #MIN_WAIT_EVENTS} writes beyond the due ones, oldest
+   * first. Unbounded, a lull of a second under load (a client reconnecting, a pause between bursts) wrote every waiting
+   * row at once: ~60,000 people and ~60,000 sessions at 6,000 events/s, a flush of 6–8 s whose CPU the ingest commits
+   * then waited for (ack p99 0.3–0.8 s in the seconds after it, against ~0.1 s otherwise).
+   */
+  static final int QUIET_FLUSH_ROWS = 2_000;
   private final int minWaitEvents;
   /** Callers of {@link #sync} waiting for a flush that writes every waiting row. */
   private final List<io.vertx.core.Promise<Void>> syncWaiters = new ArrayList<>();
@@ -78,6 +85,8 @@ public final class DerivedUpdater {
   /** The waiting rows' counts for the gauges, read from the metrics thread. */
   private volatile int peopleWaiting;
   private volatile int sessionsWaiting;
+  /** Receipt time of the oldest stored event not yet in a committed flush (waiting rows aside); MAX_VALUE: none. */
+  private volatile long behindSinceMs = Long.MAX_VALUE;
 
   private final java.util.function.Consumer<JsonObject> flushed;
 
@@ -109,12 +118,19 @@ public final class DerivedUpdater {
     this.flushed = flushed;
     metrics.derivedWaitingGauge("users", () -> peopleWaiting);
     metrics.derivedWaitingGauge("sessions", () -> sessionsWaiting);
+    metrics.derivedLagGauge(() -> {
+      long since = behindSinceMs;
+      return since == Long.MAX_VALUE ? 0 : Math.max(0, System.currentTimeMillis() - since) / 1000.0;
+    });
   }
 
   /** Adds the newly stored (non-duplicate) events of a committed batch. */
   public void accept(List<Event> stored) {
     for (Event e : stored) {
       current.add(e);
+    }
+    if (behindSinceMs == Long.MAX_VALUE && !stored.isEmpty()) {
+      behindSinceMs = current.oldestReceivedMs;
     }
   }
 
@@ -226,6 +242,8 @@ public final class DerivedUpdater {
         .transform(ar -> mergePending())
         .onComplete(ar -> {
           flushing = false;
+          behindSinceMs = failed != null ? Math.min(failed.oldestReceivedMs, current.oldestReceivedMs)
+              : current.oldestReceivedMs;
           // after the commit: rows moved into the flush count as waiting until they are written
           peopleWaiting = waitingPeople.size() + (failed == null ? 0 : failed.people.size());
           sessionsWaiting = waitingSessions.size() + (failed == null ? 0 : failed.sessions.size());
@@ -242,24 +260,31 @@ public final class DerivedUpdater {
 
   /**
    * Sorts the batch's people and sessions: a stored one whose events change only what may be written late waits; any
-   * other is written now, with what of it was waiting. Then adds to the batch the waiting ones that are due: waiting for
-   * {@code writer.derivedRefreshMs}, or all of them when the batch is small (under {@link #MIN_WAIT_EVENTS} events:
-   * light traffic, a quiet server, a drain) or {@code all} (a sync).
+   * other is written now, with what of it was waiting. Then adds to the batch the waiting ones that are due (waiting
+   * for {@code writer.derivedRefreshMs}). When the batch is small (under {@link #MIN_WAIT_EVENTS} events: light traffic,
+   * a lull) none of its rows waits, and up to {@link #QUIET_FLUSH_ROWS} more waiting rows of each table are written;
+   * with {@code all} (a sync, a graceful stop) every waiting row is.
    */
   private void scheduleWaiting(Batch batch, boolean all) {
     long now = System.currentTimeMillis();
-    // below this many events a flush waits for nothing: light traffic keeps every row current, as without waiting
-    boolean everyone = all || batch.isEmpty() || batch.events < minWaitEvents;
+    // below this many events a flush waits for nothing: light traffic keeps every row current, as without waiting;
+    // what waited from heavier traffic before is written a bounded number at a time, so that a lull does not write it
+    // all in one statement
+    boolean quiet = batch.isEmpty() || batch.events < minWaitEvents;
+    int beyondDue = all ? Integer.MAX_VALUE : quiet ? QUIET_FLUSH_ROWS : 0;
+    // in a quiet flush or a sync the batch's own rows are written (with what of them waited), none starts to wait
+    boolean mayWait = !quiet && !all;
     waitingPeople.sort(batch.people, batch.oldestReceivedMs, now, (key, p) -> {
       Long known = knownPeople.get(key);
-      return known != null && p.firstMs >= known && p.traits == null && p.firstTouch == null;
+      return mayWait && known != null && p.firstMs >= known && p.traits == null && p.firstTouch == null;
     });
     waitingSessions.sort(batch.sessions, batch.oldestReceivedMs, now, (key, s) -> {
       KnownSession known = knownSessions.get(key);
-      return known != null && s.onlyLater(known);
+      return mayWait && known != null && s.onlyLater(known);
     });
-    waitingPeople.due(batch.people, now, everyone, p -> batch.minPersonMs = Math.min(batch.minPersonMs, p.firstMs));
-    waitingSessions.due(batch.sessions, now, everyone, x -> { });
+    waitingPeople.due(batch.people, now, beyondDue,
+        p -> batch.minPersonMs = Math.min(batch.minPersonMs, p.firstMs));
+    waitingSessions.due(batch.sessions, now, beyondDue, x -> { });
   }
 
   private void rememberPeople(Map<String, PersonAgg> stored) {

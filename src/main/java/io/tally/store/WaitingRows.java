@@ -73,15 +73,16 @@ final class WaitingRows<A extends WaitingRows.Row<A>> {
   }
 
   /**
-   * Moves into {@code batch} the rows that waited {@code refreshMs}, or all of them with {@code all}. They are written
-   * in the flush's transaction, with its watermark, so a crash loses none of them.
+   * Moves into {@code batch} the rows that waited {@code refreshMs}, and up to {@code beyond} more, oldest first. They
+   * are written in the flush's transaction, with its watermark, so a crash loses none of them.
    */
-  void due(Map<String, A> batch, long now, boolean all, Consumer<A> added) {
+  void due(Map<String, A> batch, long now, int beyond, Consumer<A> added) {
     Iterator<Map.Entry<String, A>> it = rows.entrySet().iterator();
+    int early = 0;
     while (it.hasNext()) {
       Map.Entry<String, A> x = it.next();
       A a = x.getValue();
-      if (!all && now - a.waitingSinceMs < refreshMs) {
+      if (now - a.waitingSinceMs < refreshMs && early++ >= beyond) {
         break;
       }
       batch.put(x.getKey(), a);

@@ -277,6 +277,58 @@ class DerivedRefreshTest {
   }
 
   @Test
+  void aQuietFlushWritesABoundedNumberOfWaitingRowsOldestFirstAndASyncTheRest() throws Exception {
+    String p = "refresh-lull-" + UUID.randomUUID().toString().substring(0, 8);
+    DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 60_000, 1, notice -> { });
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(600);
+    int early = 100;
+    int total = DerivedUpdater.QUIET_FLUSH_ROWS + early;
+    List<Event> first = new java.util.ArrayList<>();
+    for (int i = 0; i < total; i++) {
+      first.add(event(p, "u" + i, t0, Instant.now(), null));
+    }
+    // GIVEN more stored people (and their sessions) than a quiet flush writes, each with a later event waiting; the
+    // first hundred began to wait a flush earlier than the rest
+    on(() -> {
+      u.accept(first);
+      return u.flush();
+    });
+    for (int[] range : new int[][] {{0, early}, {early, total}}) {
+      List<Event> later = new java.util.ArrayList<>();
+      for (int i = range[0]; i < range[1]; i++) {
+        later.add(event(p, "u" + i, t0.plusSeconds(5), Instant.now(), null));
+      }
+      on(() -> {
+        u.accept(later);
+        return u.flush();
+      });
+    }
+    assertEquals(total, u.waitingPeople());
+    assertEquals(total, u.waitingSessions());
+    assertEquals(0, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND event_count = 2", p));
+
+    // WHEN a flush has no event at all (a lull)
+    on(u::flush);
+    // THEN it writes QUIET_FLUSH_ROWS of each table, those that waited longest among them, and the rest keep waiting
+    assertEquals(DerivedUpdater.QUIET_FLUSH_ROWS,
+        Db.count("SELECT count(*) FROM users WHERE project_id = ? AND event_count = 2", p));
+    assertEquals(DerivedUpdater.QUIET_FLUSH_ROWS,
+        Db.count("SELECT count(*) FROM sessions WHERE project_id = ? AND event_count = 2", p));
+    for (int i = 0; i < early; i++) {
+      assertEquals(2, count(p, "u" + i), "u" + i + " waited longest");
+    }
+    assertEquals(early, u.waitingPeople());
+    assertEquals(early, u.waitingSessions());
+
+    // WHEN a sync asks for everything (an export, a graceful stop): the rest is written, each event once
+    on(u::sync);
+    assertEquals(total, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND event_count = 2", p));
+    assertEquals(total, Db.count("SELECT count(*) FROM sessions WHERE project_id = ? AND event_count = 2", p));
+    assertEquals(0, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND event_count <> 2", p));
+    assertTrue(u.idle());
+  }
+
+  @Test
   void withRefreshZeroEveryFlushWritesThePerson() throws Exception {
     String p = "refresh0-" + UUID.randomUUID().toString().substring(0, 8);
     DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 0, 0, notice -> { });

@@ -30,6 +30,37 @@ class EmbeddedDefaultTest {
     t.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
+  /** The nice value of each Tally connection's backend, read from the kernel, by application name. */
+  private static void assertBackendPriorities(Tally t, int derivedNice) throws Exception {
+    java.util.Map<String, java.util.List<Integer>> nice = new java.util.HashMap<>();
+    long deadline = System.currentTimeMillis() + 10_000;
+    do {
+      nice.clear();
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection(t.pgUrl().jdbcUrl(), t.pgUrl().user(),
+          t.pgUrl().password());
+           java.sql.ResultSet r = c.createStatement().executeQuery(
+               "SELECT application_name, pid FROM pg_stat_activity WHERE application_name LIKE 'tally-%'")) {
+        while (r.next()) {
+          nice.computeIfAbsent(r.getString(1), k -> new java.util.ArrayList<>())
+              .add(BackendPriority.niceOf(r.getInt(2)));
+        }
+      }
+      // the renice runs just after the connection opens
+    } while (!(nice.containsKey("tally-derived") && nice.get("tally-derived").get(0) == derivedNice
+        && nice.containsKey("tally-writer")) && System.currentTimeMillis() < deadline && sleep());
+    assertEquals(java.util.List.of(derivedNice), nice.get("tally-derived"), "derived backend: " + nice);
+    assertTrue(nice.get("tally-writer").stream().allMatch(n -> n == 0), "writer backends: " + nice);
+  }
+
+  private static boolean sleep() {
+    try {
+      Thread.sleep(100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return true;
+  }
+
   @Test
   void verifiesThatTheEmbeddedPostgresIsDurable() {
     // an ack means committed: the embedded server must not run with the test-friendly fsync=off
@@ -49,6 +80,9 @@ class EmbeddedDefaultTest {
       Http http = new Http(first.port(), "dev-write-key", "dev-read-key");
       assertEquals(25, http.post(batch.encode()).json().getInteger("accepted"));
       assertTrue(Files.isRegularFile(dataDir.resolve("pg").resolve("PG_VERSION")), "data lives under dataDir/pg");
+      // AND the derived tables' backend runs at the configured lower priority, the ingest backends at the default
+      assertEquals(10, first.config().writer().derivedNice(), "the shipped default");
+      assertBackendPriorities(first, first.config().writer().derivedNice());
     } finally {
       stop(first);
     }

@@ -218,9 +218,10 @@ public final class Bench {
       double r = (acked - last[1]) / ((now - last[0]) / 1e9);
       last[0] = now;
       last[1] = acked;
-      System.out.printf("  %5.0fs  %7.0f ev/s acked  p99 %7.2f ms  in flight %5d  ring %s  heap %s MiB  errors %d%n",
-          (now - start) / 1e9, r, BenchStats.ms(h, 99), stats.inFlight.get(), scrape.value("analytics_events_buffered"),
-          scrape.heapMiB(), stats.errorCount());
+      System.out.printf("  %5.0fs  %7.0f ev/s acked  p99 %7.2f ms  in flight %5d  ring %s  derived lag %s s  heap %s MiB"
+          + "  errors %d%n", (now - start) / 1e9, r, BenchStats.ms(h, 99), stats.inFlight.get(),
+          scrape.value("analytics_events_buffered"), scrape.value("analytics_derived_lag_seconds"), scrape.heapMiB(),
+          stats.errorCount());
     });
     double elapsed = (System.nanoTime() - start) / 1e9;
     stats.roll();
@@ -238,12 +239,13 @@ public final class Bench {
         .put("p50Ms", BenchStats.ms(h, 50)).put("p90Ms", BenchStats.ms(h, 90)).put("p99Ms", BenchStats.ms(h, 99))
         .put("p999Ms", BenchStats.ms(h, 99.9)).put("maxMs", h.getMaxValue() / 1000.0)
         .put("errors", stats.errorCount()).put("errorsByKind", new JsonObject(new HashMap<>(stats.errorsByKind())))
-        .put("acknowledged", accepted).put("stored", stored).put("verified", verified);
+        .put("acknowledged", accepted).put("stored", stored).put("verified", verified)
+        .put("derivedLagSecondsAtEnd", scrape.value("analytics_derived_lag_seconds"));
     System.out.printf("%s %d ev/s offered, %d achieved | ack latency ms p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f"
-            + " | errors %s | stored %d == acked %d: %s%n", ws ? "WS" : "HTTP", rate,
+            + " | errors %s | stored %d == acked %d: %s | derived tables %s s behind%n", ws ? "WS" : "HTTP", rate,
         r.getLong("achievedEventsPerSec"), r.getDouble("p50Ms"), r.getDouble("p90Ms"), r.getDouble("p99Ms"),
         r.getDouble("p999Ms"), r.getDouble("maxMs"), stats.errorsByKind(), stored, accepted,
-        verified ? "PASS" : "FAIL");
+        verified ? "PASS" : "FAIL", r.getString("derivedLagSecondsAtEnd"));
     record(r);
     return r;
   }
