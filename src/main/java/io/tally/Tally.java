@@ -23,7 +23,6 @@ import io.tally.ingest.ServerState;
 import io.tally.metrics.MicrometerTallyMetrics;
 import io.tally.query.AnalyticsQueryVerticle;
 import io.tally.realtime.RedisCounters;
-import io.tally.store.BackendPriority;
 import io.tally.store.BatchWriterVerticle;
 import io.tally.store.EmbeddedPostgresServer;
 import io.tally.store.EmbeddedRedisServer;
@@ -134,13 +133,11 @@ public final class Tally {
         .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
             .addProperty("application_name", "tally-writer"))
         .using(vertx).build();
-    // the derived tables' flush, the crash repair and partition upkeep: no ack waits for them, so when PostgreSQL
-    // runs on this machine their backend runs at a lower CPU priority than the ingest statements' (writer.derivedNice;
-    // renice works when the backends are this user's processes, as the embedded server's are, else it logs why not)
+    // the derived tables' flush, the crash repair and partition upkeep, on a connection of their own (no ack waits
+    // for them; named so pg_stat_activity tells them apart from the ingest statements)
     Pool derivedPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
         .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
             .addProperty("application_name", "tally-derived"))
-        .withConnectHandler(BackendPriority.lowered(vertx, pgUrl.onThisMachine() ? wc.derivedNice() : 0, "derived tables"))
         .using(vertx).build();
     // a query PostgreSQL has not answered when the caller stops waiting (30 s) is cancelled, not left running
     Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))

@@ -197,8 +197,7 @@ public final class ConfigLoader {
         r.longIn("writer.retryBackoffMaxMs", 1, 600_000),
         r.intIn("writer.partitionDaysAhead", 1, 366),
         r.longIn("writer.derivedFlushMs", 50, 600_000),
-        r.longIn("writer.derivedRefreshMs", 0, 3_600_000),
-        r.intIn("writer.derivedNice", 0, 19));
+        r.longIn("writer.derivedRefreshMs", 0, 3_600_000));
     TallyConfig.Redis redis = new TallyConfig.Redis(
         r.longIn("redis.minuteTtlSeconds", 3600, 30L * 86400),
         r.longIn("redis.userTtlSeconds", 60, 3650L * 86400),

@@ -35,7 +35,7 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
 
   public record Writer(int ringCapacity, int batchSize, long flushIntervalMs, int maxInFlightBatches,
                        int dedupeWindowDays, long retryBackoffMinMs, long retryBackoffMaxMs, int partitionDaysAhead,
-                       long derivedFlushMs, long derivedRefreshMs, int derivedNice) {}
+                       long derivedFlushMs, long derivedRefreshMs) {}
 
   /** Enrichment: geo-IP database (empty = no location), trusted proxies, session cut, caches. */
   public record Enrich(String geoipDatabase, List<String> trustedProxies, int sessionTimeoutMinutes,

@@ -37,12 +37,6 @@ public record PgUrl(String host, int port, String database, String user, String 
     return new PgUrl("localhost", port, "postgres", "postgres", null);
   }
 
-  /** Whether the server is on this machine (a loopback host or a Unix socket path). */
-  public boolean onThisMachine() {
-    return host == null || host.equals("localhost") || host.startsWith("127.") || host.equals("::1")
-        || host.equals("[::1]") || host.startsWith("/");
-  }
-
   public String jdbcUrl() {
     return "jdbc:postgresql://" + host + ":" + port + "/" + database;
   }

@@ -89,7 +89,7 @@ class AnalyticsKnownAnswerTest {
       projects.add(new ProjectConfig(nyProject, List.of(nyWrite), List.of(nyRead), KatDataset.NEW_YORK));
       return c.withWriter(new TallyConfig.Writer(w.ringCapacity(), w.batchSize(), w.flushIntervalMs(),
               w.maxInFlightBatches(), w.dedupeWindowDays(), w.retryBackoffMinMs(), w.retryBackoffMaxMs(),
-              w.partitionDaysAhead(), 100, w.derivedRefreshMs(), w.derivedNice()))
+              w.partitionDaysAhead(), 100, w.derivedRefreshMs()))
           .withEnrich(new TallyConfig.Enrich(geoDb.toString(), en.trustedProxies(), en.sessionTimeoutMinutes(),
               en.userAgentCacheSize(), en.eventTypesFile()))
           .withProjects(projects);

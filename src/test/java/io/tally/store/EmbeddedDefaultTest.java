@@ -30,26 +30,26 @@ class EmbeddedDefaultTest {
     t.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
-  /** The nice value of each Tally connection's backend, read from the kernel, by application name. */
-  private static void assertBackendPriorities(Tally t, int derivedNice) throws Exception {
-    java.util.Map<String, java.util.List<Integer>> nice = new java.util.HashMap<>();
+  /** The application names of Tally's PostgreSQL connections: ingest, derived tables and queries apart. */
+  private static void assertConnectionNames(Tally t) throws Exception {
+    java.util.Map<String, Integer> n = new java.util.HashMap<>();
     long deadline = System.currentTimeMillis() + 10_000;
     do {
-      nice.clear();
+      n.clear();
       try (java.sql.Connection c = java.sql.DriverManager.getConnection(t.pgUrl().jdbcUrl(), t.pgUrl().user(),
           t.pgUrl().password());
            java.sql.ResultSet r = c.createStatement().executeQuery(
-               "SELECT application_name, pid FROM pg_stat_activity WHERE application_name LIKE 'tally-%'")) {
+               "SELECT application_name, count(*) FROM pg_stat_activity WHERE application_name LIKE 'tally-%' GROUP BY 1")) {
         while (r.next()) {
-          nice.computeIfAbsent(r.getString(1), k -> new java.util.ArrayList<>())
-              .add(BackendPriority.niceOf(r.getInt(2)));
+          n.put(r.getString(1), r.getInt(2));
         }
       }
-      // the renice runs just after the connection opens
-    } while (!(nice.containsKey("tally-derived") && nice.get("tally-derived").get(0) == derivedNice
-        && nice.containsKey("tally-writer")) && System.currentTimeMillis() < deadline && sleep());
-    assertEquals(java.util.List.of(derivedNice), nice.get("tally-derived"), "derived backend: " + nice);
-    assertTrue(nice.get("tally-writer").stream().allMatch(n -> n == 0), "writer backends: " + nice);
+      // the derived connection opens with the first flush
+    } while (!(n.containsKey("tally-derived") && n.containsKey("tally-writer")) && System.currentTimeMillis() < deadline
+        && sleep());
+    assertEquals(1, n.get("tally-derived"), "one connection writes the derived tables: " + n);
+    assertTrue(n.get("tally-writer") >= 1 && n.get("tally-writer") <= t.config().writer().maxInFlightBatches(),
+        "ingest connections: " + n);
   }
 
   private static boolean sleep() {
@@ -80,9 +80,8 @@ class EmbeddedDefaultTest {
       Http http = new Http(first.port(), "dev-write-key", "dev-read-key");
       assertEquals(25, http.post(batch.encode()).json().getInteger("accepted"));
       assertTrue(Files.isRegularFile(dataDir.resolve("pg").resolve("PG_VERSION")), "data lives under dataDir/pg");
-      // AND the derived tables' backend runs at the configured lower priority, the ingest backends at the default
-      assertEquals(10, first.config().writer().derivedNice(), "the shipped default");
-      assertBackendPriorities(first, first.config().writer().derivedNice());
+      // AND the derived tables are written on a connection of their own, apart from the ingest statements
+      assertConnectionNames(first);
     } finally {
       stop(first);
     }

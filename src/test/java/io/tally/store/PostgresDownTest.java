@@ -34,7 +34,7 @@ class PostgresDownTest {
     TestServers servers = TestServers.get();
     Assumptions.assumeTrue(servers.embedded(), "needs the embedded PostgreSQL to stop it");
     // GIVEN a server with a small ring (64 events) and quick retries
-    try (TestTally t = TestTally.start(c -> c.withWriter(new TallyConfig.Writer(64, 1000, 1, 2, 7, 20, 300, 7, 500, 60_000, 10)))) {
+    try (TestTally t = TestTally.start(c -> c.withWriter(new TallyConfig.Writer(64, 1000, 1, 2, 7, 20, 300, 7, 500, 60_000)))) {
       assertEquals(200, t.http.post(Events.batchOf(10, "page_view").encode()).status());
       // WHEN PostgreSQL stops mid-stream
       servers.postgres().stop();
