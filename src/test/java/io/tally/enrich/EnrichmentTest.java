@@ -129,6 +129,40 @@ class EnrichmentTest {
   }
 
   @Test
+  void verifiesThatEventsOfInterleavedOriginsEachGetTheirOwnDeviceLocationAndEnvironment() {
+    // GIVEN a backend's batches that interleave users: agent, address and language change from event to event, and the
+    // second request repeats the same origins in the other order (enrichment keeps recent origins across requests)
+    String[][] origins = {{UserAgentParserTest.IPHONE, "203.0.113.9", "fr-FR", "mobile", "FR", "203.0.113.0"},
+        {UserAgentParserTest.CHROME_WINDOWS, "198.51.100.9", "de-DE", "desktop", "DE", "198.51.100.0"},
+        {UserAgentParserTest.IPHONE, "198.51.100.10", "de-DE", "mobile", "DE", "198.51.100.0"},
+        {UserAgentParserTest.CHROME_WINDOWS, "203.0.113.10", "fr-FR", "desktop", "FR", "203.0.113.0"},
+        {UserAgentParserTest.IPHONE, "203.0.113.9", "de-DE", "mobile", "FR", "203.0.113.0"}};
+    java.util.Map<String, String[]> expected = new java.util.HashMap<>();
+    for (int round = 0; round < 2; round++) {
+      JsonObject[] events = new JsonObject[origins.length * 2];
+      for (int i = 0; i < events.length; i++) {
+        String[] o = origins[round == 0 ? i % origins.length : origins.length - 1 - i % origins.length];
+        events[i] = Events.event("page_view", "u-mix-" + round + "-" + i).put("context", new JsonObject().put("userAgent", o[0])
+            .put("ip", o[1]).put("language", o[2]));
+        expected.put(events[i].getString("id"), o);
+      }
+      assertEquals(200, t.http.post(Events.batch(events).encode()).status());
+    }
+    // THEN each stored event has its own origin's device, location and language, and an anonymised address
+    expected.forEach((id, o) -> {
+      Map<String, Object> row = row(id);
+      JsonObject ctx = new JsonObject((String) row.get("context"));
+      assertEquals(o[3], ctx.getJsonObject("device").getString("type"), id);
+      assertEquals(o[3], row.get("device_type"), id);
+      assertEquals(o[2], ctx.getJsonObject("device").getString("language"), id);
+      assertEquals(o[4], ctx.getJsonObject("location").getString("country"), id);
+      assertEquals(o[4], row.get("country"), id);
+      assertEquals(o[5], ctx.getString("ip"), id);
+      assertEquals(o[5], row.get("ip"), id);
+    });
+  }
+
+  @Test
   void verifiesThatXForwardedForIsReadRightToLeftSkippingTrustedHops() {
     JsonObject e = Events.event("page_view", "u-xff");
     // 10.1.2.3 is not trusted here, so it is the client even though a spoofed address sits to its left
