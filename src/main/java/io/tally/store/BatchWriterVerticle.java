@@ -95,11 +95,15 @@ public final class BatchWriterVerticle extends VerticleBase {
     return p.future();
   }
 
+  /** The graceful drain's sync of the derived tables in progress, if any. */
+  private Future<Void> drainSync;
+
   private void poll(Promise<Boolean> p, long deadline) {
     writer.onWakeup();
-    if (writer.idle() && !derived.idle()) {
-      // a sync: every waiting row too, not the bounded number a quiet flush writes
-      derived.sync();
+    if (writer.idle() && !derived.idle() && (drainSync == null || drainSync.isComplete())) {
+      // a sync: every waiting row too, not the bounded number a quiet flush writes; one at a time (this polls every
+      // 10 ms while a flush may take seconds)
+      drainSync = derived.sync();
     }
     if (writer.idle() && derived.idle()) {
       if (!repaired) {

@@ -34,7 +34,7 @@ final class WaitingRows<A extends WaitingRows.Row<A>> {
   private final LinkedHashMap<String, A> rows = new LinkedHashMap<>();
   /**
    * How many waiting rows hold each receipt time, so the oldest is found without a pass over every row at every flush
-   * (measured: that pass over ~120,000 rows was a ninth of the server's CPU at 6,000 events/s). Rows start to wait with
+   * (measured: that pass over ~120,000 rows was a ninth of the server's Java samples at 6,000 events/s). Rows start to wait with
    * the receipt time of their flush's batch, so it holds a few keys per flush that rows waited through.
    */
   private final TreeMap<Long, int[]> receipts = new TreeMap<>();
