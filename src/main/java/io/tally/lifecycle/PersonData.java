@@ -123,7 +123,7 @@ public final class PersonData {
           }
         }
       }
-      fillContexts(events);
+      fillContexts(events, out.getJsonArray("sessions"));
       out.put("events", events);
       JsonArray archived = new JsonArray();
       // under the archive lock: a file being rewritten or written is read whole before or after, never between
@@ -163,29 +163,46 @@ public final class PersonData {
   }
 
   /**
-   * The writer stores an event's client context only when it differs from its session's previous event's: each
-   * event of the export gets its own back (the latest stored one of its session before it, in time order; before the
-   * first stored one, that one). Events in time order.
+   * The writer stores an event's client context in full only when its session has no stored event with the same
+   * one: the others name that event ({@code context_from}). Each event of the export gets its own back: the named
+   * event's, or its session's when that event is not among them. Rows stored before anchors (neither column) get
+   * the latest stored one of their session before them in time order; before the first stored one, that one.
+   * Events in time order.
    */
-  static void fillContexts(JsonArray events) {
+  static void fillContexts(JsonArray events, JsonArray sessions) {
+    java.util.Map<String, Object> byId = new java.util.HashMap<>();
     java.util.Map<String, Object> last = new java.util.HashMap<>();
     java.util.Map<String, Object> first = new java.util.HashMap<>();
+    java.util.Map<String, Object> ofSession = new java.util.HashMap<>();
+    for (Object o : sessions) {
+      JsonObject s = (JsonObject) o;
+      if (s.getValue("context") != null) {
+        ofSession.put(s.getString("session_id"), s.getValue("context"));
+      }
+    }
     for (Object o : events) {
       JsonObject e = (JsonObject) o;
       String session = e.getString("session_id");
       Object context = e.getValue("context");
       if (session != null && context != null) {
         first.putIfAbsent(session, context);
+        byId.put(e.getString("id"), context);
       }
     }
     for (Object o : events) {
       JsonObject e = (JsonObject) o;
       String session = e.getString("session_id");
+      Object from = e.remove("context_from");
       if (session == null) {
         continue;
       }
       if (e.getValue("context") != null) {
         last.put(session, e.getValue("context"));
+      } else if (from != null) {
+        Object context = byId.containsKey(String.valueOf(from)) ? byId.get(String.valueOf(from)) : ofSession.get(session);
+        if (context != null) {
+          e.put("context", context);
+        }
       } else if (first.containsKey(session)) {
         e.put("context", last.getOrDefault(session, first.get(session)));
       }

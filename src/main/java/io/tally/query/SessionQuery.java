@@ -75,7 +75,7 @@ final class SessionQuery {
     String person = user != null ? user : anon != null ? anon : "";
     return pool.preparedQuery("""
             SELECT id, ts, type, category, action, label, value, session_id, user_id, anonymous_id, properties, page,
-                   context, attribution, is_bot
+                   context, context_from, attribution, is_bot
             FROM events WHERE project_id = $1 AND session_id = $2 AND ts >= $3
               AND ts <= $5::timestamptz + interval '1 hour' AND\s"""
             + who + " ORDER BY ts, id LIMIT " + MAX_EVENTS)
@@ -83,16 +83,31 @@ final class SessionQuery {
             s.getOffsetDateTime("ended_at")))
         .map(rows -> {
           JsonArray out = new JsonArray();
-          // an event stored without its context has its session's previous one (the writer stores it when it
-          // changes); before the first stored one, the session's
-          JsonObject context = json(s.getValue("context"));
+          // an event stored without its context names the event of its session that stored it (context_from);
+          // if that one is not among these rows, the session's context stands in. Rows stored before anchors
+          // (neither column) have their session's previous stored one, in time order; before it, the session's.
+          JsonObject sessionContext = json(s.getValue("context"));
+          java.util.Map<java.util.UUID, Object> stored = new java.util.HashMap<>();
+          for (Row r : rows) {
+            if (r.getValue("context") != null) {
+              stored.put(r.getUUID("id"), r.getValue("context"));
+            }
+          }
+          JsonObject previous = sessionContext;
           int counted = 0;
           int pages = 0;
           OffsetDateTime last = null;
           String exit = null;
           for (Row r : rows) {
+            JsonObject context;
+            java.util.UUID from = r.getUUID("context_from");
             if (r.getValue("context") != null) {
               context = json(r.getValue("context"));
+              previous = context;
+            } else if (from != null) {
+              context = stored.containsKey(from) ? json(stored.get(from)) : sessionContext;
+            } else {
+              context = previous;
             }
             out.add(event(r, context));
             if (!Boolean.TRUE.equals(r.getBoolean("is_bot"))) {

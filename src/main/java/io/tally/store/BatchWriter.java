@@ -54,12 +54,12 @@ public final class BatchWriter {
   /** Oldest receipt time (ms) of each batch being written, for the derived-tables watermark. */
   private final List<Long> inFlightOldest = new ArrayList<>();
   /**
-   * The client context last committed in {@code events} for each session (by this process): the next events of the
-   * session with the same context are stored without it, since it is their session's previous event's (it is
-   * ~40 % of an event row, parsed as jsonb for every event). Forgotten when something else deletes events
-   * ({@link #forgetStoredContexts}) and when it outgrows {@link #MAX_STORED_CONTEXTS} sessions.
+   * For each session, the last event this process committed with its client context in full: the next events of the
+   * session with the same context store a reference to it instead of the context (it is ~40 % of an event row,
+   * parsed as jsonb for every event). Forgotten when something else deletes events ({@link #forgetStoredContexts})
+   * and when it outgrows {@link #MAX_STORED_CONTEXTS} sessions.
    */
-  private final Map<EventBatchSql.SessionKey, String> storedContexts = new HashMap<>();
+  private final Map<EventBatchSql.SessionKey, EventBatchSql.Anchor> storedContexts = new HashMap<>();
   static final int MAX_STORED_CONTEXTS = 200_000;
 
   public BatchWriter(Vertx vertx, EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
@@ -209,15 +209,19 @@ public final class BatchWriter {
         Event e = rows.get(i).event();
         stored.add(e);
         String context = e.enrichment() == null ? null : e.enrichment().contextJson();
-        if (context != null && e.sessionId() != null) {
-          // written only when it changed: a write for every event would point this long-lived map at a young string
-          // per event, which the collector then scans and copies until the session's next event replaces it
+        if (context != null && e.sessionId() != null && batch.storedInFull(i)) {
+          // only a row that stored its context (and was not a duplicate) can be named; replaced only when the
+          // context changed or the anchor is too far in time: a write for every event would point this long-lived
+          // map at a young object per event, which the collector then scans and copies
           EventBatchSql.SessionKey key = new EventBatchSql.SessionKey(e.projectId(), e.sessionId());
-          if (!context.equals(storedContexts.get(key))) {
+          EventBatchSql.Anchor a = storedContexts.get(key);
+          long ts = e.timestamp().toEpochMilli();
+          if (a == null || !context.equals(a.context())
+              || Math.abs(ts - a.tsMs()) > EventBatchSql.ANCHOR_SPAN_MS) {
             if (storedContexts.size() >= MAX_STORED_CONTEXTS) {
               storedContexts.clear();
             }
-            storedContexts.put(key, context);
+            storedContexts.put(key, new EventBatchSql.Anchor(context, e.id(), ts));
           }
         }
       }

@@ -28,10 +28,10 @@ final class EventBatchSql {
         SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
                              $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[],
                              $13::text[], $14::text[], $15::text[], $16::int4[], $17::text[], $18::text[],
-                             $19::text[], $20::text[], $21::text[], $22::text[])
+                             $19::text[], $20::text[], $21::text[], $22::text[], $23::uuid[])
           WITH ORDINALITY AS t(project_id, id, ts, received_at, type, category, action, label, value, session_id,
                                user_id, anonymous_id, properties, page, user_context, flags, context, attribution,
-                               country, device_type, browser, ip, ord)
+                               country, device_type, browser, ip, context_from, ord)
       ), fresh AS (
         INSERT INTO event_ids (project_id, id, first_seen)
         SELECT project_id, id, received_at FROM input
@@ -40,13 +40,13 @@ final class EventBatchSql {
       ), stored AS (
         INSERT INTO events (project_id, id, ts, received_at, type, category, action, label, value, session_id,
                             user_id, anonymous_id, properties, page, user_context, flags, context, attribution,
-                            country, device_type, browser, ip, is_bot)
+                            country, device_type, browser, ip, is_bot, context_from)
         SELECT i.project_id, i.id, i.ts, i.received_at, i.type, i.category, i.action, i.label, i.value,
                i.session_id,
                coalesce(i.user_id, (SELECT x.user_id FROM identities x
                                     WHERE x.project_id = i.project_id AND x.anonymous_id = i.anonymous_id)),
                i.anonymous_id, i.properties::jsonb, i.page::jsonb, i.user_context::jsonb, i.flags, i.context::jsonb,
-               i.attribution::jsonb, i.country, i.device_type, i.browser, i.ip, (i.flags & 8) <> 0
+               i.attribution::jsonb, i.country, i.device_type, i.browser, i.ip, (i.flags & 8) <> 0, i.context_from
         FROM input i JOIN fresh f ON f.project_id = i.project_id AND f.id = i.id
       )
       SELECT i.ord FROM input i
@@ -107,7 +107,12 @@ final class EventBatchSql {
       """;
 
   /** A batch ready to send: {@code rows} in statement order, plus repeats of an id within the batch itself. */
-  record Prepared(Tuple tuple, List<PendingEvent> rows, List<PendingEvent> inBatchRepeats) {}
+  /** A statement's parameters; {@code inFull} marks the rows that store their client context in full. */
+  record Prepared(Tuple tuple, List<PendingEvent> rows, List<PendingEvent> inBatchRepeats, java.util.BitSet inFull) {
+    boolean storedInFull(int row) {
+      return inFull.get(row);
+    }
+  }
 
   private record Key(String projectId, UUID id) {}
 
@@ -118,10 +123,23 @@ final class EventBatchSql {
   record SessionKey(String projectId, String sessionId) {}
 
   /**
-   * @param storedContexts the client context last committed in {@code events} for each session: an event of that
-   *                       session with the same context is stored without it (null: as its session's previous event)
+   * A committed event of a session that stored its client context in full: later events of the session with the
+   * same context store only its id ({@code context_from}). Naming the event, not "the previous one", keeps each
+   * event's context its own whatever order events are stored or read in (a late or retried event, a duplicate,
+   * two batches in flight).
    */
-  static Prepared prepare(List<PendingEvent> batch, Map<SessionKey, String> storedContexts) {
+  record Anchor(String context, UUID id, long tsMs) {}
+
+  /** An anchor serves events within this distance of its time, so that retention never keeps an event without it. */
+  static final long ANCHOR_SPAN_MS = 3_600_000L;
+
+  /**
+   * @param anchors for each session, the last committed event that stored its context in full: an event of that
+   *                session with the same context, within {@link #ANCHOR_SPAN_MS} of it, stores a reference to it
+   *                instead. Events that repeat a context stored in this same statement do not: that row may turn
+   *                out to be a duplicate and not be stored.
+   */
+  static Prepared prepare(List<PendingEvent> batch, Map<SessionKey, Anchor> anchors) {
     int n = batch.size();
     List<PendingEvent> rows = new ArrayList<>(n);
     List<PendingEvent> repeats = new ArrayList<>(0);
@@ -156,7 +174,8 @@ final class EventBatchSql {
     String[] deviceType = new String[m];
     String[] browser = new String[m];
     String[] ip = new String[m];
-    Map<SessionKey, String> inBatch = new java.util.HashMap<>();
+    UUID[] contextFrom = new UUID[m];
+    java.util.BitSet inFull = new java.util.BitSet(m);
     for (int i = 0; i < m; i++) {
       Event e = rows.get(i).event();
       project[i] = e.projectId();
@@ -177,14 +196,16 @@ final class EventBatchSql {
       flags[i] = e.flags();
       Event.Enrichment en = e.enrichment() == null ? Event.Enrichment.NONE : e.enrichment();
       String c = en.contextJson();
-      if (c != null && e.sessionId() != null) {
-        // compared with the session's context as of its previous event: stored, or kept earlier in this statement
-        SessionKey k = new SessionKey(e.projectId(), e.sessionId());
-        String previous = inBatch.containsKey(k) ? inBatch.get(k) : storedContexts.get(k);
-        inBatch.put(k, c);
-        context[i] = c.equals(previous) ? null : c;
+      Anchor a = c == null || e.sessionId() == null || anchors.isEmpty() ? null
+          : anchors.get(new SessionKey(e.projectId(), e.sessionId()));
+      if (a != null && c.equals(a.context())
+          && Math.abs(e.timestamp().toEpochMilli() - a.tsMs()) <= ANCHOR_SPAN_MS) {
+        contextFrom[i] = a.id();
       } else {
         context[i] = c;
+        if (c != null) {
+          inFull.set(i);
+        }
       }
       attribution[i] = en.attributionJson();
       country[i] = en.country();
@@ -198,7 +219,7 @@ final class EventBatchSql {
         .addArrayOfDouble(value).addArrayOfString(session).addArrayOfString(user).addArrayOfString(anon)
         .addArrayOfString(props).addArrayOfString(page).addArrayOfString(ctx).addArrayOfInteger(flags)
         .addArrayOfString(context).addArrayOfString(attribution).addArrayOfString(country)
-        .addArrayOfString(deviceType).addArrayOfString(browser).addArrayOfString(ip);
-    return new Prepared(t, rows, repeats);
+        .addArrayOfString(deviceType).addArrayOfString(browser).addArrayOfString(ip).addArrayOfUUID(contextFrom);
+    return new Prepared(t, rows, repeats, inFull);
   }
 }
