@@ -106,8 +106,10 @@ final class EventBatchSql {
              (SELECT count(*) FROM merged) AS people
       """;
 
-  /** A batch ready to send: {@code rows} in statement order, plus repeats of an id within the batch itself. */
-  /** A statement's parameters; {@code inFull} marks the rows that store their client context in full. */
+  /**
+   * A batch ready to send: {@code rows} in statement order, plus repeats of an id within the batch itself;
+   * {@code inFull} marks the rows that store their client context in full.
+   */
   record Prepared(Tuple tuple, List<PendingEvent> rows, List<PendingEvent> inBatchRepeats, java.util.BitSet inFull) {
     boolean storedInFull(int row) {
       return inFull.get(row);
@@ -130,7 +132,10 @@ final class EventBatchSql {
    */
   record Anchor(String context, UUID id, long tsMs) {}
 
-  /** An anchor serves events within this distance of its time, so that retention never keeps an event without it. */
+  /**
+   * An anchor serves events within this distance of its time, so that an event and the one it names are removed by
+   * retention (whole days) at nearly the same time; a reader that does not find the named event uses the session's.
+   */
   static final long ANCHOR_SPAN_MS = 3_600_000L;
 
   /**

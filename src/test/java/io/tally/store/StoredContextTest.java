@@ -119,6 +119,30 @@ class StoredContextTest {
   }
 
   @Test
+  void verifiesThatAnEventMoreThanAnHourFromTheStoredContextStoresItAgain() {
+    String s = UUID.randomUUID().toString().substring(0, 8);
+    String admin = "a-key-" + s;
+    String ida = "ida-" + s;
+    String session = "sh-" + s;
+    try (TestTally t = TestTally.startWithAdmin(admin)) {
+      String p = t.project;
+      Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      // GIVEN one context for a session's events, two hours apart, then one a minute after the second
+      JsonObject early = ev(ida, session, now.minusSeconds(7_200), "1280x720");
+      JsonObject later = ev(ida, session, now.minusSeconds(60), "1280x720");
+      JsonObject next = ev(ida, session, now, "1280x720");
+      for (JsonObject e : List.of(early, later, next)) {
+        assertEquals(200, t.http.post(Events.batch(e).encode()).status());
+      }
+      // THEN the second stores it again (the first is more than EventBatchSql.ANCHOR_SPAN_MS away) and the third
+      // names the second
+      assertEquals(true, contextStored(p, early.getString("id")));
+      assertEquals(true, contextStored(p, later.getString("id")));
+      assertEquals(later.getString("id"), contextFrom(p, next.getString("id")));
+    }
+  }
+
+  @Test
   void verifiesThatAContextIsStoredWhenItChangesAndReadBackForEveryEvent() {
     String s = UUID.randomUUID().toString().substring(0, 8);
     String admin = "a-key-" + s;
