@@ -123,7 +123,7 @@ public final class PersonData {
           }
         }
       }
-      fillContexts(events, out.getJsonArray("sessions"));
+      fillContexts(events, out.getJsonArray("sessions"), true);
       out.put("events", events);
       JsonArray archived = new JsonArray();
       // under the archive lock: a file being rewritten or written is read whole before or after, never between
@@ -139,6 +139,8 @@ public final class PersonData {
       } finally {
         archiveLock.unlock();
       }
+      // archive rows are in no particular order: only the references are resolved there
+      fillContexts(archived, out.getJsonArray("sessions"), false);
       out.put("archivedEvents", archived);
       return out;
     }
@@ -167,9 +169,9 @@ public final class PersonData {
    * full (or that one is more than an hour away): the others name that event ({@code context_from}). Each event of the export gets its own back: the named
    * event's, or its session's when that event is not among them. Rows stored before anchors (neither column) get
    * the latest stored one of their session before them in time order; before the first stored one, that one.
-   * Events in time order.
+   * Events in time order; with {@code legacy} false, rows of neither column are left as they are.
    */
-  static void fillContexts(JsonArray events, JsonArray sessions) {
+  static void fillContexts(JsonArray events, JsonArray sessions, boolean legacy) {
     java.util.Map<String, Object> byId = new java.util.HashMap<>();
     java.util.Map<String, Object> last = new java.util.HashMap<>();
     java.util.Map<String, Object> first = new java.util.HashMap<>();
@@ -203,7 +205,7 @@ public final class PersonData {
         if (context != null) {
           e.put("context", context);
         }
-      } else if (first.containsKey(session)) {
+      } else if (legacy && first.containsKey(session)) {
         e.put("context", last.getOrDefault(session, first.get(session)));
       }
     }

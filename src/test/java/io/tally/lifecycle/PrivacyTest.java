@@ -124,8 +124,11 @@ class PrivacyTest {
       JsonObject a4 = ev("message_sent", alice, null, "sa2-" + s, t0.plusSeconds(3600));
       a4.getJsonObject("userContext").put("userProperties", new JsonObject().put("plan", "pro"));
       JsonObject a5 = ev("page_view", null, null, "sa2-" + s, t0.plusSeconds(3700));
-      JsonObject ao1 = ev("message_sent", alice, null, "sao-" + s, old);
-      JsonObject ao2 = ev("page_view", alice, null, "sao-" + s, old.plusSeconds(10));
+      // (her old session's two events share a client environment: the second, sent later, names the first)
+      JsonObject oldEnv = new JsonObject().put("userAgent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+          + "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36").put("viewport", "1111x555");
+      JsonObject ao1 = ev("message_sent", alice, null, "sao-" + s, old).put("context", oldEnv.copy());
+      JsonObject ao2 = ev("page_view", alice, null, "sao-" + s, old.plusSeconds(10)).put("context", oldEnv.copy());
       JsonObject b1 = ev("message_sent", bob, null, "sb1-" + s, t0.plusSeconds(5));
       JsonObject b2 = ev("page_view", bob, null, "sb1-" + s, t0.plusSeconds(50));
       JsonObject b3 = ev("message_sent", bob, null, "sb2-" + s, t0.plusSeconds(7200));
@@ -133,7 +136,10 @@ class PrivacyTest {
       JsonObject bo2 = ev("page_view", bob, null, "sbo-" + s, old.plusSeconds(30));
       List<JsonObject> aliceLive = List.of(a1, a2, a3, a4, a5);
       List<JsonObject> aliceOld = List.of(ao1, ao2);
-      assertEquals(200, t.http.post(Events.batch(a1, a2, b1, b2, bo1, bo2, ao1, ao2).encode()).status());
+      assertEquals(200, t.http.post(Events.batch(a1, a2, b1, b2, bo1, bo2, ao1).encode()).status());
+      assertEquals(200, t.http.post(Events.batch(ao2).encode()).status());
+      assertEquals(1, Db.count("SELECT count(*) FROM events WHERE project_id = ? AND id = ?::uuid "
+          + "AND context IS NULL AND context_from = ?::uuid", p, ao2.getString("id"), ao1.getString("id")));
       assertEquals(200, t.http.post(Events.batch(a3).encode()).status());
       Eventually.until("the link", () -> Db.count("SELECT count(*) FROM identities WHERE project_id = ?", p) == 1);
       Eventually.until("the merge", () -> Db.count("SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?",
@@ -160,6 +166,11 @@ class PrivacyTest {
       assertEquals(Set.of(alice, anonA), new HashSet<>(export.getJsonArray("ids").getList()));
       assertEquals(idsOf(new JsonArray(new ArrayList<>(aliceLive))), idsOf(export.getJsonArray("events")));
       assertEquals(idsOf(new JsonArray(new ArrayList<>(aliceOld))), idsOf(export.getJsonArray("archivedEvents")));
+      // (each archived event with its own environment, the one that named another's included)
+      for (Object o : export.getJsonArray("archivedEvents")) {
+        JsonObject e = (JsonObject) o;
+        assertEquals("1111x555", e.getJsonObject("context").getJsonObject("device").getString("viewport"), e.encode());
+      }
       Set<String> sessions = new HashSet<>();
       export.getJsonArray("sessions").forEach(x -> sessions.add(((JsonObject) x).getString("session_id")));
       assertEquals(aliceSessions, sessions);
