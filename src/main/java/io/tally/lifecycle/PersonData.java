@@ -201,7 +201,7 @@ public final class PersonData {
       if (e.getValue("context") != null) {
         last.put(session, e.getValue("context"));
       } else if (from != null) {
-        Object context = byId.containsKey(String.valueOf(from)) ? byId.get(String.valueOf(from)) : ofSession.get(session);
+        Object context = byId.getOrDefault(String.valueOf(from), ofSession.get(session));
         if (context != null) {
           e.put("context", context);
         }

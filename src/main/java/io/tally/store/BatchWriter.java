@@ -208,16 +208,15 @@ public final class BatchWriter {
       if (!isDup) {
         Event e = rows.get(i).event();
         stored.add(e);
-        String context = e.enrichment() == null ? null : e.enrichment().contextJson();
-        if (context != null && e.sessionId() != null && batch.storedInFull(i)) {
+        if (e.sessionId() != null && batch.storedInFull(i)) {
+          String context = e.enrichment().contextJson(); // stored in full: there is one
           // only a row that stored its context (and was not a duplicate) can be named; replaced only when the
           // context changed or the anchor is too far in time: a write for every event would point this long-lived
           // map at a young object per event, which the collector then scans and copies
           EventBatchSql.SessionKey key = new EventBatchSql.SessionKey(e.projectId(), e.sessionId());
           EventBatchSql.Anchor a = storedContexts.get(key);
           long ts = e.timestamp().toEpochMilli();
-          if (a == null || !context.equals(a.context())
-              || Math.abs(ts - a.tsMs()) > EventBatchSql.ANCHOR_SPAN_MS) {
+          if (a == null || !a.serves(context, ts)) {
             if (storedContexts.size() >= MAX_STORED_CONTEXTS) {
               storedContexts.clear();
             }

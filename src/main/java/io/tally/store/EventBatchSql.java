@@ -130,7 +130,12 @@ final class EventBatchSql {
    * event's context its own whatever order events are stored or read in (a late or retried event, a duplicate,
    * two batches in flight).
    */
-  record Anchor(String context, UUID id, long tsMs) {}
+  record Anchor(String context, UUID id, long tsMs) {
+    /** Whether an event of this session, with this context, at this time, may name this anchor. */
+    boolean serves(String eventContext, long eventTsMs) {
+      return context.equals(eventContext) && Math.abs(eventTsMs - tsMs) <= ANCHOR_SPAN_MS;
+    }
+  }
 
   /**
    * An anchor serves events within this distance of its time, so that an event and the one it names are removed by
@@ -203,8 +208,7 @@ final class EventBatchSql {
       String c = en.contextJson();
       Anchor a = c == null || e.sessionId() == null || anchors.isEmpty() ? null
           : anchors.get(new SessionKey(e.projectId(), e.sessionId()));
-      if (a != null && c.equals(a.context())
-          && Math.abs(e.timestamp().toEpochMilli() - a.tsMs()) <= ANCHOR_SPAN_MS) {
+      if (a != null && a.serves(c, e.timestamp().toEpochMilli())) {
         contextFrom[i] = a.id();
       } else {
         context[i] = c;
