@@ -208,4 +208,10 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
     Gauge.builder("analytics.events.buffered", buffered, s -> s.getAsInt()).strongReference(true)
         .description("Events waiting in the ring for the writer").register(registry);
   }
+
+  @Override
+  public void writingGauge(IntSupplier writing) {
+    Gauge.builder("analytics.events.writing", writing, s -> s.getAsInt()).strongReference(true)
+        .description("Events taken from the ring by the writer and not committed yet").register(registry);
+  }
 }

@@ -35,6 +35,10 @@ public interface TallyMetrics {
 
   void bufferedGauge(IntSupplier buffered);
 
+  /** Events the writer took from the ring that are not committed yet (its open and in-flight batches). */
+  default void writingGauge(IntSupplier writing) {
+  }
+
   /** Person-days waiting to be re-read into the pattern index (how far it lags under a bulk load). */
   default void patternIndexQueuedGauge(java.util.function.LongSupplier queued) {
   }

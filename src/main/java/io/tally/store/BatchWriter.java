@@ -51,6 +51,9 @@ public final class BatchWriter {
   private long firstAt;
   private long lingerTimer = -1;
   private int inFlight;
+  private int inFlightEvents;
+  /** Events taken from the ring and not committed yet (the open batch and those in flight), for the gauge. */
+  private volatile int writing;
   /** Oldest receipt time (ms) of each batch being written, for the derived-tables watermark. */
   private final List<Long> inFlightOldest = new ArrayList<>();
   /**
@@ -73,6 +76,7 @@ public final class BatchWriter {
     this.listener = listener;
     this.flushIntervalNanos = cfg.flushIntervalMs() * 1_000_000L;
     this.pending = new ArrayList<>(cfg.batchSize());
+    metrics.writingGauge(() -> writing);
   }
 
   /** Woken by producers (through the ring) on the writer's context. */
@@ -91,6 +95,11 @@ public final class BatchWriter {
   }
 
   void pump() {
+    fill();
+    writing = pending.size() + inFlightEvents;
+  }
+
+  private void fill() {
     while (inFlight < cfg.maxInFlightBatches()) {
       int before = pending.size();
       if (before < cfg.batchSize()) {
@@ -129,10 +138,12 @@ public final class BatchWriter {
 
   private void start(List<PendingEvent> batch) {
     inFlight++;
+    inFlightEvents += batch.size();
     Long oldest = oldestReceived(batch);
     inFlightOldest.add(oldest);
     write(batch).onComplete(ar -> {
       inFlight--;
+      inFlightEvents -= batch.size();
       inFlightOldest.remove(oldest);
       pump();
     });

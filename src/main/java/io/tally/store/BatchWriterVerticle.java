@@ -4,16 +4,19 @@ import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hosts the single {@link BatchWriter} consuming the ring, and the periodic partition / dedupe maintenance.
- * Stopping it waits (bounded) until the ring is drained and every in-flight batch committed.
+ * Hosts the single {@link BatchWriter} consuming the ring, and the periodic partition / dedupe maintenance; deploys
+ * the {@link DerivedVerticle} that keeps the derived tables from the batches it commits. Stopping it waits (bounded)
+ * until the ring is drained, every in-flight batch committed and the derived tables written.
  */
 public final class BatchWriterVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(BatchWriterVerticle.class);
@@ -27,7 +30,7 @@ public final class BatchWriterVerticle extends VerticleBase {
   private final StoreHealth health;
   private final CommitListener listener;
   private BatchWriter writer;
-  private DerivedUpdater derived;
+  private DerivedVerticle derived;
 
   /**
    * {@code pool} writes the events (one connection per batch in flight); {@code derivedPool} the derived tables, the
@@ -49,27 +52,31 @@ public final class BatchWriterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    derived = new DerivedUpdater(derivedPool, () -> writer.oldestPendingMs(), cfg.derivedRefreshMs(), metrics,
-        notice -> vertx.eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, notice));
+    Context writerContext = context;
+    derived = new DerivedVerticle(derivedPool, cfg, metrics, caller -> {
+      Promise<Long> p = Promise.promise();
+      // asked on the writer's context, answered on the caller's: after every batch handed over before the answer
+      writerContext.runOnContext(v -> {
+        long oldest = writer.oldestPendingMs();
+        caller.runOnContext(x -> p.complete(oldest));
+      });
+      return p.future();
+    });
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);
       listener.committed(stored, xid);
     });
-    // a notice not from a flush of this updater (a person deleted, retention, an identity merge) may have removed
-    // user_days or sessions rows the updater knows as stored, or the events holding a session's context
+    // a notice not from a flush of the updater (a person deleted, retention, an identity merge) may have removed the
+    // events holding a session's context
     vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(io.tally.event.Addresses.DERIVED_FLUSHED, m -> {
       if (!m.body().containsKey("personDays")) {
-        derived.forgetStored();
         writer.forgetStoredContexts();
       }
     });
-    vertx.eventBus().<Object>consumer(io.tally.event.Addresses.DERIVED_SYNC, m ->
-        derived.sync().onComplete(ar -> m.reply(ar.succeeded())));
-    Context writerContext = context;
     PartitionMaintainer maintainer = new PartitionMaintainer(derivedPool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
-    vertx.setPeriodic(cfg.derivedFlushMs(), id -> derived.flush());
-    return maintainer.ensurePartitions()
+    return vertx.deployVerticle(derived, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+        .compose(id -> maintainer.ensurePartitions())
         .onSuccess(n -> LOG.info("event partitions ready ({} created)", n))
         // after a crash, sessions and people are re-derived before new events are written
         .compose(n -> DerivedUpdater.repair(derivedPool))
@@ -95,23 +102,12 @@ public final class BatchWriterVerticle extends VerticleBase {
     return p.future();
   }
 
-  /** The graceful drain's sync of the derived tables in progress, if any. */
-  private Future<Void> drainSync;
-
   private void poll(Promise<Boolean> p, long deadline) {
     writer.onWakeup();
-    if (writer.idle() && !derived.idle() && (drainSync == null || drainSync.isComplete())) {
-      // a sync: every waiting row too, not the bounded number a quiet flush writes; one at a time (this polls every
-      // 10 ms while a flush may take seconds)
-      drainSync = derived.sync();
-    }
-    if (writer.idle() && derived.idle()) {
-      if (!repaired) {
-        // the start-up re-derivation did not finish: the next start must redo it, so no clean marker
-        p.complete(true);
-        return;
-      }
-      derived.markClean().onComplete(ar -> p.complete(true));
+    if (writer.idle()) {
+      // every committed batch was handed to the updater before the writer forgot it: drain that now. Without a
+      // completed start-up re-derivation the next start must redo it, so no clean marker then
+      derived.drain(deadline, repaired).onComplete(ar -> p.complete(ar.succeeded() && ar.result()));
     } else if (System.currentTimeMillis() > deadline) {
       p.complete(false);
     } else {

@@ -18,12 +18,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Keeps sessions, people, touchpoints and identity links up to date from committed events, off the ingest
  * statement: events are aggregated in memory (a user's events coalesce into one row per flush) and written by one
- * statement per flush. Runs on the writer's context. A crash between a commit and the next flush loses nothing:
- * the flush records a watermark, and {@link #repair} re-derives events received since it at start.
+ * statement per flush. Runs on a context of its own ({@link DerivedVerticle}), fed by the writer's commits. A crash
+ * between a commit and the next flush loses nothing: the flush records a watermark, and {@link #repair} re-derives
+ * events received since it at start.
  */
 public final class DerivedUpdater {
   private static final Logger LOG = LoggerFactory.getLogger(DerivedUpdater.class);
@@ -31,7 +33,8 @@ public final class DerivedUpdater {
   private static final long WATERMARK_MARGIN_MS = 5_000;
 
   private final Pool pool;
-  private final LongSupplier writerOldestPendingMs;
+  /** The writer's oldest uncommitted receipt time (ms; MAX_VALUE: none), answered on this updater's context. */
+  private final Supplier<Future<Long>> writerOldestPendingMs;
   private Batch current = new Batch();
   private Batch failed;
   private final List<String[]> pendingMerges = new ArrayList<>();
@@ -93,7 +96,15 @@ public final class DerivedUpdater {
   /** For tests: rows may wait in a flush of at least {@code minWaitEvents} events. */
   DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
                  java.util.function.Consumer<JsonObject> flushed) {
-    this(pool, writerOldestPendingMs, refreshMs, minWaitEvents, io.tally.metrics.TallyMetrics.NOOP, flushed);
+    this(pool, () -> Future.succeededFuture(writerOldestPendingMs.getAsLong()), refreshMs, minWaitEvents,
+        io.tally.metrics.TallyMetrics.NOOP, flushed);
+  }
+
+  /** For tests: the writer's answer as the given futures (an updater on its own context asks asynchronously). */
+  static DerivedUpdater askingWriter(Pool pool, Supplier<Future<Long>> writerOldestPendingMs, long refreshMs,
+                                     int minWaitEvents, java.util.function.Consumer<JsonObject> flushed) {
+    return new DerivedUpdater(pool, writerOldestPendingMs, refreshMs, minWaitEvents,
+        io.tally.metrics.TallyMetrics.NOOP, flushed);
   }
 
   /**
@@ -102,12 +113,12 @@ public final class DerivedUpdater {
    *                  flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged,
    *                  merges} (the query cache invalidates from it)
    */
-  public DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs,
+  public DerivedUpdater(Pool pool, Supplier<Future<Long>> writerOldestPendingMs, long refreshMs,
                         io.tally.metrics.TallyMetrics metrics, java.util.function.Consumer<JsonObject> flushed) {
     this(pool, writerOldestPendingMs, refreshMs, MIN_WAIT_EVENTS, metrics, flushed);
   }
 
-  private DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
+  private DerivedUpdater(Pool pool, Supplier<Future<Long>> writerOldestPendingMs, long refreshMs, int minWaitEvents,
                          io.tally.metrics.TallyMetrics metrics, java.util.function.Consumer<JsonObject> flushed) {
     this.pool = pool;
     this.minWaitEvents = minWaitEvents;
@@ -181,10 +192,6 @@ public final class DerivedUpdater {
       syncWaiters.clear();
     }
     scheduleWaiting(batch, !waiters.isEmpty());
-    long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldestPendingMs.getAsLong());
-    // the waiting rows' events are not in the derived tables yet: a crash must re-derive from them on
-    oldest = Math.min(oldest, Math.min(waitingPeople.oldestReceivedMs(), waitingSessions.oldestReceivedMs()));
-    long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
     List<io.vertx.core.Promise<Void>> synced = waiters;
     if (batch.isEmpty()) {
       if (pendingMerges.isEmpty()) {
@@ -198,8 +205,16 @@ public final class DerivedUpdater {
       });
     }
     flushing = true;
-    batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), java.util.Set.of()).contains(k));
-    return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark, knownSessions)))
+    // the writer's answer arrives after every batch it handed over before answering, so read what this updater
+    // holds (current) only then
+    return writerOldestPendingMs.get().compose(writerOldest -> {
+      long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldest);
+      // the waiting rows' events are not in the derived tables yet: a crash must re-derive from them on
+      oldest = Math.min(oldest, Math.min(waitingPeople.oldestReceivedMs(), waitingSessions.oldestReceivedMs()));
+      long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
+      batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), java.util.Set.of()).contains(k));
+      return pool.preparedQuery(DerivedSql.FLUSH).execute(batch.withRollups(batch.tuple(watermark, knownSessions)));
+    })
         .map(out -> {
           remember(batch.days);
           rememberSessions(batch.sessions);

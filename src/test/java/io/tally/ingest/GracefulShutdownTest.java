@@ -1,5 +1,6 @@
 package io.tally.ingest;
 
+import io.tally.support.Eventually;
 import io.tally.support.Db;
 import io.tally.support.Events;
 import io.tally.support.Http;
@@ -59,7 +60,11 @@ class GracefulShutdownTest {
       }
       JsonObject frame = Events.batchOf(4, "page_view").put("seq", 9);
       ws.writeTextMessage(frame.encode());
-      Thread.sleep(300);
+      // every request has reached the server: its events are in the ring or the writer's batches (a fixed sleep
+      // here let a slow first connection arrive after the shutdown had begun)
+      Eventually.until("34 events buffered or being written", () -> t.http.get("/metrics").body().lines()
+          .filter(l -> l.startsWith("analytics_events_buffered ") || l.startsWith("analytics_events_writing "))
+          .mapToDouble(l -> Double.parseDouble(l.split(" ")[1])).sum() >= 34);
       // WHEN shutdown starts
       CompletableFuture<Void> shutdown = t.tally.shutdown().toCompletionStage().toCompletableFuture();
       stopped = true;

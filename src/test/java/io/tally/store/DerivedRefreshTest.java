@@ -258,6 +258,44 @@ class DerivedRefreshTest {
   }
 
   @Test
+  void aBatchHandedOverWhileTheWriterIsAskedHoldsTheWatermarkBack() throws Exception {
+    String p = "refresh-handoff-" + UUID.randomUUID().toString().substring(0, 8);
+    List<Promise<Long>> asked = new java.util.ArrayList<>();
+    // the writer's context answers later, as it does for the updater on its own context
+    DerivedUpdater u = DerivedUpdater.askingWriter(pool, () -> {
+      Promise<Long> answer = Promise.promise();
+      asked.add(answer);
+      return answer.future();
+    }, 0, 0, notice -> { });
+    Instant old = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(300);
+    List<Future<Void>> flushed = new java.util.ArrayList<>();
+    // GIVEN a flush of an event received now, waiting for the writer's oldest pending event
+    on(() -> {
+      u.accept(List.of(event(p, "bob", Instant.now(), Instant.now(), null)));
+      flushed.add(u.flush());
+      return Future.succeededFuture();
+    });
+    assertEquals(1, asked.size(), "the flush asks the writer");
+    // WHEN the writer hands over a batch it committed (received five minutes ago), forgets it, and then answers that
+    // nothing of its own is pending
+    on(() -> {
+      u.accept(List.of(event(p, "carol", old, old, null)));
+      asked.get(0).complete(Long.MAX_VALUE);
+      return flushed.get(0);
+    });
+    // THEN the recorded watermark does not pass that batch: a crash now re-derives carol from her event
+    assertTrue(!watermark().isAfter(old), "watermark " + watermark() + " passed the batch received at " + old);
+    assertEquals(1, count(p, "bob"));
+    // AND the next flush writes her
+    on(() -> {
+      Future<Void> f = u.flush();
+      asked.get(1).complete(Long.MAX_VALUE);
+      return f;
+    });
+    assertEquals(1, count(p, "carol"));
+  }
+
+  @Test
   void aFlushOfFewEventsWaitsForNothing() throws Exception {
     String p = "refresh-few-" + UUID.randomUUID().toString().substring(0, 8);
     DerivedUpdater u = new DerivedUpdater(pool, () -> Long.MAX_VALUE, 60_000, 3, notice -> { });
