@@ -166,10 +166,11 @@ public final class PersonData {
 
   /**
    * The writer stores an event's client context in full only when it differs from the one its session last stored in
-   * full (or that one is more than an hour away): the others name that event ({@code context_from}). Each event of the export gets its own back: the named
-   * event's, or its session's when that event is not among them. Rows stored before anchors (neither column) get
-   * the latest stored one of their session before them in time order; before the first stored one, that one.
-   * Events in time order; with {@code legacy} false, rows of neither column are left as they are.
+   * full (or that one is more than an hour away): the others name that event ({@code context_from}). Each event of
+   * the export gets its own back: the named event's, or its session's when that event is not among them. Rows stored
+   * before anchors (neither column) get the latest stored one of their session before them in time order; before
+   * the first stored one, that one. Events in time order; with {@code legacy} false, rows of neither column are left
+   * as they are.
    */
   static void fillContexts(JsonArray events, JsonArray sessions, boolean legacy) {
     java.util.Map<String, Object> byId = new java.util.HashMap<>();

@@ -94,7 +94,10 @@ public final class BatchWriterVerticle extends VerticleBase {
         .onFailure(err -> LOG.warn("partition maintenance failed, will retry: {}", err.toString()));
   }
 
-  /** Completes once nothing is buffered or in flight, or after {@code timeoutMs}. */
+  /**
+   * Completes with true once nothing is buffered or in flight and the derived tables hold every committed event, or
+   * with false after {@code timeoutMs}.
+   */
   public Future<Boolean> drain(long timeoutMs) {
     Promise<Boolean> p = Promise.promise();
     long deadline = System.currentTimeMillis() + timeoutMs;
