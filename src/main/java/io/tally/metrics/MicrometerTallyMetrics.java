@@ -30,6 +30,7 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   private final Counter cacheHits;
   private final Counter cacheMisses;
   private final Map<String, Counter> derivedWritten = new ConcurrentHashMap<>();
+  private final Map<String, Counter> derivedSetAside = new ConcurrentHashMap<>();
 
   public MicrometerTallyMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -200,6 +201,14 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   public void derivedWritten(String table, int n) {
     derivedWritten.computeIfAbsent(table, t -> Counter.builder("analytics.derived.rows.written").tag("table", t)
         .description("Rows of a derived table written by the derived flush (one upsert each)").register(registry))
+        .increment(n);
+  }
+
+  @Override
+  public void derivedSetAside(String stage, String table, int n) {
+    derivedSetAside.computeIfAbsent(stage + '/' + table, k -> Counter.builder("analytics.derived.set.aside")
+        .tag("stage", stage).tag("table", table)
+        .description("Derived rows the database refused, set aside in derived_dead_letters").register(registry))
         .increment(n);
   }
 

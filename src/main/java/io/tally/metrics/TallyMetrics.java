@@ -86,6 +86,13 @@ public interface TallyMetrics {
   default void derivedWritten(String table, int n) {
   }
 
+  /**
+   * Derived rows set aside in {@code derived_dead_letters} because the database refused them, by stage ({@code flush},
+   * {@code repair}) and table.
+   */
+  default void derivedSetAside(String stage, String table, int n) {
+  }
+
   TallyMetrics NOOP = new TallyMetrics() {
     @Override public void eventsStored(int n) { }
     @Override public void eventsDuplicate(int n) { }

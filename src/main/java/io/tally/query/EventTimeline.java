@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * that snapshot already saw its transaction, so no event is counted twice or missed. The person of an event is the
  * one the events table holds: its user id, else the user its anonymous id was linked to (the {@code identities}
  * table, then each merge notice), else the anonymous id; a merge notice moves the anonymous id's history to the user,
- * as {@code MERGE_IDENTITY} does in SQL. A deleted person is forgotten; a retention run (history rewritten) reloads.
+ * as the identity merge does in SQL. A deleted person is forgotten; a retention run (history rewritten) reloads.
  *
  * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default max heap ÷ 64, ~16 bytes each plus ~40 per session) or
  * 4,096 event types in a project, or while loading, {@link #project} answers null and callers use SQL.

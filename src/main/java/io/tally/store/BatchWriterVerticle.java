@@ -79,7 +79,7 @@ public final class BatchWriterVerticle extends VerticleBase {
         .compose(id -> maintainer.ensurePartitions())
         .onSuccess(n -> LOG.info("event partitions ready ({} created)", n))
         // after a crash, sessions and people are re-derived before new events are written
-        .compose(n -> DerivedUpdater.repair(derivedPool))
+        .compose(n -> new DerivedRepair(derivedPool, metrics).run())
         .onSuccess(v -> {
           repaired = true;
           ring.onWakeup(() -> writerContext.runOnContext(x -> writer.onWakeup()));

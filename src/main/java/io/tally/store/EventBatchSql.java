@@ -56,57 +56,6 @@ final class EventBatchSql {
       """;
 
   /**
-   * Hands an anonymous (or previous) id's history to the user it was linked to: events, sessions, touchpoints,
-   * and the person row (first/last seen, counts, traits and touches merged).
-   */
-  static final String MERGE_IDENTITY = """
-      WITH ev AS (
-        UPDATE events SET user_id = $3
-        WHERE project_id = $1 AND ((anonymous_id = $2 AND user_id IS NULL) OR user_id = $2)
-        RETURNING 1
-      ), se AS (
-        UPDATE sessions SET user_id = $3
-        WHERE project_id = $1 AND ((anonymous_id = $2 AND user_id IS NULL) OR user_id = $2)
-        RETURNING 1
-      ), tp AS (
-        UPDATE touchpoints SET user_key = $3 WHERE project_id = $1 AND user_key = $2 RETURNING 1
-      ), ud_old AS (
-        DELETE FROM user_days WHERE project_id = $1 AND user_key = $2 RETURNING day
-      ), ud AS (
-        INSERT INTO user_days SELECT $1, day, $3 FROM ud_old ON CONFLICT DO NOTHING RETURNING 1
-      ), udl_old AS (
-        DELETE FROM user_daily WHERE project_id = $1 AND user_key = $2 RETURNING *
-      ), udl AS (
-        INSERT INTO user_daily AS r
-        SELECT project_id, day, $3, type, provider, model, feature, events, tokens, cost, amount, rt_sum, rt_n
-        FROM udl_old
-        ON CONFLICT (project_id, day, user_key, type, provider, model, feature) DO UPDATE SET
-          events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
-          amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n
-        RETURNING 1
-      ), old AS (
-        DELETE FROM users WHERE project_id = $1 AND user_key = $2 RETURNING *
-      ), merged AS (
-        INSERT INTO users AS u (project_id, user_key, identified, first_seen, last_seen, event_count, traits,
-                                first_touch, last_touch)
-        SELECT project_id, $3, true, first_seen, last_seen, event_count, traits, first_touch, last_touch FROM old
-        ON CONFLICT (project_id, user_key) DO UPDATE SET
-          identified = true,
-          first_touch = CASE WHEN excluded.first_seen < u.first_seen THEN coalesce(excluded.first_touch, u.first_touch)
-                             ELSE coalesce(u.first_touch, excluded.first_touch) END,
-          last_touch = CASE WHEN excluded.last_seen > u.last_seen THEN coalesce(excluded.last_touch, u.last_touch)
-                            ELSE coalesce(u.last_touch, excluded.last_touch) END,
-          first_seen = least(u.first_seen, excluded.first_seen),
-          last_seen = greatest(u.last_seen, excluded.last_seen),
-          event_count = u.event_count + excluded.event_count,
-          traits = coalesce(excluded.traits, '{}'::jsonb) || coalesce(u.traits, '{}'::jsonb)
-        RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM ev) AS events, (SELECT count(*) FROM se) AS sessions,
-             (SELECT count(*) FROM merged) AS people
-      """;
-
-  /**
    * A batch ready to send: {@code rows} in statement order, plus repeats of an id within the batch itself;
    * {@code inFull} marks the rows that store their client context in full.
    */
