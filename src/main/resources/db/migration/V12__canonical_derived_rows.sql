@@ -120,3 +120,11 @@ WHERE EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM users);
 -- the start-up repair reads the events received since the watermark: a block-range index finds them without a scan
 -- of every partition (rows arrive in receipt order, so the ranges are tight; its upkeep is a few bytes per block)
 CREATE INDEX events_received_brin ON events USING brin (received_at);
+
+-- a JSON number double precision cannot hold (1e309, 1e-400, stored before the ingest bounds existed) reads as no
+-- number, as in the ingest path's measures, instead of failing every query and re-derivation that sums it
+CREATE OR REPLACE FUNCTION tally_num(j jsonb, k text) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN jsonb_typeof(j -> k) = 'number'
+               AND abs((j ->> k)::numeric) <= 1e300 AND (abs((j ->> k)::numeric) >= 1e-300 OR (j ->> k)::numeric = 0)
+              THEN (j ->> k)::double precision END
+$$;

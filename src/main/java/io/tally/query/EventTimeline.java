@@ -822,7 +822,9 @@ public final class EventTimeline {
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
               WHERE i.inhparent = 'events'::regclass AND c.relname ~ '^events_p\\d{8}$'
               UNION ALL
+              -- the ingest bounds keep times after 2000; an older row stored before them is not read
               SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date FROM events_default
+              WHERE ts >= '2000-01-01T00:00:00Z' AND ts < '10000-01-01T00:00:00Z'
             ) x ORDER BY d
             """).execute()
         .map(rows -> {

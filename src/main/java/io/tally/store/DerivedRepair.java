@@ -9,7 +9,6 @@ import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +41,7 @@ final class DerivedRepair {
   }
 
   /** One key of a chunk: a project and a session or person id ({@code k}), an hour ({@code t}) or a day ({@code d}). */
-  private record Key(long n, String project, String k, OffsetDateTime t, LocalDate d) {
+  private record Key(long n, String project, String k, String t, String d) {
     @Override
     public String toString() {
       return project + " | " + (k != null ? k : t != null ? t : d);
@@ -156,10 +155,10 @@ final class DerivedRepair {
         .compose(v -> c.query("DROP TABLE IF EXISTS rb_sdays_n; CREATE TEMP TABLE rb_sdays_n AS SELECT row_number() "
             + "OVER (ORDER BY project_id, d) AS n, project_id, d FROM (SELECT DISTINCT project_id, d FROM rb_sdays) x")
             .execute())
-        .compose(v -> phase(c, SESSION_DAYS, "rb_sdays_n", "project_id, NULL::text, NULL::timestamptz, d", "true"))
-        .compose(v -> phase(c, PERSONS, "rb_persons", "project_id, k, NULL::timestamptz, NULL::date", "true"))
-        .compose(v -> phase(c, HOURS, "rb_hours", "project_id, NULL::text, t, NULL::date", "true"))
-        .compose(v -> phase(c, DAYS, "rb_days", "project_id, NULL::text, NULL::timestamptz, d", "true"))
+        .compose(v -> phase(c, SESSION_DAYS, "rb_sdays_n", "project_id, NULL::text, NULL::text, d::text", "true"))
+        .compose(v -> phase(c, PERSONS, "rb_persons", "project_id, k, NULL::text, NULL::text", "true"))
+        .compose(v -> phase(c, HOURS, "rb_hours", "project_id, NULL::text, t::text, NULL::text", "true"))
+        .compose(v -> phase(c, DAYS, "rb_days", "project_id, NULL::text, NULL::text, d::text", "true"))
         .compose(v -> dead.report(c, "repair", started));
   }
 
@@ -193,7 +192,7 @@ final class DerivedRepair {
             .compose(v -> c.query(RebuildSql.SESSION_EVENTS.replace("$1", Long.toString(a)).replace("$2",
                 Long.toString(b))).execute())
             .compose(v -> c.query("CREATE INDEX ON rb_sev (project_id, session_id); ANALYZE rb_sev").execute())
-            .compose(v -> chunks(c, SESSIONS, "rb_sessions", "project_id, k, NULL::timestamptz, NULL::date",
+            .compose(v -> chunks(c, SESSIONS, "rb_sessions", "project_id, k, NULL::text, NULL::text",
                 "n BETWEEN " + a + " AND " + b, SESSION_CHUNK, progress, 0));
       }
       return chain.compose(v -> c.query("DROP TABLE IF EXISTS rb_sev").execute()).mapEmpty();
@@ -209,11 +208,12 @@ final class DerivedRepair {
   /** Reads the phase's keys a chunk at a time (by their ordinal {@code n}) and re-derives each chunk. */
   private Future<Void> chunks(SqlConnection c, Phase p, String table, String columns, String where, int size,
                               Progress progress, long after) {
+    // hours and days travel as PostgreSQL's own text (a stored time before year 1, however odd, reads back)
     return c.query("SELECT n, " + columns + " FROM " + table + " WHERE " + where + " AND n > " + after
         + " ORDER BY n LIMIT " + size).execute().compose(rows -> {
           List<Key> keys = new ArrayList<>(rows.size());
           for (Row r : rows) {
-            keys.add(new Key(r.getLong(0), r.getString(1), r.getString(2), r.getOffsetDateTime(3), r.getLocalDate(4)));
+            keys.add(new Key(r.getLong(0), r.getString(1), r.getString(2), r.getString(3), r.getString(4)));
           }
           if (keys.isEmpty()) {
             progress.done();
@@ -266,8 +266,8 @@ final class DerivedRepair {
     int n = keys.size();
     String[] p = new String[n];
     String[] k = new String[n];
-    OffsetDateTime[] t = new OffsetDateTime[n];
-    LocalDate[] d = new LocalDate[n];
+    String[] t = new String[n];
+    String[] d = new String[n];
     for (int i = 0; i < n; i++) {
       Key x = keys.get(i);
       p[i] = x.project();
@@ -277,8 +277,8 @@ final class DerivedRepair {
     }
     return c.query("TRUNCATE rb_chunk").execute()
         .compose(v -> c.preparedQuery("INSERT INTO rb_chunk (project_id, k, t, d) SELECT * FROM unnest($1::text[], "
-            + "$2::text[], $3::timestamptz[], $4::date[])").execute(Tuple.tuple().addArrayOfString(p)
-            .addArrayOfString(k).addArrayOfOffsetDateTime(t).addArrayOfLocalDate(d)))
+            + "$2::text[], $3::text[]::timestamptz[], $4::text[]::date[])").execute(Tuple.tuple().addArrayOfString(p)
+            .addArrayOfString(k).addArrayOfString(t).addArrayOfString(d)))
         .mapEmpty();
   }
 
