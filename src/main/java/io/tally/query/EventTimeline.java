@@ -284,12 +284,13 @@ public final class EventTimeline {
       return types.size() - 1;
     }
 
-    /** The stored person of an event: user id, else the linked user of its anonymous id, else the anonymous id. */
+    /**
+     * The stored person of an event: the user its user id (an alias's previous id) or, without one, its anonymous id
+     * was linked to; else the user id, else the anonymous id.
+     */
     String key(String user, String anon) {
-      if (user != null) {
-        return user;
-      }
-      return anon == null ? null : links.getOrDefault(anon, anon);
+      String id = user != null ? user : anon;
+      return id == null ? null : links.getOrDefault(id, id);
     }
 
     /** The number of a dimension combination (values as stored: null when absent). */

@@ -57,8 +57,9 @@ final class DerivedSql {
                                    browser, server_assigned, entry_at, exit_at, context_at, context_event,
                                    attribution_at, attribution_event)
         SELECT project_id, session_id,
-               coalesce(user_id, (SELECT x.user_id FROM identities x
-                                  WHERE x.project_id = i.project_id AND x.anonymous_id = i.anonymous_id)),
+               coalesce((SELECT x.user_id FROM identities x
+                         WHERE x.project_id = i.project_id AND x.anonymous_id = coalesce(i.user_id, i.anonymous_id)),
+                        user_id),
                anonymous_id, started_at, ended_at, event_count, page_count, entry_page, exit_page, context::jsonb,
                attribution::jsonb, country, device_type, browser, server_assigned, entry_at, exit_at, context_at,
                context_event, attribution_at, attribution_event
@@ -109,9 +110,9 @@ final class DerivedSql {
         ON CONFLICT (project_id, day) DO UPDATE SET sessions = d.sessions + excluded.sessions,
           duration_sum = d.duration_sum + excluded.duration_sum, bounces = d.bounces + excluded.bounces
       ), p_in AS (
-        SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
-                                         WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
-                             t.anonymous_id) AS person
+        SELECT t.*, coalesce((SELECT x.user_id FROM identities x
+                                         WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
+                             t.user_id, t.anonymous_id) AS person
         FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::int8[],
                     $23::text[], $24::text[], $25::text[], $106::timestamptz[], $107::uuid[], $108::timestamptz[],
                     $109::uuid[])
@@ -139,9 +140,9 @@ final class DerivedSql {
       ), touches AS (
         INSERT INTO touchpoints (project_id, user_key, ts, source, medium, campaign, event_type, attribution, event_id)
         SELECT t.project_id,
-               coalesce(t.user_id, (SELECT x.user_id FROM identities x
-                                    WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
-                        t.anonymous_id),
+               coalesce((SELECT x.user_id FROM identities x
+                                    WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
+                        t.user_id, t.anonymous_id),
                t.ts, a ->> 'source', a ->> 'medium', a ->> 'campaign', t.event_type, a, t.event_id
         FROM unnest($26::text[], $27::text[], $28::text[], $29::timestamptz[], $30::text[], $31::text[], $32::uuid[])
           AS t(project_id, user_id, anonymous_id, ts, event_type, attribution, event_id),
@@ -234,9 +235,9 @@ final class DerivedSql {
       ), days AS (
         INSERT INTO user_days
         SELECT DISTINCT t.project_id, t.day,
-               coalesce(t.user_id, (SELECT x.user_id FROM identities x
-                                    WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
-                        t.anonymous_id)
+               coalesce((SELECT x.user_id FROM identities x
+                                    WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
+                        t.user_id, t.anonymous_id)
         FROM unnest($58::text[], $59::date[], $60::text[], $61::text[]) AS t(project_id, day, user_id, anonymous_id)
         ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
@@ -245,9 +246,9 @@ final class DerivedSql {
         SELECT project_id, day, person AS user_key, type, provider, model, feature, sum(events) AS events,
                sum(tokens) AS tokens, sum(cost) AS cost, sum(amount) AS amount, sum(rt_sum) AS rt_sum,
                sum(rt_n) AS rt_n
-        FROM (SELECT t.*, coalesce(t.user_id, (SELECT x.user_id FROM identities x
-                                               WHERE x.project_id = t.project_id AND x.anonymous_id = t.anonymous_id),
-                                   t.anonymous_id) AS person
+        FROM (SELECT t.*, coalesce((SELECT x.user_id FROM identities x
+                                               WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
+                                   t.user_id, t.anonymous_id) AS person
               FROM unnest($62::text[], $63::date[], $64::text[], $65::text[], $66::text[], $67::text[], $68::text[],
                           $69::text[], $70::int8[], $71::float8[], $72::float8[], $73::float8[], $74::float8[],
                           $75::int8[])
@@ -339,12 +340,17 @@ final class DerivedSql {
 
   /**
    * Links made in the last minute, applied again to the events: an insert whose snapshot predates a link and that
-   * committed after the link's merge stored an anonymous-only event without its user (the flush counted it under the
-   * user, through the link).
+   * committed after the link's merge stored an anonymous-only event without its user, or an event under the previous
+   * id of an alias (the flush counted it under the user, through the link).
    */
   static final String REMERGE_RECENT = """
-      UPDATE events e SET user_id = x.user_id FROM identities x
-      WHERE x.created_at > now() - interval '1 minute' AND e.project_id = x.project_id
-        AND e.anonymous_id = x.anonymous_id AND e.user_id IS NULL
+      WITH x AS (
+        SELECT project_id, anonymous_id, user_id FROM identities WHERE created_at > now() - interval '1 minute'
+      ), anon AS (
+        UPDATE events e SET user_id = x.user_id FROM x
+        WHERE e.project_id = x.project_id AND e.anonymous_id = x.anonymous_id AND e.user_id IS NULL
+        RETURNING 1
+      )
+      UPDATE events e SET user_id = x.user_id FROM x WHERE e.project_id = x.project_id AND e.user_id = x.anonymous_id
       """;
 }

@@ -43,8 +43,9 @@ final class EventBatchSql {
                             country, device_type, browser, ip, is_bot, context_from)
         SELECT i.project_id, i.id, i.ts, i.received_at, i.type, i.category, i.action, i.label, i.value,
                i.session_id,
-               coalesce(i.user_id, (SELECT x.user_id FROM identities x
-                                    WHERE x.project_id = i.project_id AND x.anonymous_id = i.anonymous_id)),
+               coalesce((SELECT x.user_id FROM identities x
+                         WHERE x.project_id = i.project_id AND x.anonymous_id = coalesce(i.user_id, i.anonymous_id)),
+                        i.user_id),
                i.anonymous_id, i.properties::jsonb, i.page::jsonb, i.user_context::jsonb, i.flags, i.context::jsonb,
                i.attribution::jsonb, i.country, i.device_type, i.browser, i.ip, (i.flags & 8) <> 0, i.context_from
         FROM input i JOIN fresh f ON f.project_id = i.project_id AND f.id = i.id
