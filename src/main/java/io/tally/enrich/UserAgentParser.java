@@ -71,7 +71,7 @@ public final class UserAgentParser {
         || HEADLESS.matcher(ua).find();
     return new UserAgentInfo(deviceType(deviceClass), known(r.getValue(UserAgent.OPERATING_SYSTEM_NAME)),
         known(r.getValue(UserAgent.OPERATING_SYSTEM_VERSION)), known(r.getValue(UserAgent.DEVICE_NAME)),
-        known(r.getValue(UserAgent.AGENT_NAME)), known(r.getValue(UserAgent.AGENT_VERSION)),
+        capped(known(r.getValue(UserAgent.AGENT_NAME))), known(r.getValue(UserAgent.AGENT_VERSION)),
         known(r.getValue(UserAgent.LAYOUT_ENGINE_NAME)), bot);
   }
 
@@ -85,6 +85,14 @@ public final class UserAgentParser {
       return "mobile";
     }
     return "desktop";
+  }
+
+  /** Longest browser name kept: it is a key of the rollups (a crafted agent can make it up to the agent's length). */
+  static final int MAX_BROWSER = 64;
+
+  private static String capped(String v) {
+    return v == null || v.length() <= MAX_BROWSER ? v
+        : v.substring(0, Character.isHighSurrogate(v.charAt(MAX_BROWSER - 1)) ? MAX_BROWSER - 1 : MAX_BROWSER);
   }
 
   private static String known(String v) {

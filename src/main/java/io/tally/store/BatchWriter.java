@@ -64,6 +64,9 @@ public final class BatchWriter {
    */
   private final Map<EventBatchSql.SessionKey, EventBatchSql.Anchor> storedContexts = new HashMap<>();
   static final int MAX_STORED_CONTEXTS = 200_000;
+  /** Refusals are logged at most once a minute (a client could send many), with how many there were. */
+  private long lastRefusalLogMs;
+  private int refusedSinceLog;
 
   public BatchWriter(Vertx vertx, EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
                      StoreHealth health, CommitListener listener) {
@@ -265,7 +268,18 @@ public final class BatchWriter {
     all.addAll(batch.inBatchRepeats());
     if (all.size() == 1) {
       metrics.eventsRejected("storage", 1);
-      all.get(0).refused("refused by storage: " + cause.getMessage());
+      PendingEvent refused = all.get(0);
+      // the client learns that this event was not stored; PostgreSQL's words (which may quote the data) go to the log
+      refused.refused("the event could not be stored and was not stored (the server logged why)");
+      long now = System.currentTimeMillis();
+      refusedSinceLog++;
+      if (now - lastRefusalLogMs >= 60_000) {
+        LOG.warn("PostgreSQL refused {} event(s) in the last minute, which were answered as rejected; the last: "
+            + "project {}, id {}: {}", refusedSinceLog, refused.event().projectId(), refused.event().id(),
+            cause.getMessage());
+        lastRefusalLogMs = now;
+        refusedSinceLog = 0;
+      }
       return Future.succeededFuture();
     }
     int half = all.size() / 2;

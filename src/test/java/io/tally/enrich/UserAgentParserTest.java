@@ -25,6 +25,14 @@ class UserAgentParserTest {
   private final UserAgentParser parser = new UserAgentParser(100);
 
   @Test
+  void verifiesThatACraftedAgentNameIsCutToTheBrowserBound() {
+    // a product token as long as the agent itself becomes the browser name, a key of the rollups
+    String name = "Brwsr" + "\u4e2d".repeat(900);
+    UserAgentParser.UserAgentInfo info = parser.parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) " + name + "/1.0");
+    assertEquals(name.substring(0, UserAgentParser.MAX_BROWSER), info.browser());
+  }
+
+  @Test
   void verifiesThatRealDesktopUserAgentsParse() {
     UserAgentParser.UserAgentInfo chrome = parser.parse(CHROME_WINDOWS);
     assertEquals("desktop", chrome.deviceType());

@@ -96,6 +96,22 @@ class DerivedCrashTest {
       assertEquals(total, Db.eventsOf(project), "every acknowledged event stored once");
       assertDerivedEqual(project, "after the final kill", tally);
       assertTrue(kills >= KILLS, "killed " + kills + " times during ingestion");
+      // AND the query side, whose in-memory indexes loaded from the tables after the restart, answers the usage the
+      // stored events give (the figures a crash once left wrong for good)
+      Instant from = Instant.now().minus(5, ChronoUnit.DAYS).truncatedTo(ChronoUnit.HOURS);
+      Instant to = Instant.now().plus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.HOURS);
+      JsonObject usage = tally.http().get("/v1/metrics/usage?from=" + from + "&to=" + to).json();
+      String ev = "FROM events WHERE project_id = ? AND NOT is_bot AND ts >= ?::timestamptz AND ts < ?::timestamptz";
+      Object[] args = {project, from.toString(), to.toString()};
+      assertEquals(Db.count("SELECT count(DISTINCT coalesce(user_id, anonymous_id)) " + ev, args),
+          usage.getJsonObject("users").getLong("active"), usage.encode());
+      assertEquals(Db.count("SELECT count(DISTINCT session_id) " + ev, args),
+          usage.getJsonObject("sessions").getLong("total"), usage.encode());
+      assertEquals(Db.count("SELECT count(*) " + ev + " AND type = 'conversation_created'", args),
+          usage.getJsonObject("conversations").getLong("total"), usage.encode());
+      assertEquals(((Number) Db.query("SELECT sum((properties ->> 'amount')::float8) AS s " + ev
+          + " AND type = 'payment'", args).get(0).get("s")).doubleValue(),
+          usage.getJsonObject("revenue").getDouble("total"), 1e-6, usage.encode());
     } finally {
       tally.kill();
     }
