@@ -1,11 +1,16 @@
 package io.tally.event;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * What PostgreSQL can store as text or jsonb: no NUL character and no unpaired UTF-16 surrogate (both are refused,
  * the first by text, the second by jsonb's {@code \ud800} escapes), and only well-formed UTF-8 bytes. Checked
  * without allocating: the parser hands over its own character buffer.
  */
 final class StorableText {
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   static final int OK = 0;
   static final int NUL = 1;
   static final int LONE_SURROGATE = 2;
@@ -60,11 +65,19 @@ final class StorableText {
 
   /**
    * The index of the first byte of {@code b[from, to)} that is not part of well-formed UTF-8 (RFC 3629: no overlong
-   * forms, no encoded surrogates, nothing above U+10FFFF), or -1. ASCII, the bulk of any body, costs one test a byte.
+   * forms, no encoded surrogates, nothing above U+10FFFF), or -1. ASCII, the bulk of any body, is tested eight bytes
+   * at a time.
    */
   static int invalidUtf8(byte[] b, int from, int to) {
     int i = from;
     while (i < to) {
+      // ASCII eight bytes at a time: no byte of the word has its high bit set
+      while (i + 8 <= to && ((long) LONGS.get(b, i) & 0x8080808080808080L) == 0) {
+        i += 8;
+      }
+      if (i >= to) {
+        break;
+      }
       int c = b[i];
       if (c >= 0) {
         i++;
