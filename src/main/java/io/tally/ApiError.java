@@ -26,6 +26,16 @@ public final class ApiError extends RuntimeException {
     return new ApiError(400, "invalid_request", message, field, null, null);
   }
 
+  /** 400 for a value out of bounds: {@code limit} is the bound it broke, or null when none applies. */
+  public static ApiError badRequest(String field, String message, Long limit) {
+    return new ApiError(400, "invalid_request", message, field, limit, null);
+  }
+
+  /** 500 for a bug: says nothing of it (the stack is logged where it is caught). */
+  public static ApiError internal() {
+    return new ApiError(500, "internal", "internal error (logged)", null, null, null);
+  }
+
   public static ApiError malformedJson(String message) {
     return new ApiError(400, "malformed_json", message, "body", null, null);
   }
@@ -61,6 +71,10 @@ public final class ApiError extends RuntimeException {
 
   public String field() {
     return field;
+  }
+
+  public Long limit() {
+    return limit;
   }
 
   public Long retryAfterMs() {

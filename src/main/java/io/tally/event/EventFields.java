@@ -6,23 +6,18 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.UUID;
 
 /**
- * Collects the fields of one event as the parser meets them. The first problem found is remembered (with the
- * field it concerns) and the rest of the event is still consumed, so one bad event never derails a batch.
+ * Collects the fields of one event as the parser meets them, checking each against {@link EventBounds}. The first
+ * problem found is remembered (with the field it concerns and the limit it broke) and the rest of the event is still
+ * consumed, so one bad event never derails a batch.
  */
 final class EventFields {
-  static final int MAX_ID = 128;
-  static final int MAX_NAME = 128;
-  static final int MAX_TEXT = 1024;
-  /** PostgreSQL timestamptz covers far more, but anything outside this range is a client bug. */
-  private static final Instant MIN_TS = Instant.parse("1970-01-01T00:00:00Z");
-  private static final Instant MAX_TS = Instant.parse("9999-12-31T23:59:59Z");
+  private static final int MAX_ECHO = 40;
 
   private final byte[] buf;
+  private final SubObjectWalk walk;
   private String id;
   private String sessionId;
   private String userId;
@@ -43,6 +38,7 @@ final class EventFields {
   private String ctxAnonymousId;
   private String errorField;
   private String error;
+  private Long errorLimit;
   private final java.util.Map<String, String> propertyTypes = new java.util.HashMap<>(8);
   private String previousId;
   private String mProvider;
@@ -68,8 +64,9 @@ final class EventFields {
   private String referrer;
   private String userProperties;
 
-  EventFields(byte[] buf) {
+  EventFields(byte[] buf, SubObjectWalk walk) {
     this.buf = buf;
+    this.walk = walk;
   }
 
   String error() {
@@ -80,11 +77,41 @@ final class EventFields {
     return errorField;
   }
 
-  private void fail(String field, String message) {
+  /** The limit the event broke, when one applies. */
+  Long errorLimit() {
+    return errorLimit;
+  }
+
+  boolean failed() {
+    return error != null;
+  }
+
+  void fail(String field, String message, Long limit) {
     if (error == null) {
       errorField = field;
       error = message;
+      errorLimit = limit;
     }
+  }
+
+  void fail(String field, String message) {
+    fail(field, message, null);
+  }
+
+  /** Client text quoted in a message: shortened, and without the characters that cannot be stored or shown. */
+  static String echo(String s) {
+    String cut = s.length() > MAX_ECHO ? s.substring(0, MAX_ECHO) + "…" : s;
+    StringBuilder b = null;
+    for (int i = 0; i < cut.length(); i++) {
+      char c = cut.charAt(i);
+      if (c < 0x20 || Character.isSurrogate(c)) {
+        if (b == null) {
+          b = new StringBuilder(cut);
+        }
+        b.setCharAt(i, '?');
+      }
+    }
+    return b == null ? cut : b.toString();
   }
 
   /** Consumes the value the parser is positioned on. */
@@ -94,12 +121,12 @@ final class EventFields {
       case "sessionId" -> sessionId = idString(p, "sessionId");
       case "userId" -> userId = idString(p, "userId");
       case "anonymousId" -> anonymousId = idString(p, "anonymousId");
-      case "timestamp" -> timestamp = time(p, "timestamp");
-      case "sentAt" -> sentAt = time(p, "sentAt");
+      case "timestamp" -> timestamp = SentTime.read(p, "timestamp", this);
+      case "sentAt" -> sentAt = SentTime.read(p, "sentAt", this);
       case "type" -> type(p);
       case "category" -> category(p);
-      case "action" -> action = text(p, "action", MAX_TEXT);
-      case "label" -> label = text(p, "label", MAX_TEXT);
+      case "action" -> action = text(p, "action", EventBounds.MAX_TEXT);
+      case "label" -> label = text(p, "label", EventBounds.MAX_TEXT);
       case "value" -> value(p);
       case "properties" -> properties(p);
       case "page" -> page(p);
@@ -118,28 +145,36 @@ final class EventFields {
     }
   }
 
+  /** An id: a string, or an integer whose digits are bounded the same way (a number once bypassed the bound). */
   private String idString(JsonParser p, String field) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NULL) {
       return null;
     }
     if (t == JsonToken.VALUE_NUMBER_INT) {
+      int digits = JsonNumbers.digits(p);
+      if (digits > EventBounds.MAX_ID) {
+        fail(field, field + " must be at most " + EventBounds.MAX_ID + " digits long, got " + digits,
+            (long) EventBounds.MAX_ID);
+        return null;
+      }
       return p.getText();
     }
     if (t != JsonToken.VALUE_STRING) {
       p.skipChildren();
-      fail(field, field + " must be a string");
+      fail(field, field + " must be a string or an integer");
       return null;
     }
-    String s = p.getText();
-    if (s.isEmpty()) {
+    int len = p.getTextLength();
+    if (len == 0) {
       return null;
     }
-    if (s.length() > MAX_ID) {
-      fail(field, field + " is longer than " + MAX_ID + " characters");
+    if (len > EventBounds.MAX_ID) {
+      fail(field, field + " must be at most " + EventBounds.MAX_ID + " characters long, got " + len,
+          (long) EventBounds.MAX_ID);
       return null;
     }
-    return clean(s, field);
+    return clean(p.getText(), field);
   }
 
   private String text(JsonParser p, String field, int max) throws IOException {
@@ -152,69 +187,38 @@ final class EventFields {
       fail(field, field + " must be a string");
       return null;
     }
-    String s = p.getText();
-    if (s.length() > max) {
-      fail(field, field + " is longer than " + max + " characters");
+    int len = p.getTextLength();
+    if (len > max) {
+      fail(field, field + " must be at most " + max + " characters long, got " + len, (long) max);
       return null;
     }
-    return clean(s, field);
+    return clean(p.getText(), field);
   }
 
   private String clean(String s, String field) {
-    if (s.indexOf('\0') >= 0) {
-      fail(field, field + " contains a NUL character, which cannot be stored");
+    int problem = StorableText.problem(s);
+    if (problem != StorableText.OK) {
+      fail(field, StorableText.describe(problem, field));
       return null;
     }
     return s;
   }
 
-  private Instant time(JsonParser p, String field) throws IOException {
-    JsonToken t = p.currentToken();
-    Instant at = null;
-    if (t == JsonToken.VALUE_NULL) {
-      return null;
-    } else if (t == JsonToken.VALUE_NUMBER_INT) {
-      at = Instant.ofEpochMilli(p.getLongValue());
-    } else if (t == JsonToken.VALUE_STRING) {
-      String s = p.getText();
-      try {
-        at = Instant.parse(s);
-      } catch (DateTimeParseException e) {
-        try {
-          at = OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e2) {
-          fail(field, field + " must be an ISO-8601 date-time with a zone (e.g. 2026-11-24T10:00:00.000Z), got '"
-              + (s.length() > 40 ? s.substring(0, 40) + "…" : s) + "'");
-          return null;
-        }
-      }
-    } else {
-      p.skipChildren();
-      fail(field, field + " must be an ISO-8601 string or epoch milliseconds");
-      return null;
-    }
-    if (at.isBefore(MIN_TS) || at.isAfter(MAX_TS)) {
-      fail(field, field + " is outside 1970-01-01..9999-12-31");
-      return null;
-    }
-    return at;
-  }
-
   private void type(JsonParser p) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_STRING) {
-      type = text(p, "type", MAX_NAME);
+      type = text(p, "type", EventBounds.MAX_NAME);
     } else if (t == JsonToken.START_OBJECT) {
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken v = p.nextToken();
         if (name.equals("name")) {
-          type = text(p, "type.name", MAX_NAME);
+          type = text(p, "type.name", EventBounds.MAX_NAME);
         } else if (name.equals("category")) {
           if (v == JsonToken.START_OBJECT) {
             typeCategory = idOf(p, "type.category");
           } else {
-            typeCategory = text(p, "type.category", MAX_NAME);
+            typeCategory = text(p, "type.category", EventBounds.MAX_NAME);
           }
         } else {
           p.skipChildren();
@@ -229,7 +233,7 @@ final class EventFields {
   private void category(JsonParser p) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_STRING) {
-      category = text(p, "category", MAX_NAME);
+      category = text(p, "category", EventBounds.MAX_NAME);
     } else if (t == JsonToken.START_OBJECT) {
       category = idOf(p, "category");
     } else if (t != JsonToken.VALUE_NULL) {
@@ -245,7 +249,7 @@ final class EventFields {
       String name = p.currentName();
       p.nextToken();
       if (name.equals("id")) {
-        out = text(p, field + ".id", MAX_NAME);
+        out = text(p, field + ".id", EventBounds.MAX_NAME);
       } else {
         p.skipChildren();
       }
@@ -256,11 +260,12 @@ final class EventFields {
   private void value(JsonParser p) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
-      double d = p.getDoubleValue();
-      if (Double.isFinite(d)) {
-        value = d;
+      int problem = JsonNumbers.problem(p);
+      if (problem == JsonNumbers.OK) {
+        value = p.getDoubleValue();
       } else {
-        fail("value", "value must be a finite number");
+        fail("value", JsonNumbers.describe(problem, "value", p),
+            problem == JsonNumbers.TOO_BIG ? (long) EventBounds.MAX_MAGNITUDE : null);
       }
     } else if (t != JsonToken.VALUE_NULL) {
       p.skipChildren();
@@ -268,7 +273,10 @@ final class EventFields {
     }
   }
 
-  /** Slices properties and notes the JSON type of each top-level value, for the catalogue's schema check. */
+  /**
+   * Slices properties, checking it whole; notes the JSON type of each top-level value (for the catalogue's schema
+   * check) and reads the measures the rollups sum, each within its domain.
+   */
   private void properties(JsonParser p) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NULL) {
@@ -280,10 +288,15 @@ final class EventFields {
       return;
     }
     int start = (int) p.currentTokenLocation().getByteOffset();
+    walk.begin("properties", this);
     JsonToken v;
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String name = p.currentName();
       v = p.nextToken();
+      if (failed() || !walk.key(name, 1)) {
+        p.skipChildren();
+        continue;
+      }
       String jsonType = switch (v) {
         case VALUE_STRING -> "string";
         case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "number";
@@ -296,28 +309,63 @@ final class EventFields {
         propertyTypes.put(name, jsonType);
       }
       if (v == JsonToken.VALUE_STRING) {
-        switch (name) {
-          case "previousId" -> previousId = p.getText();
-          case "provider" -> mProvider = p.getText();
-          case "model" -> mModel = p.getText();
-          default -> { }
-        }
+        propertyString(p, name);
       } else if (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT) {
-        switch (name) {
-          case "tokens" -> { mTokens = p.getDoubleValue(); mPresent |= Event.Measures.TOKENS; }
-          case "cost" -> { mCost = p.getDoubleValue(); mPresent |= Event.Measures.COST; }
-          case "amount" -> { mAmount = p.getDoubleValue(); mPresent |= Event.Measures.AMOUNT; }
-          case "responseTimeMs" -> { mResponseTime = p.getDoubleValue(); mPresent |= Event.Measures.RESPONSE_TIME; }
-          case "durationMs" -> { mDuration = p.getDoubleValue(); mPresent |= Event.Measures.DURATION; }
-          default -> { }
-        }
+        propertyNumber(p, name);
+      } else {
+        walk.value(p, 1);
       }
-      p.skipChildren();
     }
-    properties = slice(start, (int) p.currentLocation().getByteOffset(), "properties");
+    if (!failed()) {
+      properties = slice(start, (int) p.currentLocation().getByteOffset());
+    }
   }
 
-  /** Slices page and keeps the fields sessions and attribution need. */
+  private void propertyString(JsonParser p, String name) throws IOException {
+    int max = switch (name) {
+      case "provider", "model", "feature" -> EventBounds.MAX_MEASURE_KEY;
+      case "previousId" -> EventBounds.MAX_ID;
+      default -> EventBounds.MAX_STRING;
+    };
+    if (walk.string(p, 1, max)) {
+      switch (name) {
+        case "previousId" -> previousId = p.getText();
+        case "provider" -> mProvider = p.getText();
+        case "model" -> mModel = p.getText();
+        default -> { }
+      }
+    }
+  }
+
+  private void propertyNumber(JsonParser p, String name) throws IOException {
+    switch (name) {
+      case "tokens" -> mTokens = measure(p, name, 0, EventBounds.MAX_TOKENS, Event.Measures.TOKENS);
+      case "cost" -> mCost = measure(p, name, 0, EventBounds.MAX_COST, Event.Measures.COST);
+      case "amount" -> mAmount = measure(p, name, -EventBounds.MAX_AMOUNT, EventBounds.MAX_AMOUNT,
+          Event.Measures.AMOUNT);
+      case "responseTimeMs" -> mResponseTime = measure(p, name, 0, EventBounds.MAX_DURATION_MS,
+          Event.Measures.RESPONSE_TIME);
+      case "durationMs" -> mDuration = measure(p, name, 0, EventBounds.MAX_DURATION_MS, Event.Measures.DURATION);
+      default -> walk.number(p, 1);
+    }
+  }
+
+  /** A measure the rollups sum: within its domain, and storable like any number. */
+  private double measure(JsonParser p, String name, long min, long max, int bit) throws IOException {
+    double d = p.getDoubleValue();
+    if (!(d >= min && d <= max)) {
+      fail("properties." + name, "properties." + name + " must be between " + min + " and " + max + ", got "
+          + JsonNumbers.echo(p), max);
+      return 0;
+    }
+    if (!walk.number(p, 1)) {
+      return 0;
+    }
+    mPresent |= bit;
+    return d;
+  }
+
+  /** Slices page, checking it whole, and keeps the fields sessions and attribution need. */
   private void page(JsonParser p) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NULL) {
@@ -329,22 +377,40 @@ final class EventFields {
       return;
     }
     int start = (int) p.currentTokenLocation().getByteOffset();
+    walk.begin("page", this);
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String name = p.currentName();
       JsonToken v = p.nextToken();
-      if (v == JsonToken.VALUE_STRING) {
-        switch (name) {
-          case "url" -> pageUrl = p.getText();
-          case "path" -> pagePath = p.getText();
-          case "search" -> pageSearch = p.getText();
-          case "referrer" -> referrer = p.getText();
-          default -> { }
-        }
-      } else {
+      if (failed() || !walk.key(name, 1)) {
         p.skipChildren();
+        continue;
+      }
+      int max = switch (name) {
+        case "url", "referrer", "search" -> EventBounds.MAX_URL;
+        case "path" -> EventBounds.MAX_PATH;
+        case "title", "hash" -> EventBounds.MAX_PAGE_TEXT;
+        default -> 0;
+      };
+      if (max == 0) {
+        walk.value(p, 1);
+      } else if (v == JsonToken.VALUE_STRING) {
+        if (walk.string(p, 1, max)) {
+          switch (name) {
+            case "url" -> pageUrl = p.getText();
+            case "path" -> pagePath = p.getText();
+            case "search" -> pageSearch = p.getText();
+            case "referrer" -> referrer = p.getText();
+            default -> { }
+          }
+        }
+      } else if (v != JsonToken.VALUE_NULL) {
+        p.skipChildren();
+        fail("page." + name, "page." + name + " must be a string");
       }
     }
-    page = slice(start, (int) p.currentLocation().getByteOffset(), "page");
+    if (!failed()) {
+      page = slice(start, (int) p.currentLocation().getByteOffset());
+    }
   }
 
   /** Client-sent environment: {@code context}, or the seed's {@code device} / {@code browser} objects. */
@@ -357,18 +423,25 @@ final class EventFields {
       String name = p.currentName();
       JsonToken v = p.nextToken();
       if (v == JsonToken.VALUE_STRING) {
-        String s = p.getText();
-        if (s.length() > MAX_TEXT || s.indexOf('\0') >= 0) {
-          fail(field + "." + name, field + "." + name + " must be at most " + MAX_TEXT + " characters without NUL");
+        int max = name.equals("ip") ? EventBounds.MAX_IP : EventBounds.MAX_CLIENT_TEXT;
+        int len = p.getTextLength();
+        if (len > max) {
+          fail(field + "." + name, field + "." + name + " must be at most " + max + " characters long, got " + len,
+              (long) max);
+          continue;
+        }
+        int problem = StorableText.problem(p.getTextCharacters(), p.getTextOffset(), len);
+        if (problem != StorableText.OK) {
+          fail(field + "." + name, StorableText.describe(problem, field + "." + name));
           continue;
         }
         switch (name) {
-          case "userAgent" -> userAgent = s;
-          case "ip" -> ip = s;
-          case "screenResolution" -> screenResolution = s;
-          case "viewport" -> viewport = s;
-          case "language" -> language = s;
-          case "timezone" -> timezone = s;
+          case "userAgent" -> userAgent = p.getText();
+          case "ip" -> ip = p.getText();
+          case "screenResolution" -> screenResolution = p.getText();
+          case "viewport" -> viewport = p.getText();
+          case "language" -> language = p.getText();
+          case "timezone" -> timezone = p.getText();
           default -> { }
         }
       } else if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
@@ -385,22 +458,7 @@ final class EventFields {
     }
   }
 
-  /** Returns the object's exact source text; the parser is left on its END_OBJECT. */
-  private String objectSlice(JsonParser p, String field) throws IOException {
-    JsonToken t = p.currentToken();
-    if (t == JsonToken.VALUE_NULL) {
-      return null;
-    }
-    if (t != JsonToken.START_OBJECT) {
-      p.skipChildren();
-      fail(field, field + " must be an object");
-      return null;
-    }
-    int start = (int) p.currentTokenLocation().getByteOffset();
-    p.skipChildren();
-    return slice(start, (int) p.currentLocation().getByteOffset(), field);
-  }
-
+  /** Slices userContext, checking it whole; reads the identity and slices the traits ({@code userProperties}). */
   private void userContext(JsonParser p) throws IOException {
     JsonToken t = p.currentToken();
     if (t == JsonToken.VALUE_NULL) {
@@ -412,47 +470,38 @@ final class EventFields {
       return;
     }
     int start = (int) p.currentTokenLocation().getByteOffset();
+    walk.begin("userContext", this);
+    String traits = null;
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String name = p.currentName();
-      p.nextToken();
+      JsonToken v = p.nextToken();
+      if (failed() || !walk.key(name, 1)) {
+        p.skipChildren();
+        continue;
+      }
       switch (name) {
         case "userId" -> ctxUserId = idString(p, "userContext.userId");
         case "sessionId" -> ctxSessionId = idString(p, "userContext.sessionId");
         case "anonymousId" -> ctxAnonymousId = idString(p, "userContext.anonymousId");
         case "userProperties" -> {
-          if (p.currentToken() == JsonToken.START_OBJECT) {
-            int from = (int) p.currentTokenLocation().getByteOffset();
-            p.skipChildren();
-            userProperties = slice(from, (int) p.currentLocation().getByteOffset(), "userContext.userProperties");
-          } else {
-            p.skipChildren();
+          int from = (int) p.currentTokenLocation().getByteOffset();
+          walk.value(p, 1);
+          if (v == JsonToken.START_OBJECT && !failed()) {
+            traits = slice(from, (int) p.currentLocation().getByteOffset());
           }
         }
-        default -> p.skipChildren();
+        default -> walk.value(p, 1);
       }
     }
-    userContext = slice(start, (int) p.currentLocation().getByteOffset(), "userContext");
+    if (!failed()) {
+      userContext = slice(start, (int) p.currentLocation().getByteOffset());
+      userProperties = traits;
+    }
   }
 
-  private String slice(int start, int end, String field) {
-    if (containsNulEscape(start, end)) {
-      fail(field, field + " contains \\u0000, which PostgreSQL cannot store");
-      return null;
-    }
+  /** The object's exact source text (the whole body was checked to be well-formed UTF-8). */
+  private String slice(int start, int end) {
     return new String(buf, start, end - start, StandardCharsets.UTF_8);
-  }
-
-  /** True when the JSON text holds an unescaped {@code \u0000} escape (jsonb rejects it). */
-  private boolean containsNulEscape(int start, int end) {
-    for (int i = start; i + 5 < end; i++) {
-      if (buf[i] == '\\') {
-        if (buf[i + 1] == 'u' && buf[i + 2] == '0' && buf[i + 3] == '0' && buf[i + 4] == '0' && buf[i + 5] == '0') {
-          return true;
-        }
-        i++; // skip the escaped character, so "\\u0000" (an escaped backslash) is not mistaken for one
-      }
-    }
-    return false;
   }
 
   /** The validated event, or null when invalid (see {@link #error()}). */
@@ -493,6 +542,13 @@ final class EventFields {
       // the client clock may be off: keep the event's offset from its send time, anchored on our clock
       ts = receivedAt.minusMillis(sentAt.toEpochMilli() - timestamp.toEpochMilli());
       flags |= Event.FLAG_SKEW_CORRECTED;
+    }
+    if (ts.isBefore(EventBounds.MIN_EVENT_TIME)) {
+      fail("timestamp", sentAt != null
+          ? "timestamp corrected by sentAt (receivedAt - (sentAt - timestamp)) is " + ts
+              + ", before 2000-01-01T00:00:00Z"
+          : "timestamp must be at or after 2000-01-01T00:00:00Z, got " + ts);
+      return null;
     }
     if (ts.toEpochMilli() - receivedAt.toEpochMilli() > maxFutureSkewMs) {
       ts = receivedAt;

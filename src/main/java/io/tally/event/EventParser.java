@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.tally.ApiError;
 
 import java.io.IOException;
@@ -13,14 +15,14 @@ import java.util.List;
 
 /**
  * Parses a request body straight from bytes with a streaming parser: one pass, no intermediate tree. Sub-objects
- * ({@code properties}, {@code page}, {@code userContext}) are stored as the exact bytes the client sent.
+ * ({@code properties}, {@code page}, {@code userContext}) are stored as the exact bytes the client sent, checked
+ * against {@link EventBounds} in the same pass.
  * <p>
- * Whole-body problems (malformed JSON, too many events) throw {@link ApiError}; a problem with one event of a
- * batch only rejects that event.
+ * Whole-body problems (not UTF-8, malformed JSON, a value no event could hold, too many events) throw
+ * {@link ApiError}; a problem with one event of a batch only rejects that event.
  */
 public final class EventParser {
-  private static final JsonFactory FACTORY = new JsonFactory();
-
+  private final JsonFactory factory;
   private final int maxEventBytes;
   private final int maxBatchEvents;
   private final long maxFutureSkewMs;
@@ -38,6 +40,14 @@ public final class EventParser {
     this.maxBatchEvents = maxBatchEvents;
     this.maxFutureSkewMs = maxFutureSkewMs;
     this.catalog = catalog;
+    // hostile bodies fail fast inside Jackson: no event could hold a string or name longer than an event, a number
+    // longer than MAX_NUMBER_CHARS is in no bound (and costs quadratic time to parse), nor nesting deeper than this
+    this.factory = JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
+        .maxNestingDepth(EventBounds.MAX_BODY_DEPTH)
+        .maxNumberLength(EventBounds.MAX_NUMBER_CHARS)
+        .maxStringLength(maxEventBytes)
+        .maxNameLength(maxEventBytes)
+        .build()).build();
   }
 
   public EventCatalog catalog() {
@@ -50,10 +60,12 @@ public final class EventParser {
 
   /** @param strict whether unknown event types are refused (the project's strict mode) */
   public ParsedBody parse(byte[] buf, int len, String projectId, boolean strict, Instant receivedAt) {
+    BodyEncoding.requireUtf8(buf, len);
     List<Event> events = new ArrayList<>();
     List<Rejection> rejected = new ArrayList<>();
     IntList indexes = new IntList();
-    try (JsonParser p = FACTORY.createParser(buf, 0, len)) {
+    SubObjectWalk walk = new SubObjectWalk();
+    try (JsonParser p = factory.createParser(buf, 0, len)) {
       JsonToken t = p.nextToken();
       if (t == null) {
         throw ApiError.malformedJson("empty body: expected one event or {\"batch\": [...]}");
@@ -63,9 +75,9 @@ public final class EventParser {
       int total;
       if (t == JsonToken.START_ARRAY) {
         batch = true;
-        total = parseArray(p, buf, projectId, strict, receivedAt, events, indexes, rejected);
+        total = parseArray(p, buf, walk, projectId, strict, receivedAt, events, indexes, rejected);
       } else if (t == JsonToken.START_OBJECT) {
-        EventFields single = new EventFields(buf);
+        EventFields single = new EventFields(buf, walk);
         total = 0;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
           String name = p.currentName();
@@ -75,12 +87,12 @@ public final class EventParser {
               throw ApiError.badRequest("batch", "batch must be an array of events");
             }
             batch = true;
-            total = parseArray(p, buf, projectId, strict, receivedAt, events, indexes, rejected);
+            total = parseArray(p, buf, walk, projectId, strict, receivedAt, events, indexes, rejected);
           } else if (name.equals("seq") && value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
-            if (value == JsonToken.VALUE_NUMBER_INT) {
+            if (value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
               seq = p.getLongValue();
             } else if (value != JsonToken.VALUE_NULL) {
-              throw ApiError.badRequest("seq", "seq must be an integer");
+              throw ApiError.badRequest("seq", "seq must be a 64-bit integer");
             }
           } else {
             single.field(name, p);
@@ -101,16 +113,18 @@ public final class EventParser {
         throw ApiError.malformedJson("unexpected content after the end of the JSON body");
       }
       return new ParsedBody(batch, seq, total, events, indexes.toArray(), rejected);
+    } catch (StreamConstraintsException e) {
+      throw JsonFailures.overLimit(e, maxEventBytes);
     } catch (JsonProcessingException e) {
-      throw ApiError.malformedJson("malformed JSON: " + e.getOriginalMessage() + " at byte "
-          + e.getLocation().getByteOffset());
+      throw JsonFailures.malformed(e);
     } catch (IOException e) {
-      throw ApiError.malformedJson("unreadable body: " + e.getMessage());
+      // not expected when reading a byte array already checked to be UTF-8; its text is never an answer
+      throw ApiError.malformedJson("unreadable body: not valid UTF-8 JSON");
     }
   }
 
-  private int parseArray(JsonParser p, byte[] buf, String projectId, boolean strict, Instant receivedAt,
-                         List<Event> events,
+  private int parseArray(JsonParser p, byte[] buf, SubObjectWalk walk, String projectId, boolean strict,
+                         Instant receivedAt, List<Event> events,
                          IntList indexes, List<Rejection> rejected) throws IOException {
     int index = 0;
     JsonToken t;
@@ -129,7 +143,7 @@ public final class EventParser {
         continue;
       }
       long start = p.currentTokenLocation().getByteOffset();
-      EventFields f = new EventFields(buf);
+      EventFields f = new EventFields(buf, walk);
       while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         p.nextToken();
@@ -138,7 +152,7 @@ public final class EventParser {
       long size = p.currentLocation().getByteOffset() - start;
       if (size > maxEventBytes) {
         rejected.add(new Rejection(index, "ingest.maxEventBytes",
-            "event is " + size + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes));
+            "event is " + size + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes, (long) maxEventBytes));
       } else {
         addOrReject(f, index, projectId, strict, receivedAt, events, indexes, rejected);
       }
@@ -151,7 +165,7 @@ public final class EventParser {
                            List<Event> events, IntList indexes, List<Rejection> rejected) {
     Event e = f.build(projectId, receivedAt, maxFutureSkewMs, catalog, strict);
     if (e == null) {
-      rejected.add(new Rejection(index, f.errorField(), f.error()));
+      rejected.add(new Rejection(index, f.errorField(), f.error(), f.errorLimit()));
     } else {
       events.add(e);
       indexes.add(index);

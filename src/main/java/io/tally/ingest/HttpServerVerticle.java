@@ -16,7 +16,6 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +52,8 @@ public final class HttpServerVerticle extends VerticleBase {
   public Future<?> start() {
     TallyConfig.Ingest in = config.ingest();
     Router router = Router.router(vertx);
-    // vertx-web requires the body handler first; it stops reading at the limit either way
-    router.post("/v1/events").handler(BodyHandler.create(false).setBodyLimit(in.maxBodyBytes()))
+    // the body is read first (it stops reading at the limit either way), as bytes whatever its Content-Type
+    router.post("/v1/events").handler(new RawBody(in.maxBodyBytes()))
         .handler(auth.require(KeyAuth.Role.WRITE))
         .handler(this::ingestHttp);
     router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in));
@@ -94,7 +93,7 @@ public final class HttpServerVerticle extends VerticleBase {
   private void ingestHttp(RoutingContext ctx) {
     long start = System.nanoTime();
     int[] len = new int[1];
-    byte[] raw = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    byte[] raw = RawBody.of(ctx).getBytes();
     byte[] body = BodyDecoder.decode(ctx.request().getHeader("Content-Encoding"), raw, config.ingest().maxBodyBytes(),
         len);
     var req = ctx.request();
@@ -124,12 +123,15 @@ public final class HttpServerVerticle extends VerticleBase {
     } else if (ctx.statusCode() == 413) {
       e = ApiError.tooLarge("ingest.maxBodyBytes", config.ingest().maxBodyBytes(),
           "body exceeds " + config.ingest().maxBodyBytes() + " bytes (ingest.maxBodyBytes)");
+    } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      // a client error raised by Vert.x itself (e.g. a form it could not decode): its exception text stays here
+      e = new ApiError(ctx.statusCode(), "http_" + ctx.statusCode(), "request refused (HTTP " + ctx.statusCode()
+          + ")", null, null, null);
     } else if (f == null && ctx.statusCode() > 0) {
       e = new ApiError(ctx.statusCode(), "http_" + ctx.statusCode(), "request failed", null, null, null);
     } else {
       LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), f);
-      e = new ApiError(500, "internal", "internal error: " + (f == null ? "unknown" : f.getMessage()),
-          null, null, null);
+      e = ApiError.internal();
     }
     if (ctx.response().ended()) {
       return;

@@ -17,6 +17,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,6 +30,9 @@ import java.util.List;
  * events at once (or answer 503), publish, and answer once the writer has committed them.
  */
 public final class IngestService {
+  private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
+  /** What a client hears of an event PostgreSQL refused: its error text is internal (and logged here). */
+  static final String STORAGE_REFUSED = "refused by storage as invalid data (logged); not stored";
   private final EventRing ring;
   private final EventParser parser;
   private final TallyMetrics metrics;
@@ -76,7 +81,7 @@ public final class IngestService {
     }
     if (!body.batch() && singleInvalidIsError && !body.rejected().isEmpty()) {
       Rejection r = body.rejected().get(0);
-      throw ApiError.badRequest(r.field(), r.error());
+      throw ApiError.badRequest(r.field(), r.error(), r.limit());
     }
     int[] ignored = new int[2];
     body = withoutUntracked(body, principal.project(), request, ignored);
@@ -173,7 +178,14 @@ public final class IngestService {
 
   static JsonObject answer(ParsedBody body, IngestTicket.Outcome outcome) {
     List<Rejection> all = new ArrayList<>(body.rejected());
-    all.addAll(outcome.storeRejections());
+    if (!outcome.storeRejections().isEmpty()) {
+      // rare (the bounds keep out what PostgreSQL refuses): one line per request, with the first error
+      LOG.warn("storage refused {} event(s) of a request, e.g. index {}: {}", outcome.storeRejections().size(),
+          outcome.storeRejections().get(0).index(), outcome.storeRejections().get(0).error());
+      for (Rejection r : outcome.storeRejections()) {
+        all.add(new Rejection(r.index(), r.field(), STORAGE_REFUSED));
+      }
+    }
     all.sort(Comparator.comparingInt(Rejection::index));
     JsonArray rejected = new JsonArray();
     all.forEach(r -> rejected.add(r.toJson()));

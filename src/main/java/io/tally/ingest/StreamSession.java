@@ -6,6 +6,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 
@@ -16,6 +18,7 @@ import java.nio.charset.StandardCharsets;
  * could not be read. Pings keep the connection alive; one missing two intervals of pongs is closed.
  */
 final class StreamSession {
+  private static final Logger LOG = LoggerFactory.getLogger(StreamSession.class);
   private final Vertx vertx;
   private final ServerWebSocket ws;
   private final KeyAuth.Principal principal;
@@ -77,6 +80,11 @@ final class StreamSession {
     } catch (ApiError e) {
       send(nack(frame, frame, e));
       return;
+    } catch (RuntimeException e) {
+      // a bug, not the client's fault: the frame still gets its answer, the stack goes to the log only
+      LOG.warn("stream frame {} failed unexpectedly", frame, e);
+      send(nack(frame, frame, ApiError.internal()));
+      return;
     }
     long seq = submission.seq() != null ? submission.seq() : frame;
     inFlight++;
@@ -84,9 +92,11 @@ final class StreamSession {
       inFlight--;
       if (ar.succeeded()) {
         send(ar.result().put("ack", seq).put("frame", frame));
+      } else if (ar.cause() instanceof ApiError api) {
+        send(nack(seq, frame, api));
       } else {
-        send(nack(seq, frame, ar.cause() instanceof ApiError api ? api
-            : ApiError.unavailable("internal", ar.cause().getMessage(), cfg.retryAfterMs())));
+        LOG.warn("stream frame {} failed unexpectedly", frame, ar.cause());
+        send(nack(seq, frame, ApiError.internal()));
       }
     });
   }
@@ -96,6 +106,9 @@ final class StreamSession {
         .put("error", e.getMessage()).put("code", e.code());
     if (e.field() != null) {
       o.put("field", e.field());
+    }
+    if (e.limit() != null) {
+      o.put("limit", e.limit());
     }
     if (e.retryAfterMs() != null) {
       o.put("retryAfterMs", e.retryAfterMs());

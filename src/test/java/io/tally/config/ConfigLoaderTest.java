@@ -85,6 +85,24 @@ class ConfigLoaderTest {
     assertEquals(3, fromEnv.storage().pgPoolSize());
   }
 
+  @Test
+  void verifiesThatAProjectIdIsAtMost64CharactersOfASafeAlphabetNamingTheKey() {
+    // GIVEN project ids, which end up in every index key and in URLs
+    for (String ok : new String[] {"a", "p.1_x-Y", "p".repeat(64)}) {
+      JsonObject json = ConfigLoader.defaults();
+      json.getJsonArray("projects").getJsonObject(0).put("id", ok);
+      // WHEN bound THEN a safe one is kept as is
+      assertEquals(ok, ConfigLoader.bind(json).projects().get(0).id());
+    }
+    for (Object bad : new Object[] {"", "p".repeat(65), "a b", "ü", "a/b", "a\u0000", 5}) {
+      JsonObject json = ConfigLoader.defaults();
+      json.getJsonArray("projects").getJsonObject(0).put("id", bad);
+      // THEN anything else is refused, naming the key and the rule
+      ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(json), String.valueOf(bad));
+      assertTrue(e.getMessage().contains("projects[0].id") && e.getMessage().contains("64"), e.getMessage());
+    }
+  }
+
   private static void assertMessage(Map<String, String> env, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> withEnv(env));
     assertTrue(e.getMessage().contains(key), e.getMessage());

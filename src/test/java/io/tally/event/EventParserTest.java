@@ -59,7 +59,7 @@ class EventParserTest {
     assertRejected("{\"type\":\"x\",\"timestamp\":\"2026-11-24T10:00:00Z\",\"userId\":\"u\",\"label\":\"a\\u0000\"}",
         "label");
     assertRejected("{\"type\":\"x\",\"timestamp\":\"2026-11-24T10:00:00Z\",\"userId\":\"u\","
-        + "\"properties\":{\"k\":\"a\\u0000\"}}", "properties");
+        + "\"properties\":{\"k\":\"a\\u0000\"}}", "properties.k");
     assertRejected("{\"type\":\"x\",\"timestamp\":\"0001-01-01T00:00:00Z\",\"userId\":\"u\"}", "timestamp");
     assertRejected("{\"timestamp\":\"2026-11-24T10:00:00Z\",\"userId\":\"u\"}", "type");
   }

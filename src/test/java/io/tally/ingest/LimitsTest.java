@@ -32,8 +32,13 @@ class LimitsTest {
     t.stop();
   }
 
+  /** An event of about {@code bytes} more bytes, in strings of 1,000 characters (one string is bounded too). */
   private static JsonObject bigEvent(int bytes) {
-    return Events.event("message_sent", "u-big").put("properties", new JsonObject().put("blob", "x".repeat(bytes)));
+    JsonObject properties = new JsonObject();
+    for (int i = 0; i < bytes / 1000; i++) {
+      properties.put("blob" + i, "x".repeat(1000));
+    }
+    return Events.event("message_sent", "u-big").put("properties", properties);
   }
 
   @Test

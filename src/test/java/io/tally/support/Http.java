@@ -59,6 +59,16 @@ public final class Http {
     return send(b.build());
   }
 
+  /** POST of raw bytes (any encoding) with extra headers given as name, value, name, value... */
+  public Response postBytes(byte[] body, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri("/v1/events")).header("Authorization", "Bearer " + writeKey)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b.build());
+  }
+
   public Response postWith(String authorization, String body) {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri("/v1/events")).POST(HttpRequest.BodyPublishers.ofString(body));
     if (authorization != null) {
