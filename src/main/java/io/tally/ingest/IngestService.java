@@ -17,8 +17,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,7 +28,6 @@ import java.util.List;
  * events at once (or answer 503), publish, and answer once the writer has committed them.
  */
 public final class IngestService {
-  private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
   /** What a client hears of an event PostgreSQL refused: its error text is internal (and logged here). */
   static final String STORAGE_REFUSED = "refused by storage as invalid data (logged); not stored";
   private final EventRing ring;
@@ -179,9 +176,7 @@ public final class IngestService {
   static JsonObject answer(ParsedBody body, IngestTicket.Outcome outcome) {
     List<Rejection> all = new ArrayList<>(body.rejected());
     if (!outcome.storeRejections().isEmpty()) {
-      // rare (the bounds keep out what PostgreSQL refuses): one line per request, with the first error
-      LOG.warn("storage refused {} event(s) of a request, e.g. index {}: {}", outcome.storeRejections().size(),
-          outcome.storeRejections().get(0).index(), outcome.storeRejections().get(0).error());
+      // rare (the bounds keep out what PostgreSQL refuses); the writer logs PostgreSQL's words, at most once a minute
       for (Rejection r : outcome.storeRejections()) {
         all.add(new Rejection(r.index(), r.field(), STORAGE_REFUSED));
       }

@@ -63,6 +63,7 @@ class DerivedPoisonTest {
     var projects = List.of(new ProjectConfig(a, List.of("wa-" + s), List.of("ra-" + s), ZoneOffset.UTC),
         new ProjectConfig(b, List.of("wb-" + s), List.of("rb-" + s), ZoneOffset.UTC));
     Instant t0 = Instant.now().minus(2, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
+    Instant before = Db.instant("SELECT now()");
     installTriggers();
     try (TestTally t = TestTally.start(a, "wa-" + s, "ra-" + s, c -> c.withProjects(projects))) {
       Http httpB = new Http(t.tally.port(), "wb-" + s, "rb-" + s);
@@ -107,7 +108,7 @@ class DerivedPoisonTest {
     // WHEN the next start must derive them again (a crash before the watermark passed them)
     Db.update("DELETE FROM sessions WHERE project_id IN (?, ?)", a, b);
     Db.update("DELETE FROM rollup_hourly WHERE project_id IN (?, ?)", a, b);
-    Db.update("UPDATE derived_progress SET applied_until = now() - interval '10 minutes'");
+    Db.update("UPDATE derived_progress SET applied_until = ?", java.sql.Timestamp.from(before));
     try (TestTally t = TestTally.start(a, "wa-" + s, "ra-" + s, c -> c.withProjects(projects))) {
       // THEN it starts, re-derives every other row, and sets the refused ones aside again
       assertEquals(3, Db.count("SELECT count(*) FROM sessions WHERE project_id = ?", a));
