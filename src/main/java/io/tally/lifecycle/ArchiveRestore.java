@@ -21,6 +21,7 @@ import java.util.Set;
  * raw events left. The restored project-days are held from the retention job for {@code hold}.
  */
 public final class ArchiveRestore {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ArchiveRestore.class);
   private static final int BATCH = 1000;
   private final Jdbc jdbc;
   private final ArchiveStore archives;
@@ -31,22 +32,25 @@ public final class ArchiveRestore {
   }
 
   /** Totals of one restore. */
-  public record Result(int files, long restored, long duplicates, long deletedPersons) {
+  public record Result(int files, long restored, long duplicates, long deletedPersons, long outOfBounds) {
     public JsonObject toJson() {
       return new JsonObject().put("files", files).put("restored", restored).put("duplicates", duplicates)
-          .put("skippedDeletedPersons", deletedPersons);
+          .put("skippedDeletedPersons", deletedPersons).put("skippedOutOfBounds", outOfBounds);
     }
   }
+
+  private final RestoreBounds bounds = new RestoreBounds();
 
   public Result restore(List<ArchiveStore.Manifest> manifests, Duration hold) throws SQLException, IOException {
     long restored = 0;
     long dups = 0;
     long deleted = 0;
+    long outside = 0;
     try (Connection c = jdbc.open()) {
       for (ArchiveStore.Manifest m : manifests) {
         Set<String> gone = deletionList(c, m.project());
         JsonArray batch = new JsonArray();
-        long[] counts = new long[3];
+        long[] counts = new long[4];
         // the ids already present for the day, read once: events has no index on id, and probing it per row is slow
         Set<String> present = presentIds(c, m);
         c.setAutoCommit(false);
@@ -70,6 +74,14 @@ public final class ArchiveRestore {
             }
             if (deletedPerson(m.project(), row, gone)) {
               counts[2]++;
+              return;
+            }
+            String field = bounds.outOfBounds(m.project(), row);
+            if (field != null) {
+              if (counts[3]++ == 0) {
+                LOG.warn("restore {}: an archived row is outside the ingest bounds ({}), not restored (id {})",
+                    m.file().getFileName(), field, row.getValue("id"));
+              }
               return;
             }
             if (!present.add(row.getString("id"))) {
@@ -107,9 +119,10 @@ public final class ArchiveRestore {
         restored += counts[0];
         dups += counts[1];
         deleted += counts[2];
+        outside += counts[3];
       }
     }
-    return new Result(manifests.size(), restored, dups, deleted);
+    return new Result(manifests.size(), restored, dups, deleted, outside);
   }
 
   private static boolean deletedPerson(String project, JsonObject row, Set<String> gone) {
