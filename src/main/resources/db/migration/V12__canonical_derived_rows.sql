@@ -33,7 +33,9 @@ UPDATE users SET traits_src = (SELECT jsonb_object_agg(k, jsonb_build_array(0, '
                                FROM jsonb_each(traits) AS t(k, v))
 WHERE jsonb_typeof(traits) = 'object';
 ALTER TABLE users DROP COLUMN traits;
-ALTER TABLE users ADD COLUMN traits jsonb GENERATED ALWAYS AS (tally_traits_value(traits_src)) STORED;
+-- (the function, which PostgreSQL cannot inline, runs only for the rows that have traits)
+ALTER TABLE users ADD COLUMN traits jsonb
+  GENERATED ALWAYS AS (CASE WHEN traits_src IS NULL THEN NULL ELSE tally_traits_value(traits_src) END) STORED;
 
 ALTER TABLE users
   ADD COLUMN first_touch_at    timestamptz,

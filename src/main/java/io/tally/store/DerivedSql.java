@@ -31,7 +31,8 @@ final class DerivedSql {
         first_seen = least(u.first_seen, excluded.first_seen),
         last_seen = greatest(u.last_seen, excluded.last_seen),
         event_count = u.event_count + excluded.event_count,
-        traits_src = tally_traits_merge(u.traits_src, excluded.traits_src)
+        traits_src = CASE WHEN excluded.traits_src IS NULL THEN u.traits_src
+                          ELSE tally_traits_merge(u.traits_src, excluded.traits_src) END
       """;
 
   /**
@@ -123,7 +124,8 @@ final class DerivedSql {
                                 first_touch, first_touch_at, first_touch_event, last_touch, last_touch_at,
                                 last_touch_event)
         SELECT project_id, person, bool_or(person IS DISTINCT FROM anonymous_id OR user_id IS NOT NULL),
-               min(first_seen), max(last_seen), sum(event_count), tally_traits_union(traits_src::jsonb),
+               min(first_seen), max(last_seen), sum(event_count),
+               tally_traits_union(traits_src::jsonb) FILTER (WHERE traits_src IS NOT NULL),
                (array_agg(first_touch::jsonb ORDER BY first_touch_at, first_touch_event)
                   FILTER (WHERE first_touch IS NOT NULL))[1],
                min(first_touch_at),
