@@ -140,15 +140,16 @@ public final class DashboardRoutes {
   }
 
   private void forward(RoutingContext ctx, String address, JsonObject query) {
-    vertx.eventBus().<JsonObject>request(address, query, DELIVERY)
-        .onSuccess(reply -> ctx.json(reply.body()))
+    vertx.eventBus().<Object>request(address, query, DELIVERY)
+        .onSuccess(reply -> ctx.response().putHeader("Content-Type", "application/json")
+            .end(reply.body() instanceof io.vertx.core.buffer.Buffer b ? b
+                : io.vertx.core.buffer.Buffer.buffer(String.valueOf(reply.body()))))
         .onFailure(err -> {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
             ctx.response().setStatusCode(re.failureCode()).putHeader("Content-Type", "application/json")
                 .end(re.getMessage());
           } else {
-            ctx.fail(ApiError.unavailable("dashboard_unavailable", "service unavailable: " + err.getMessage(),
-                1000));
+            ctx.fail(QueryRoutes.unavailable(err));
           }
         });
   }

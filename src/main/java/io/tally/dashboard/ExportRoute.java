@@ -95,8 +95,8 @@ final class ExportRoute implements Handler<RoutingContext> {
         .compose(r -> sent == null ? r.send() : r.send(sent))
         .compose(res -> res.body().map(b -> new Object[] {res, b}))
         .onSuccess(pair -> answer(ctx, name, view, format, (HttpClientResponse) pair[0], (Buffer) pair[1]))
-        .onFailure(err -> ctx.fail(ApiError.unavailable("export_failed", "export of " + name + " failed: "
-            + err.getMessage(), 1000)));
+        .onFailure(err -> ctx.fail(ApiError.unavailable("export_failed", "the export of " + name + " could not reach "
+            + "its route; retry shortly", 1000)));
   }
 
   private static JsonObject funnelBody(MultiMap p) {
@@ -138,8 +138,10 @@ final class ExportRoute implements Handler<RoutingContext> {
     if (format.equals("json")) {
       ctx.response().putHeader("Content-Type", "application/json").end(body);
     } else {
-      ctx.response().putHeader("Content-Type", "text/csv; charset=utf-8")
-          .end(CsvTable.of(new JsonObject(body), view.rowsField()));
+      // an answer may be megabytes: turned into CSV on a worker thread, not on this event loop
+      ctx.vertx().executeBlocking(() -> CsvTable.of(new JsonObject(body), view.rowsField()), false)
+          .onSuccess(csv -> ctx.response().putHeader("Content-Type", "text/csv; charset=utf-8").end(csv))
+          .onFailure(ctx::fail);
     }
   }
 

@@ -50,6 +50,10 @@ public final class PrivacyRoutes {
     return id;
   }
 
+  private static boolean re(Throwable err) {
+    return err instanceof ReplyException r && r.failureType() == ReplyFailure.TIMEOUT;
+  }
+
   private void forward(RoutingContext ctx, String address, JsonObject q) {
     vertx.eventBus().<JsonObject>request(address, q, DELIVERY)
         .onSuccess(reply -> ctx.json(reply.body()))
@@ -58,8 +62,9 @@ public final class PrivacyRoutes {
             ctx.response().setStatusCode(re.failureCode()).putHeader("Content-Type", "application/json")
                 .end(re.getMessage());
           } else {
-            ctx.fail(ApiError.unavailable("lifecycle_unavailable", "lifecycle service unavailable: "
-                + err.getMessage(), 1000));
+            ctx.fail(ApiError.unavailable("lifecycle_unavailable", re(err) ? "the deletion or export did not finish "
+                + "in time; it goes on: retry the request later" : "the lifecycle service is not available; retry "
+                + "shortly", 1000));
           }
         });
   }

@@ -41,7 +41,14 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   private final TallyMetrics metrics;
   private final Map<String, ZoneId> zones;
   private final EventCatalog catalog;
-  private final QueryCache cache = new QueryCache(10_000, Duration.ofMinutes(10));
+  /** Answers cached, by their size as JSON text. */
+  static final long CACHE_BYTES = 64L << 20;
+  /**
+   * The largest answer a query may give (its JSON text): the period limits keep every route well under it. A test
+   * lowers it with {@code -Dtally.query.maxAnswerBytes} (read when the verticle is made).
+   */
+  private final int maxAnswerBytes = Integer.getInteger("tally.query.maxAnswerBytes", 16 << 20);
+  private final QueryCache cache = new QueryCache(CACHE_BYTES, Duration.ofMinutes(10));
 
   private final EventTimeline timeline;
 
@@ -290,16 +297,27 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
       } catch (RuntimeException e) {
         result = Future.failedFuture(e);
       }
-      result.onSuccess(msg::reply).onFailure(err -> {
+      result.onSuccess(r -> {
+        // encoded here, on this worker: the HTTP event loop only writes the bytes
+        io.vertx.core.buffer.Buffer b = r.toBuffer();
+        if (b.length() > maxAnswerBytes) {
+          msg.fail(400, new ApiError(400, "answer_too_large", "the " + family + " answer is " + b.length()
+              + " bytes, more than the " + maxAnswerBytes + " a query may answer: shorten the period, use a coarser "
+              + "granularity or a lower limit", "answer", (long) maxAnswerBytes, null).toJson().encode());
+        } else {
+          msg.reply(b);
+        }
+      }).onFailure(err -> {
         if (err instanceof ApiError api) {
           msg.fail(api.status(), api.toJson().encode());
         } else if (err instanceof io.vertx.pgclient.PgException pg && "57014".equals(pg.getSqlState())) {
           msg.fail(503, ApiError.unavailable("query_timeout", family + " query exceeded the 25 s statement timeout "
               + "and was cancelled: narrow the period or the filters", 5000).toJson().encode());
         } else {
+          // the cause (PostgreSQL's words, an exception) stays in the log
           LOG.warn("query {} failed: {}", family, err.toString());
-          msg.fail(500, ApiError.unavailable("query_failed", family + " query failed: " + err.getMessage(), 1000)
-              .toJson().encode());
+          msg.fail(500, new ApiError(500, "query_failed", "the " + family + " query failed (the server logged why)",
+              null, null, null).toJson().encode());
         }
       });
     });

@@ -22,14 +22,20 @@ import java.util.concurrent.atomic.LongAdder;
  * Used from the query verticle's (worker) context only.
  */
 final class QueryCache {
-  private record Entry(String project, long toMs, JsonObject result) {}
+  /** @param bytes the answer's size as JSON text (with its key), what the cache is bounded by */
+  private record Entry(String project, long toMs, JsonObject result, int bytes) {}
 
   private final Cache<String, Entry> cache;
   final LongAdder hits = new LongAdder();
   final LongAdder misses = new LongAdder();
 
-  QueryCache(long maxEntries, Duration ttl) {
-    cache = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).executor(Runnable::run).build();
+  /**
+   * @param maxBytes the answers held, counted as their JSON text, stay under this: a count of entries let a few huge
+   *                 answers hold the heap
+   */
+  QueryCache(long maxBytes, Duration ttl) {
+    cache = Caffeine.newBuilder().maximumWeight(maxBytes).<String, Entry>weigher((k, e) -> e.bytes())
+        .expireAfterWrite(ttl).executor(Runnable::run).build();
   }
 
   static String key(String family, JsonObject q) {
@@ -68,7 +74,12 @@ final class QueryCache {
     if (droppedSince(project, toMs, mark)) {
       return;
     }
-    cache.put(key, new Entry(project, toMs, result.copy()));
+    String text = result.encode();
+    long bytes = (long) text.length() + key.length();
+    if (bytes > Integer.MAX_VALUE) {
+      return;
+    }
+    cache.put(key, new Entry(project, toMs, new JsonObject(text), (int) bytes));
   }
 
   /** Whether a notice applied after {@code mark} would have dropped an entry of the project ending at {@code toMs}. */
@@ -118,5 +129,11 @@ final class QueryCache {
 
   long size() {
     return cache.estimatedSize();
+  }
+
+  /** The answers held, as their JSON text (after pending evictions). */
+  long bytes() {
+    cache.cleanUp();
+    return cache.asMap().values().stream().mapToLong(Entry::bytes).sum();
   }
 }

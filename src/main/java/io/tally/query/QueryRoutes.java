@@ -50,8 +50,9 @@ public final class QueryRoutes {
         .handler(ctx -> forward(ctx, Addresses.QUERY_USAGE, raw(ctx, period(ctx, Duration.ofDays(30))
             .put("filters", filters(ctx)))));
     router.get("/v1/retention").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
-      JsonObject q = period(ctx, Duration.ofDays(30));
-      q.put("granularity", oneOf(ctx, "granularity", java.util.List.of("day", "week"), "day"));
+      String granularity = oneOf(ctx, "granularity", java.util.List.of("day", "week"), "day");
+      JsonObject q = period(ctx, Duration.ofDays(30), granularity.equals("week") ? MAX_WEEKLY_PERIOD : MAX_PERIOD);
+      q.put("granularity", granularity);
       q.put("periods", intParam(ctx, "periods", 1, 90, 7));
       forward(ctx, Addresses.QUERY_RETENTION, raw(ctx, q));
     });
@@ -295,9 +296,7 @@ public final class QueryRoutes {
     }
     Instant to = body.getValue("to") == null ? Instant.now() : instant(text(body, "to"), "to");
     Instant from = body.getValue("from") == null ? to.minus(Duration.ofDays(30)) : instant(text(body, "from"), "from");
-    if (!from.isBefore(to)) {
-      throw ApiError.badRequest("from", "from must be before to");
-    }
+    checkPeriod(from, to, MAX_PERIOD, ctx.request().path());
     return base(ctx).put("name", name).put("steps", rawSteps).put("windowSeconds", ((Number) ws).longValue())
         .put("from", from.toString()).put("to", to.toString());
   }
@@ -313,8 +312,21 @@ public final class QueryRoutes {
     return new JsonObject().put("projectId", KeyAuth.principal(ctx).projectId());
   }
 
-  /** Half-open period [from, to): ISO-8601 instants or dates; defaults to the {@code span} ending now. */
+  /**
+   * The longest period a route answers over (a year and a day: this year against the last). Longer periods are refused
+   * at once, before any work: a read key once asked daily retention over 2,025 years (a 303 MB answer, then the heap).
+   */
+  static final Duration MAX_PERIOD = Duration.ofDays(366);
+  /** Weekly retention: three years of weekly cohorts. */
+  static final Duration MAX_WEEKLY_PERIOD = Duration.ofDays(3 * 366);
+
+  /** Half-open period [from, to) of at most {@link #MAX_PERIOD}; defaults to the {@code span} ending now. */
   public static JsonObject period(RoutingContext ctx, Duration span) {
+    return period(ctx, span, MAX_PERIOD);
+  }
+
+  /** Half-open period [from, to): ISO-8601 instants or dates, at most {@code max}; defaults to {@code span} ending now. */
+  static JsonObject period(RoutingContext ctx, Duration span, Duration max) {
     Instant to = instant(ctx.request().getParam("to"), "to");
     Instant from = instant(ctx.request().getParam("from"), "from");
     if (to == null) {
@@ -323,10 +335,19 @@ public final class QueryRoutes {
     if (from == null) {
       from = to.minus(span);
     }
+    checkPeriod(from, to, max, ctx.request().path());
+    return base(ctx).put("from", from.toString()).put("to", to.toString());
+  }
+
+  /** 400 when {@code from} is not before {@code to}, or the period is longer than {@code max}. */
+  static void checkPeriod(Instant from, Instant to, Duration max, String route) {
     if (!from.isBefore(to)) {
       throw ApiError.badRequest("from", "from must be before to");
     }
-    return base(ctx).put("from", from.toString()).put("to", to.toString());
+    if (Duration.between(from, to).compareTo(max) > 0) {
+      throw new ApiError(400, "invalid_request", "the period from " + from + " to " + to + " is longer than "
+          + max.toDays() + " days, the most " + route + " answers over: shorten it", "from", max.toDays(), null);
+    }
   }
 
   private static Instant instant(String raw, String field) {
@@ -384,17 +405,25 @@ public final class QueryRoutes {
   }
 
   private void forward(RoutingContext ctx, String address, JsonObject query, int status) {
-    vertx.eventBus().<JsonObject>request(address, query, DELIVERY)
+    vertx.eventBus().<Object>request(address, query, DELIVERY)
         .onSuccess(reply -> ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-            .end(reply.body().encode()))
+            .end(reply.body() instanceof io.vertx.core.buffer.Buffer b ? b
+                : io.vertx.core.buffer.Buffer.buffer(String.valueOf(reply.body()))))
         .onFailure(err -> {
           if (err instanceof ReplyException re && re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
             ctx.response().setStatusCode(re.failureCode()).putHeader("Content-Type", "application/json")
                 .end(re.getMessage());
           } else {
-            ctx.fail(ApiError.unavailable("query_unavailable", "query service unavailable: " + err.getMessage(),
-                1000));
+            ctx.fail(unavailable(err));
           }
         });
+  }
+
+  /** The answer to a query the query service did not answer: its time budget ran out, or it is not there. */
+  public static ApiError unavailable(Throwable err) {
+    return err instanceof ReplyException re && re.failureType() == ReplyFailure.TIMEOUT
+        ? ApiError.unavailable("query_timeout", "the query did not finish within its " + DELIVERY.getSendTimeout()
+            / 1000 + " s budget: narrow the period or the filters", 5000)
+        : ApiError.unavailable("query_unavailable", "the query service is not available; retry shortly", 1000);
   }
 }

@@ -22,7 +22,7 @@ class QueryCacheTest {
 
   @Test
   void answersComputedAcrossANoticeThatCoversThemAreNotKept() {
-    QueryCache c = new QueryCache(100, Duration.ofMinutes(10));
+    QueryCache c = new QueryCache(1 << 20, Duration.ofMinutes(10));
     JsonObject r = new JsonObject().put("v", 1);
     JsonObject late = q("a", "2026-11-30T00:00:00Z");
     JsonObject early = q("a", "2026-11-10T00:00:00Z");
@@ -59,5 +59,26 @@ class QueryCacheTest {
     assertNull(c.get("early"));
     c.put("early", early, r, c.mark());
     assertNotNull(c.get("early"));
+  }
+
+  @Test
+  void verifiesThatTheCacheIsBoundedByTheSizeOfItsAnswersNotTheirCount() {
+    // GIVEN a cache of 100 KB
+    QueryCache c = new QueryCache(100_000, Duration.ofMinutes(10));
+    JsonObject big = new JsonObject().put("rows", "x".repeat(30_000));
+    // WHEN ten answers of ~30 KB each are kept, then a few small ones
+    for (int i = 0; i < 10; i++) {
+      c.put("big" + i, q("a", "2026-11-30T00:00:00Z"), big, c.mark());
+    }
+    for (int i = 0; i < 5; i++) {
+      c.put("small" + i, q("a", "2026-11-30T00:00:00Z"), new JsonObject().put("v", i), c.mark());
+    }
+    // THEN what it holds stays within 100 KB (at most three of the big ones), whatever the number of entries
+    long held = c.bytes();
+    org.junit.jupiter.api.Assertions.assertTrue(held <= 100_000, "holds " + held + " bytes");
+    org.junit.jupiter.api.Assertions.assertTrue(held >= 30_000, "holds " + held + " bytes");
+    // AND an answer larger than the whole cache is not kept at all
+    c.put("huge", q("a", "2026-11-30T00:00:00Z"), new JsonObject().put("rows", "y".repeat(200_000)), c.mark());
+    assertNull(c.get("huge"));
   }
 }

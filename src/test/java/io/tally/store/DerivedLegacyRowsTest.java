@@ -29,6 +29,7 @@ class DerivedLegacyRowsTest {
     String s = UUID.randomUUID().toString().substring(0, 8);
     String project = "legacy-" + s;
     Instant t = Instant.now().minus(1, ChronoUnit.HOURS);
+    Instant before = Db.instant("SELECT now()");
     // GIVEN such rows in the events table, received after the watermark (as if a crash had followed them)
     insert(project, "ok-" + s, t.toString(), "page_view", "{}");
     // random text (a repeated one compresses and fits the index)
@@ -41,7 +42,7 @@ class DerivedLegacyRowsTest {
     insert(project, "ancient-" + s, "4714-11-24 00:00:00+00 BC", "page_view", "{}");
     insert(project, "huge-" + s, t.plusSeconds(2).toString(), "message_received",
         "{\"provider\": \"p\", \"model\": \"m\", \"tokens\": 1e309, \"cost\": 1e-400}");
-    Db.update("UPDATE derived_progress SET applied_until = now() - interval '1 minute'");
+    Db.update("UPDATE derived_progress SET applied_until = ?", java.sql.Timestamp.from(before));
     // WHEN Tally starts
     try (TestTally tally = TestTally.start(project, "w-" + s, "r-" + s, UnaryOperator.identity())) {
       // THEN the start-up re-derivation derived every row it could
