@@ -171,8 +171,9 @@ public final class Tally {
     EventCatalog catalog = EventCatalog.load(ec.eventTypesFile());
     UserAgentParser.warmUp();
     GeoIpLookup geo = GeoIpLookup.open(ec.geoipDatabase());
-    LOG.info(geo.enabled() ? "geo-IP database: " + ec.geoipDatabase() + " (" + geo.databaseType() + ")"
-        : "no geo-IP database configured (enrich.geoipDatabase): locations stay empty");
+    LOG.info("geo-IP: " + (!geo.enabled() ? "off (enrich.geoipDatabase is none): locations stay empty"
+        : geo.source() + ", " + geo.level() + " level" + (geo.level().equals("city") ? ""
+            : "; for regions and cities set enrich.geoipDatabase to a city database (README, Enrichment)")));
     Sessionizer sessionizer = new Sessionizer(Duration.ofMinutes(ec.sessionTimeoutMinutes()));
     warmSessions(queryPool, sessionizer, ec.sessionTimeoutMinutes());
     Enricher enricher = new Enricher(new UserAgentParser(ec.userAgentCacheSize()), geo,

@@ -15,32 +15,68 @@ import java.util.Optional;
 
 /**
  * IP → location from a MaxMind-format database (GeoLite2 / GeoIP2 City, DB-IP lite, or the ip-location-db
- * flavour of DB-IP). Without a database every lookup is empty: location is never invented.
+ * flavour of DB-IP). With none configured, the country-level database shipped in the jar
+ * ({@code geoip/SOURCE.md}); with {@code none}, every lookup is empty: location is never invented.
  */
 public final class GeoIpLookup implements AutoCloseable {
+  /** The database shipped in the jar: country level, IPv4 and IPv6. */
+  static final String BUNDLED = "/geoip/geo-whois-asn-country.mmdb";
+  /** What the bundled database is, for the start-up log and the dashboard. */
+  public static final String BUNDLED_SOURCE = "the bundled country database (ip-location-db geo-whois-asn-country, "
+      + "data of 2026-06-17; IP-to-country data by the NRO, CC BY 4.0)";
   private final Reader reader;
+  private final String source;
   private final Cache<String, Optional<Location>> cache = Caffeine.newBuilder().maximumSize(50_000).build();
 
   /** The seed's LocationInfo; a field is null when the database does not know it. */
   public record Location(String country, String region, String city, String timezone, String isp) {}
 
-  private GeoIpLookup(Reader reader) {
+  private GeoIpLookup(Reader reader, String source) {
     this.reader = reader;
+    this.source = source;
   }
 
   public static GeoIpLookup none() {
-    return new GeoIpLookup(null);
+    return new GeoIpLookup(null, "none");
   }
 
+  /** {@code path} empty: the bundled country database; {@code none}: no location; else the database at path. */
   public static GeoIpLookup open(String path) {
-    if (path == null || path.isBlank()) {
+    if (path != null && path.trim().equalsIgnoreCase("none")) {
       return none();
     }
+    if (path == null || path.isBlank()) {
+      try (java.io.InputStream in = GeoIpLookup.class.getResourceAsStream(BUNDLED)) {
+        if (in == null) {
+          throw new UncheckedIOException(new IOException(BUNDLED + " is missing from the jar"));
+        }
+        return new GeoIpLookup(new Reader(in, new CHMCache()), BUNDLED_SOURCE);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the bundled geo-IP database", e);
+      }
+    }
     try {
-      return new GeoIpLookup(new Reader(new File(path), new CHMCache()));
+      return new GeoIpLookup(new Reader(new File(path), new CHMCache()), path);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open geo-IP database " + path, e);
     }
+  }
+
+  /** Where locations come from: the configured file, the bundled database, or "none". */
+  public String source() {
+    return source;
+  }
+
+  /**
+   * "city" when the database knows cities (GeoLite2/GeoIP2 City, DB-IP city), "country" for a country database,
+   * "none" without one.
+   */
+  public String level() {
+    if (reader == null) {
+      return "none";
+    }
+    String type = String.valueOf(reader.getMetadata().getDatabaseType()).toLowerCase(java.util.Locale.ROOT);
+    return type.contains("city") ? "city" : "country";
   }
 
   public boolean enabled() {

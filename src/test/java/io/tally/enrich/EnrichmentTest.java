@@ -219,7 +219,8 @@ class EnrichmentTest {
     assertEquals(0, Db.count("SELECT count(*) FROM users WHERE project_id = ? AND user_key = ?", t.project,
         "u-bot-" + bot));
     assertEquals(before + 1, metric("analytics_events_bot_total"));
-    String q = "/v1/events/count?from=2000-01-01&to=2100-01-01&type=page_view";
+    String q = "/v1/events/count?from=" + java.time.Instant.now().minus(java.time.Duration.ofDays(1)) + "&to="
+        + java.time.Instant.now().plus(java.time.Duration.ofDays(1)) + "&type=page_view";
     long withBots = t.http.get(q + "&includeBots=true").json().getLong("count");
     long without = t.http.get(q).json().getLong("count");
     assertEquals(1, withBots - without);

@@ -35,10 +35,28 @@ class GeoIpLookupTest {
   }
 
   @Test
-  void verifiesThatWithoutADatabaseNothingIsInvented() throws Exception {
-    try (GeoIpLookup geo = GeoIpLookup.open("")) {
+  void verifiesThatWithLocationOffNothingIsInvented() throws Exception {
+    try (GeoIpLookup geo = GeoIpLookup.open("none")) {
       assertFalse(geo.enabled());
-      assertNull(geo.lookup(InetAddress.getByName("203.0.113.7")));
+      assertEquals("none", geo.level());
+      assertNull(geo.lookup(InetAddress.getByName("8.8.8.8")));
+    }
+  }
+
+  @Test
+  void verifiesThatWithNoDatabaseConfiguredTheBundledOneGivesCountries() throws Exception {
+    // GIVEN no database configured
+    try (GeoIpLookup geo = GeoIpLookup.open("")) {
+      // THEN the bundled country database answers, for IPv4 and IPv6 public addresses
+      assertEquals("country", geo.level());
+      assertEquals(GeoIpLookup.BUNDLED_SOURCE, geo.source());
+      assertEquals("US", geo.lookup(InetAddress.getByName("8.8.8.8")).country());
+      assertEquals("US", geo.lookup(InetAddress.getByName("2001:4860:4860::8888")).country());
+      assertEquals("JP", geo.lookup(InetAddress.getByName("133.11.0.1")).country());
+      assertNull(geo.lookup(InetAddress.getByName("8.8.8.8")).city());
+      // AND addresses of no country (loopback, private ranges) have no location
+      assertNull(geo.lookup(InetAddress.getByName("127.0.0.1")));
+      assertNull(geo.lookup(InetAddress.getByName("10.1.2.3")));
     }
   }
 }
