@@ -225,7 +225,10 @@ public final class ConfigLoader {
   private static TallyConfig.Perimeter perimeter(Reader r) {
     List<String> exempt = r.strings("http.connectionCapExempt");
     for (String cidr : exempt) {
-      if (!cidr.matches("[0-9a-fA-F:.]+(/[0-9]{1,3})?")) {
+      int slash = cidr.indexOf('/');
+      boolean v4 = cidr.contains(".") && !cidr.contains(":");
+      if (!cidr.matches("[0-9a-fA-F:.]+(/[0-9]{1,3})?")
+          || slash > 0 && Integer.parseInt(cidr.substring(slash + 1)) > (v4 ? 32 : 128)) {
         throw new ConfigException("http.connectionCapExempt entries must be addresses or CIDR blocks, got '" + cidr
             + "'");
       }
