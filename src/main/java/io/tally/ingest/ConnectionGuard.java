@@ -96,7 +96,7 @@ final class ConnectionGuard {
       perimeter.metrics.connectionRefused();
       int cap = cfg.maxConnectionsPerAddress();
       ErrorAnswer.send(req, ApiError.tooManyRequests("too_many_connections", "more than " + cap + " open "
-          + "connections from this address (http.maxConnectionsPerAddress); close some, or retry later", 
+          + "connections from this address (http.maxConnectionsPerAddress); close some, or retry later",
           "http.maxConnectionsPerAddress", cap, retryAfterMs), true);
       return false;
     }
@@ -147,11 +147,6 @@ final class ConnectionGuard {
     }
     t.phase = Phase.RESPONDING;
     t.deadline = Long.MAX_VALUE;
-  }
-
-  /** Open connections of this verticle (for tests and shutdown logs). */
-  int size() {
-    return open.size();
   }
 
   private static long nanos(long ms) {

@@ -84,7 +84,7 @@ public final class HttpServerVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(in.wsMaxFrameBytes())
         // the ingestion stream puts its messages together itself (StreamSession); this bounds the live socket's
         .setMaxWebSocketMessageSize(in.wsMaxMessageBytes())
-        // HTTP/1.1 only: every deadline and cap here is per HTTP/1.1 connection and request (README, Operations)
+        // HTTP/1.1 only: every deadline and cap here is per HTTP/1.1 connection and request (README, Limits and errors)
         .setHttp2ClearTextEnabled(false)
         .setCompressionSupported(false)
         .setDecompressionSupported(false)
@@ -162,7 +162,7 @@ public final class HttpServerVerticle extends VerticleBase {
       LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), f);
       e = ApiError.internal();
     }
-    // refused before its body was read (a key, a limit): close, so that the rest is neither read nor taken for a request
+    // refused before its body was read (a key, a limit): close, so the rest is neither read nor taken for a request
     ErrorAnswer.send(ctx.request(), e, ErrorAnswer.bodyUnread(ctx.request()));
   }
 }
