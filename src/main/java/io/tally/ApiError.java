@@ -57,6 +57,11 @@ public final class ApiError extends RuntimeException {
     return new ApiError(404, "not_found", message, null, null, null);
   }
 
+  /** 429: a per-key or per-client limit ({@code field} names its setting, {@code limit} its value); retry later. */
+  public static ApiError tooManyRequests(String code, String message, String field, long limit, long retryAfterMs) {
+    return new ApiError(429, code, message, field, limit, retryAfterMs);
+  }
+
   public static ApiError unavailable(String code, String message, long retryAfterMs) {
     return new ApiError(503, code, message, null, null, retryAfterMs);
   }

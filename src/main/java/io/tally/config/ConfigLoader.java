@@ -217,7 +217,70 @@ public final class ConfigLoader {
         r.intIn("enrich.sessionTimeoutMinutes", 1, 24 * 60),
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json), lifecycle(json));
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json, ingest), lifecycle(json),
+        perimeter(r));
+  }
+
+  /** The {@code http.*} keys beyond host, port and instances. */
+  private static TallyConfig.Perimeter perimeter(Reader r) {
+    List<String> exempt = r.strings("http.connectionCapExempt");
+    for (String cidr : exempt) {
+      int slash = cidr.indexOf('/');
+      boolean v4 = cidr.contains(".") && !cidr.contains(":");
+      if (!cidr.matches("[0-9a-fA-F:.]+(/[0-9]{1,3})?")
+          || slash > 0 && Integer.parseInt(cidr.substring(slash + 1)) > (v4 ? 32 : 128)) {
+        throw new ConfigException("http.connectionCapExempt entries must be addresses or CIDR blocks, got '" + cidr
+            + "'");
+      }
+    }
+    return new TallyConfig.Perimeter(
+        r.longIn("http.headerTimeoutMs", 100, 600_000),
+        r.longIn("http.bodyTimeoutMs", 100, 3_600_000),
+        r.longIn("http.idleTimeoutMs", 100, 3_600_000),
+        r.intIn("http.maxConnectionsPerAddress", 1, 1_000_000),
+        exempt,
+        r.intIn("http.keyFailuresPerMinute", 1, 100_000),
+        r.longIn("http.keyFailureBlockMs", 1_000, 86_400_000));
+  }
+
+  /**
+   * A project's optional {@code rateLimits}; a missing key takes its default. A write burst smaller than
+   * {@code ingest.maxBatchEvents} would refuse a full batch forever, so it is refused here.
+   */
+  private static ProjectConfig.RateLimits rateLimits(JsonObject p, String where, TallyConfig.Ingest ingest) {
+    Object raw = p.getValue("rateLimits");
+    ProjectConfig.RateLimits d = ProjectConfig.RateLimits.DEFAULTS;
+    if (raw == null) {
+      return d;
+    }
+    if (!(raw instanceof JsonObject o)) {
+      throw new ConfigException(where + ".rateLimits must be an object {writeEventsPerSecond, writeBurst, "
+          + "readRequestsPerSecond, readBurst}");
+    }
+    for (String k : o.fieldNames()) {
+      if (!List.of("writeEventsPerSecond", "writeBurst", "readRequestsPerSecond", "readBurst").contains(k)) {
+        throw new ConfigException(where + ".rateLimits." + k + " is not a rate limit (writeEventsPerSecond, "
+            + "writeBurst, readRequestsPerSecond, readBurst)");
+      }
+    }
+    int writeBurst = positive(o, where, "writeBurst", d.writeBurst());
+    if (writeBurst < ingest.maxBatchEvents()) {
+      throw new ConfigException(where + ".rateLimits.writeBurst must be at least ingest.maxBatchEvents ("
+          + ingest.maxBatchEvents() + "), or a full batch could never be sent; got " + writeBurst);
+    }
+    return new ProjectConfig.RateLimits(positive(o, where, "writeEventsPerSecond", d.writeEventsPerSecond()),
+        writeBurst, positive(o, where, "readRequestsPerSecond", d.readRequestsPerSecond()),
+        positive(o, where, "readBurst", d.readBurst()));
+  }
+
+  private static int positive(JsonObject o, String where, String field, int dflt) {
+    Object v = o.getValue(field, dflt);
+    if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 1
+        || n.longValue() > 10_000_000) {
+      throw new ConfigException(where + ".rateLimits." + field + " must be a whole number from 1 to 10000000, got "
+          + v);
+    }
+    return n.intValue();
   }
 
   /** The optional {@code lifecycle} section; a missing key takes its default. */
@@ -259,7 +322,7 @@ public final class ConfigLoader {
     return b;
   }
 
-  private static List<ProjectConfig> projects(JsonObject json) {
+  private static List<ProjectConfig> projects(JsonObject json, TallyConfig.Ingest ingest) {
     Object raw = json.getValue("projects");
     if (!(raw instanceof JsonArray arr) || arr.isEmpty()) {
       throw new ConfigException("projects must be a non-empty array");
@@ -307,7 +370,8 @@ public final class ConfigLoader {
         throw new ConfigException(where + ".rollupRetentionDays must be at least retentionDays (rollups outlive raw "
             + "events) or 0 (forever)");
       }
-      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy));
+      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy,
+          rateLimits(p, where, ingest)));
     }
     return out;
   }

@@ -11,10 +11,32 @@ import java.util.List;
  *                         NONE (config "none" or "drop": no IP stored and no geo lookup)
  * @param adminKeys        keys of the admin role (user deletion and export)
  * @param privacy          Do Not Track, suppression of deleted users, retention windows
+ * @param rateLimits       token buckets of each of the project's keys
  */
 public record ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
-                            boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy) {
+                            boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy,
+                            RateLimits rateLimits) {
   public enum IpMode { ANONYMIZE, FULL, NONE }
+
+  /**
+   * Token buckets, one per key: a write key spends one token per event it sends (a batch of 100 takes 100, all or
+   * none), a read or admin key one per request. A bucket holds at most its burst and refills at its rate.
+   *
+   * @param writeEventsPerSecond  refill of a write key's bucket, events per second
+   * @param writeBurst            its size: the most events a write key may send at once after a pause
+   * @param readRequestsPerSecond refill of a read (or admin) key's bucket, requests per second
+   * @param readBurst             its size
+   */
+  public record RateLimits(int writeEventsPerSecond, int writeBurst, int readRequestsPerSecond, int readBurst) {
+    /** Generous: the load tests send ~25,000 events/s from one key and run closed-loop query benchmarks. */
+    public static final RateLimits DEFAULTS = new RateLimits(50_000, 50_000, 1_000, 2_000);
+
+    public RateLimits {
+      if (writeEventsPerSecond < 1 || writeBurst < 1 || readRequestsPerSecond < 1 || readBurst < 1) {
+        throw new IllegalArgumentException("rate limits and bursts must be >= 1");
+      }
+    }
+  }
 
   /**
    * @param doNotTrack          whether events sent with {@code DNT: 1} or {@code doNotTrack: true} are dropped
@@ -39,6 +61,11 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
   }
 
   public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
+                       boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy) {
+    this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, RateLimits.DEFAULTS);
+  }
+
+  public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
                        boolean strictEventTypes, IpMode ipMode) {
     this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, List.of(), Privacy.DEFAULTS);
   }
@@ -48,10 +75,14 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
   }
 
   public ProjectConfig withAdminKeys(List<String> keys) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy, rateLimits);
   }
 
   public ProjectConfig withPrivacy(Privacy p) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p, rateLimits);
+  }
+
+  public ProjectConfig withRateLimits(RateLimits r) {
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, r);
   }
 }

@@ -5,13 +5,36 @@ import java.util.List;
 
 /** The whole configuration, immutable once loaded. */
 public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
-                          List<ProjectConfig> projects, Lifecycle lifecycle) {
+                          List<ProjectConfig> projects, Lifecycle lifecycle, Perimeter perimeter) {
 
   public TallyConfig {
     projects = List.copyOf(projects);
   }
 
   public record Http(String host, int port, int instances) {}
+
+  /**
+   * The {@code http.*} settings that guard the door: timeouts, the per-address connection cap, and the throttling of
+   * failed keys. Apart from {@link Http} because {@code Tally} rebuilds that with the port it bound.
+   *
+   * @param headerTimeoutMs          a new connection's first request head must be complete within this
+   * @param bodyTimeoutMs            a request's body must be complete within this of its head (else 408)
+   * @param idleTimeoutMs            a keep-alive connection with no request for this long is closed; the next request
+   *                                 head must also be complete within it
+   * @param maxConnectionsPerAddress open connections (WebSockets included) from one address (IPv6: its /64)
+   * @param connectionCapExempt      addresses / CIDR blocks the cap does not apply to (reverse proxies, loopback)
+   * @param keyFailuresPerMinute     unknown or malformed keys one client address may send within a minute
+   * @param keyFailureBlockMs        how long an address over that gets 429 on every request carrying a key
+   */
+  public record Perimeter(long headerTimeoutMs, long bodyTimeoutMs, long idleTimeoutMs, int maxConnectionsPerAddress,
+                          List<String> connectionCapExempt, int keyFailuresPerMinute, long keyFailureBlockMs) {
+    public static final Perimeter DEFAULTS = new Perimeter(10_000, 30_000, 30_000, 1_000,
+        List.of("127.0.0.0/8", "::1/128"), 20, 60_000);
+
+    public Perimeter {
+      connectionCapExempt = List.copyOf(connectionCapExempt);
+    }
+  }
 
   /** Empty pgUrl / redisUrl mean "start the embedded server". */
   public record Storage(Path dataDir, String pgUrl, String redisUrl, int pgPoolSize,
@@ -66,31 +89,40 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
     this(http, storage, ingest, writer, redis, enrich, projects, Lifecycle.DEFAULTS);
   }
 
+  public TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
+                     List<ProjectConfig> projects, Lifecycle lifecycle) {
+    this(http, storage, ingest, writer, redis, enrich, projects, lifecycle, Perimeter.DEFAULTS);
+  }
+
   public TallyConfig withLifecycle(Lifecycle l) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l, perimeter);
   }
 
   public TallyConfig withStorage(Storage s) {
-    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle);
+    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle, perimeter);
   }
 
   public TallyConfig withHttp(Http h) {
-    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle);
+    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle, perimeter);
   }
 
   public TallyConfig withIngest(Ingest i) {
-    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle);
+    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle, perimeter);
   }
 
   public TallyConfig withWriter(Writer w) {
-    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle);
+    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle, perimeter);
   }
 
   public TallyConfig withEnrich(Enrich e) {
-    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle);
+    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle, perimeter);
+  }
+
+  public TallyConfig withPerimeter(Perimeter p) {
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, lifecycle, p);
   }
 
   public TallyConfig withProjects(List<ProjectConfig> p) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle, perimeter);
   }
 }

@@ -47,7 +47,11 @@ public final class DashboardRoutes {
 
   public void mount(Router router) {
     router.get("/v1/live").handler(auth.require(KeyAuth.Role.READ)).handler(new LiveStream(vertx, feed));
-    router.get("/v1/live/ws").handler(new LiveSocket(vertx, auth, feed));
+    // the live socket reads its key from its first frame: a view bound to the client counts unknown keys there too
+    router.get("/v1/live/ws").handler(ctx -> {
+      auth.refuseIfBlocked(ctx.request());
+      new LiveSocket(vertx, auth.forClient(ctx.request()), feed).handle(ctx);
+    });
     router.get("/v1/users/:id/events").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_USER_EVENTS, QueryRoutes.period(ctx, Duration.ofDays(30))
             .put("userId", ctx.pathParam("id")).put("limit", QueryRoutes.intParam(ctx, "limit", 1, 1000, 50))));
@@ -70,8 +74,8 @@ public final class DashboardRoutes {
   private void savedRoutes(Router router, String path, String kind) {
     router.get(path).handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_LIST, base(ctx, kind)));
-    router.put(path + "/:name").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY))
-        .handler(auth.require(KeyAuth.Role.READ))
+    router.put(path + "/:name").handler(auth.require(KeyAuth.Role.READ))
+        .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY))
         .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_PUT, base(ctx, kind).put("name", name(ctx))
             .put("body", kind.equals("segment") ? segment(ctx) : funnel(ctx))));
     router.delete(path + "/:name").handler(auth.require(KeyAuth.Role.READ))

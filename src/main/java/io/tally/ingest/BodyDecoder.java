@@ -45,9 +45,10 @@ final class BodyDecoder {
         n += r;
       }
     } catch (ZipException e) {
-      throw ApiError.badRequest("Content-Encoding", "body is not valid gzip: " + e.getMessage());
+      // the inflater's own words (header magic, CRC) stay here: they describe zlib, not the request
+      throw ApiError.badRequest("Content-Encoding", "body is not valid gzip");
     } catch (IOException e) {
-      throw ApiError.badRequest("Content-Encoding", "body could not be decompressed: " + e.getMessage());
+      throw ApiError.badRequest("Content-Encoding", "body could not be decompressed (truncated or corrupt gzip)");
     }
     if (n > maxBytes) {
       throw ApiError.tooLarge("ingest.maxBodyBytes", maxBytes,

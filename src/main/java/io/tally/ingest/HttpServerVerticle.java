@@ -7,6 +7,7 @@ import io.tally.dashboard.DashboardRoutes;
 import io.tally.dashboard.LiveFeed;
 import io.tally.enrich.Enricher;
 import io.tally.event.EventCatalog;
+import io.tally.metrics.MicrometerPerimeterMetrics;
 import io.tally.query.QueryRoutes;
 import io.tally.store.StoreHealth;
 import io.vertx.core.Future;
@@ -21,7 +22,10 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
 
-/** Wires the HTTP routes (ingestion, stream, queries, operations) and maps every failure to a JSON answer. */
+/**
+ * Wires the HTTP routes (ingestion, stream, queries, operations) behind the perimeter (connection deadlines and the
+ * per-address cap, keys checked before bodies) and maps every failure to a JSON answer.
+ */
 public final class HttpServerVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HttpServerVerticle.class);
 
@@ -34,6 +38,8 @@ public final class HttpServerVerticle extends VerticleBase {
   private final EventCatalog catalog;
   private final LiveFeed live;
   private HttpServer server;
+  private ConnectionGuard guard;
+  private long sweep;
 
   public HttpServerVerticle(TallyConfig config, KeyAuth auth, IngestService ingest, ServerState state,
                             StoreHealth health, PrometheusMeterRegistry registry, EventCatalog catalog,
@@ -51,12 +57,15 @@ public final class HttpServerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     TallyConfig.Ingest in = config.ingest();
+    Perimeter perimeter = state.perimeter(() -> new Perimeter(config.perimeter(), config.enrich().trustedProxies(),
+        new MicrometerPerimeterMetrics(registry)));
+    // every route checks its key (and the client's failed keys, and a read key's bucket) before reading any body
+    KeyAuth auth = this.auth.guardedBy(perimeter);
     Router router = Router.router(vertx);
-    // the body is read first (it stops reading at the limit either way), as bytes whatever its Content-Type
-    router.post("/v1/events").handler(new RawBody(in.maxBodyBytes()))
-        .handler(auth.require(KeyAuth.Role.WRITE))
+    router.post("/v1/events").handler(auth.require(KeyAuth.Role.WRITE))
+        .handler(new RawBody(in.maxBodyBytes()))
         .handler(this::ingestHttp);
-    router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in));
+    router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in, perimeter.metrics));
     new QueryRoutes(vertx, auth).mount(router);
     new io.tally.lifecycle.PrivacyRoutes(vertx, auth).mount(router);
     router.get("/v1/event-types").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> ctx.json(catalog.toJson()
@@ -73,12 +82,29 @@ public final class HttpServerVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.http().host()).setPort(config.http().port())
         .setMaxWebSocketFrameSize(in.wsMaxFrameBytes())
+        // the ingestion stream puts its messages together itself (StreamSession); this bounds the live socket's
         .setMaxWebSocketMessageSize(in.wsMaxMessageBytes())
+        // HTTP/1.1 only: every deadline and cap here is per HTTP/1.1 connection and request (README, Limits and errors)
+        .setHttp2ClearTextEnabled(false)
         .setCompressionSupported(false)
         .setDecompressionSupported(false)
         .setTcpNoDelay(true);
-    server = vertx.createHttpServer(options).requestHandler(router);
+    guard = new ConnectionGuard(perimeter, in.retryAfterMs());
+    sweep = vertx.setPeriodic(guard.sweepEveryMs(), id -> guard.sweep());
+    server = vertx.createHttpServer(options)
+        .connectionHandler(guard::opened)
+        .requestHandler(req -> {
+          if (guard.admit(req)) {
+            router.handle(req);
+          }
+        });
     return server.listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweep);
+    return Future.succeededFuture();
   }
 
   /** Stops accepting connections and waits (bounded) for open ones to finish. */
@@ -120,9 +146,12 @@ public final class HttpServerVerticle extends VerticleBase {
     ApiError e;
     if (f instanceof ApiError api) {
       e = api;
-    } else if (ctx.statusCode() == 413) {
+    } else if (ctx.statusCode() == 413 && ctx.request().path().equals("/v1/events")) {
       e = ApiError.tooLarge("ingest.maxBodyBytes", config.ingest().maxBodyBytes(),
           "body exceeds " + config.ingest().maxBodyBytes() + " bytes (ingest.maxBodyBytes)");
+    } else if (ctx.statusCode() == 413) {
+      // a route's own body limit (vertx-web's BodyHandler), not the ingestion one
+      e = new ApiError(413, "too_large", "body exceeds this route's size limit", "body", null, null);
     } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       // a client error raised by Vert.x itself (e.g. a form it could not decode): its exception text stays here
       e = new ApiError(ctx.statusCode(), "http_" + ctx.statusCode(), "request refused (HTTP " + ctx.statusCode()
@@ -133,13 +162,7 @@ public final class HttpServerVerticle extends VerticleBase {
       LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), f);
       e = ApiError.internal();
     }
-    if (ctx.response().ended()) {
-      return;
-    }
-    if (e.retryAfterMs() != null) {
-      ctx.response().putHeader("Retry-After", Long.toString(Math.max(1, (e.retryAfterMs() + 999) / 1000)));
-    }
-    ctx.response().setStatusCode(e.status()).putHeader("Content-Type", "application/json")
-        .end(e.toJson().encode());
+    // refused before its body was read (a key, a limit): close, so the rest is neither read nor taken for a request
+    ErrorAnswer.send(ctx.request(), e, ErrorAnswer.bodyUnread(ctx.request()));
   }
 }

@@ -76,6 +76,44 @@ public final class IngestService {
     if (!body.rejected().isEmpty()) {
       metrics.eventsRejected("invalid", body.rejected().size());
     }
+    int tokens = body.total();
+    spend(principal, tokens);
+    try {
+      return submitParsed(principal, body, startNanos, singleInvalidIsError, request);
+    } catch (ApiError e) {
+      if (e.status() == 503) {
+        // refused whole for the server's sake (shutting down, ring full): nothing stored, nothing spent
+        principal.bucket().giveBack(tokens);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Spends one token per event of the request, all or none: a request over its key's rate is refused whole (429,
+   * nothing stored), one bigger than the burst can never pass (413).
+   */
+  private void spend(KeyAuth.Principal principal, int events) {
+    TokenBucket bucket = principal.bucket();
+    if (events > bucket.burst()) {
+      metrics.eventsRejected("rate_limited", events);
+      throw ApiError.tooLarge("rateLimits.writeBurst", bucket.burst(), "this request holds " + events + " events, more"
+          + " than this key's burst of " + bucket.burst() + " (rateLimits.writeBurst): it could never pass; send "
+          + "smaller batches");
+    }
+    long wait = events == 0 ? 0 : bucket.take(events, System.nanoTime());
+    if (wait > 0) {
+      metrics.eventsRejected("rate_limited", events);
+      Perimeter perimeter = state.perimeter();
+      if (perimeter != null) {
+        perimeter.metrics.rateLimited("write");
+      }
+      throw KeyAuth.rateLimited(principal, wait);
+    }
+  }
+
+  private Submission submitParsed(KeyAuth.Principal principal, ParsedBody body, long startNanos,
+                                  boolean singleInvalidIsError, Enricher.RequestInfo request) {
     if (!body.batch() && singleInvalidIsError && !body.rejected().isEmpty()) {
       Rejection r = body.rejected().get(0);
       throw ApiError.badRequest(r.field(), r.error(), r.limit());

@@ -80,15 +80,13 @@ public final class QueryRoutes {
       q.put("limit", intParam(ctx, "limit", 1, 1_000, 10));
       forward(ctx, Addresses.QUERY_BREAKDOWN, raw(ctx, q));
     });
-    router.post("/v1/funnels").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
-            .setBodyLimit(FUNNEL_MAX_BYTES))
-        .handler(auth.require(KeyAuth.Role.READ))
+    router.post("/v1/funnels").handler(auth.require(KeyAuth.Role.READ))
+        .handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(FUNNEL_MAX_BYTES))
         .handler(ctx -> forward(ctx, Addresses.QUERY_FUNNEL, raw(ctx, funnel(ctx))));
     router.get("/v1/patterns").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_PATTERNS, base(ctx).put("lang", lang(ctx))));
-    router.post("/v1/patterns").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
-            .setBodyLimit(FUNNEL_MAX_BYTES))
-        .handler(auth.require(KeyAuth.Role.READ))
+    router.post("/v1/patterns").handler(auth.require(KeyAuth.Role.READ))
+        .handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(FUNNEL_MAX_BYTES))
         .handler(ctx -> {
           JsonObject body;
           try {
@@ -128,9 +126,8 @@ public final class QueryRoutes {
     });
     router.get("/v1/insights/settings").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, base(ctx)));
-    router.put("/v1/insights/settings").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
-            .setBodyLimit(FUNNEL_MAX_BYTES))
-        .handler(auth.require(KeyAuth.Role.READ))
+    router.put("/v1/insights/settings").handler(auth.require(KeyAuth.Role.READ))
+        .handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(FUNNEL_MAX_BYTES))
         .handler(ctx -> {
           JsonObject body;
           try {

@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -101,6 +102,47 @@ class ConfigLoaderTest {
       ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(json), String.valueOf(bad));
       assertTrue(e.getMessage().contains("projects[0].id") && e.getMessage().contains("64"), e.getMessage());
     }
+  }
+
+  @Test
+  void verifiesThatThePerimeterAndRateLimitsAreReadValidatedAndNamedInErrors() {
+    // GIVEN the shipped defaults
+    TallyConfig c = ConfigLoader.bind(ConfigLoader.defaults());
+    // THEN the timeouts, the cap (loopback exempt, for the load tests) and the key throttling are the documented ones
+    assertEquals(new TallyConfig.Perimeter(10_000, 30_000, 30_000, 1_000, List.of("127.0.0.0/8", "::1/128"), 20,
+        60_000), c.perimeter());
+    assertEquals(new ProjectConfig.RateLimits(50_000, 50_000, 1_000, 2_000), c.projects().get(0).rateLimits());
+    // WHEN a variable empties the exemptions and sets a timeout THEN they apply
+    TallyConfig env = withEnv(Map.of("TALLY_HTTP_CONNECTION_CAP_EXEMPT", "", "TALLY_HTTP_HEADER_TIMEOUT_MS", "2500"));
+    assertEquals(List.of(), env.perimeter().connectionCapExempt());
+    assertEquals(2500, env.perimeter().headerTimeoutMs());
+    // AND a project without rateLimits, or with some of them, takes the defaults for the rest
+    JsonObject partial = ConfigLoader.defaults();
+    partial.getJsonArray("projects").getJsonObject(0).put("rateLimits", new JsonObject().put("readBurst", 7));
+    assertEquals(new ProjectConfig.RateLimits(50_000, 50_000, 1_000, 7),
+        ConfigLoader.bind(partial).projects().get(0).rateLimits());
+    // THEN every bad value is refused naming its key
+    assertMessage(Map.of("TALLY_HTTP_HEADER_TIMEOUT_MS", "0"), "http.headerTimeoutMs");
+    assertMessage(Map.of("TALLY_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0"), "http.maxConnectionsPerAddress");
+    assertMessage(Map.of("TALLY_HTTP_CONNECTION_CAP_EXEMPT", "example.com"), "http.connectionCapExempt");
+    assertMessage(Map.of("TALLY_HTTP_KEY_FAILURE_BLOCK_MS", "-1"), "http.keyFailureBlockMs");
+    assertRateLimitRefused(new JsonObject().put("writeBurst", 999), "projects[0].rateLimits.writeBurst");
+    assertRateLimitRefused(new JsonObject().put("writeEventsPerSecond", 0),
+        "projects[0].rateLimits.writeEventsPerSecond");
+    assertRateLimitRefused(new JsonObject().put("readRequestsPerSecond", 1.5),
+        "projects[0].rateLimits.readRequestsPerSecond");
+    assertRateLimitRefused(new JsonObject().put("readsPerSecond", 5), "projects[0].rateLimits.readsPerSecond");
+    JsonObject notObject = ConfigLoader.defaults();
+    notObject.getJsonArray("projects").getJsonObject(0).put("rateLimits", 5);
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(notObject));
+    assertTrue(e.getMessage().contains("projects[0].rateLimits"), e.getMessage());
+  }
+
+  private static void assertRateLimitRefused(JsonObject limits, String key) {
+    JsonObject json = ConfigLoader.defaults();
+    json.getJsonArray("projects").getJsonObject(0).put("rateLimits", limits);
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(json));
+    assertTrue(e.getMessage().contains(key), e.getMessage());
   }
 
   private static void assertMessage(Map<String, String> env, String key) {

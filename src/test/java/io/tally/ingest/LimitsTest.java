@@ -112,6 +112,13 @@ class LimitsTest {
     Http.Response r = t.http.postGzip("definitely not gzip".getBytes(StandardCharsets.UTF_8));
     assertEquals(400, r.status());
     assertEquals("Content-Encoding", r.json().getString("field"));
+    // the inflater's own message ("Not in GZIP format") is not the client's business
+    assertEquals("body is not valid gzip", r.json().getString("message"));
+    byte[] truncated = java.util.Arrays.copyOf(Http.gzip(Events.event("page_view", "u").encode()
+        .getBytes(StandardCharsets.UTF_8)), 20);
+    Http.Response cut = t.http.postGzip(truncated);
+    assertEquals(400, cut.status());
+    assertEquals("body could not be decompressed (truncated or corrupt gzip)", cut.json().getString("message"));
   }
 
   @Test
