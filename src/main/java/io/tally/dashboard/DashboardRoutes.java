@@ -28,7 +28,8 @@ public final class DashboardRoutes {
   private static final DeliveryOptions DELIVERY = new DeliveryOptions().setSendTimeout(30_000);
   static final Set<String> FILTER_KEYS = Set.of("range", "from", "to", "provider", "model", "country", "device");
   private static final int MAX_NAME = 100;
-  private static final int MAX_BODY = 16_384;
+  /** The largest body of a saved segment or funnel. */
+  public static final int MAX_BODY = 16_384;
 
   private final Vertx vertx;
   private final KeyAuth auth;
@@ -101,7 +102,7 @@ public final class DashboardRoutes {
         return b;
       }
     } catch (RuntimeException e) {
-      throw ApiError.malformedJson("the body must be a JSON object: " + e.getMessage());
+      throw ApiError.malformedJson("the body must be a JSON object (it is not valid JSON)");
     }
     throw ApiError.badRequest("body", "the body must be a JSON object");
   }

@@ -151,7 +151,10 @@ public final class HttpServerVerticle extends VerticleBase {
           "body exceeds " + config.ingest().maxBodyBytes() + " bytes (ingest.maxBodyBytes)");
     } else if (ctx.statusCode() == 413) {
       // a route's own body limit (vertx-web's BodyHandler), not the ingestion one
-      e = new ApiError(413, "too_large", "body exceeds this route's size limit", "body", null, null);
+      long limit = ctx.request().path().startsWith("/v1/segments") || ctx.request().path().startsWith("/v1/saved-")
+          ? DashboardRoutes.MAX_BODY : QueryRoutes.FUNNEL_MAX_BYTES;
+      e = new ApiError(413, "too_large", "body exceeds the " + limit + " bytes this route accepts", "body", limit,
+          null);
     } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       // a client error raised by Vert.x itself (e.g. a form it could not decode): its exception text stays here
       e = new ApiError(ctx.statusCode(), "http_" + ctx.statusCode(), "request refused (HTTP " + ctx.statusCode()

@@ -92,7 +92,7 @@ public final class QueryRoutes {
           try {
             body = ctx.body().asJsonObject();
           } catch (RuntimeException e) {
-            throw ApiError.badRequest("body", "the body must be a JSON object: " + e.getMessage());
+            throw ApiError.badRequest("body", "the body must be a JSON object (it is not valid JSON)");
           }
           forward(ctx, Addresses.QUERY_PATTERN_CREATE, base(ctx).put("body", body), 201);
         });
@@ -133,7 +133,7 @@ public final class QueryRoutes {
           try {
             body = ctx.body().asJsonObject();
           } catch (RuntimeException e) {
-            throw ApiError.badRequest("body", "the body must be a JSON object: " + e.getMessage());
+            throw ApiError.badRequest("body", "the body must be a JSON object (it is not valid JSON)");
           }
           forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS_SAVE, base(ctx).put("body", body));
         });
@@ -160,7 +160,8 @@ public final class QueryRoutes {
             period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
   }
 
-  static final int FUNNEL_MAX_BYTES = 65_536;
+  /** The largest body of a funnel, pattern or settings request. */
+  public static final int FUNNEL_MAX_BYTES = 65_536;
   static final int MAX_FUNNEL_STEPS = 10;
   static final long MAX_WINDOW_SECONDS = 90L * 86_400;
   private static final int MAX_FILTER_CHARS = 200;
@@ -248,7 +249,7 @@ public final class QueryRoutes {
     try {
       body = ctx.body().asJsonObject();
     } catch (RuntimeException e) {
-      throw ApiError.badRequest("body", "the body must be a JSON object: " + e.getMessage());
+      throw ApiError.badRequest("body", "the body must be a JSON object (it is not valid JSON)");
     }
     if (body == null) {
       throw ApiError.badRequest("body", "the body must be a JSON object {name, steps, windowSeconds, from, to}");
