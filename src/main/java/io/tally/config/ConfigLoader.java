@@ -164,11 +164,11 @@ public final class ConfigLoader {
         r.str("http.host"), r.intIn("http.port", 0, 65535), r.intIn("http.instances", 1, 64));
     String pgUrl = r.strOrEmpty("storage.pgUrl");
     if (!pgUrl.isEmpty() && !pgUrl.startsWith("postgresql://") && !pgUrl.startsWith("postgres://")) {
-      throw new ConfigException("storage.pgUrl must be a postgresql:// URL, got '" + pgUrl + "'");
+      throw new ConfigException("storage.pgUrl must be a postgresql:// URL, got " + scheme(pgUrl));
     }
     String redisUrl = r.strOrEmpty("storage.redisUrl");
     if (!redisUrl.isEmpty() && !redisUrl.startsWith("redis://")) {
-      throw new ConfigException("storage.redisUrl must be a redis:// URL, got '" + redisUrl + "'");
+      throw new ConfigException("storage.redisUrl must be a redis:// URL, got " + scheme(redisUrl));
     }
     TallyConfig.Storage storage = new TallyConfig.Storage(Path.of(r.str("storage.dataDir")), pgUrl, redisUrl,
         r.intIn("storage.pgPoolSize", 1, 100), r.intIn("storage.embeddedPgPort", 0, 65535),
@@ -218,6 +218,12 @@ public final class ConfigLoader {
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
     return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json), lifecycle(json));
+  }
+
+  /** What comes before "://" (the rest of a storage URL may hold a password, which no error message shows). */
+  private static String scheme(String url) {
+    int i = url.indexOf("://");
+    return i < 0 ? "a value without a scheme" : url.substring(0, i) + "://…";
   }
 
   /** The optional {@code lifecycle} section; a missing key takes its default. */

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,5 +107,15 @@ class ConfigLoaderTest {
   private static void assertMessage(Map<String, String> env, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> withEnv(env));
     assertTrue(e.getMessage().contains(key), e.getMessage());
+  }
+
+  @Test
+  void verifiesThatAStorageUrlsPasswordIsNeverInAnError() {
+    for (String var : java.util.List.of("TALLY_PG_URL", "TALLY_REDIS_URL")) {
+      ConfigException e = assertThrows(ConfigException.class, () -> withEnv(Map.of(var, "mysql://u:s3cret@db/x")));
+      assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+      ConfigException bare = assertThrows(ConfigException.class, () -> withEnv(Map.of(var, "u:s3cret@db")));
+      assertFalse(bare.getMessage().contains("s3cret"), bare.getMessage());
+    }
   }
 }

@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import redis.clients.jedis.Jedis;
 
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZoneOffset;
@@ -116,8 +115,7 @@ class EnrichmentTest {
         "SELECT count(*) FROM sessions WHERE project_id = ? AND user_id = 'u-geo'", t.project) > 0);
     assertEquals(0, Db.count("SELECT count(*) FROM sessions s WHERE s::text LIKE '%203.0.113.77%'"));
     assertEquals(0, Db.count("SELECT count(*) FROM users u WHERE u::text LIKE '%203.0.113.77%'"));
-    URI redis = URI.create(TestServers.get().redisUrl());
-    try (Jedis jedis = new Jedis(redis.getHost(), redis.getPort())) {
+    try (Jedis jedis = TestServers.get().jedis()) {
       assertTrue(jedis.keys("*203.0.113.77*").isEmpty());
       for (String key : jedis.keys("tally:" + t.project + ":*")) {
         String type = jedis.type(key);
