@@ -313,7 +313,8 @@ public final class ConfigLoader {
         throw new ConfigException(where + ".rollupRetentionDays must be at least retentionDays (rollups outlive raw "
             + "events) or 0 (forever)");
       }
-      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy));
+      out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy,
+          flag(p, where, "trustEventIp", false)));
     }
     return out;
   }

@@ -9,11 +9,16 @@ import java.util.List;
  * @param strictEventTypes whether event types outside the catalogue are refused (default: accepted as custom)
  * @param ipMode           what is kept of the client IP: ANONYMIZE (default: last octet / 80 bits zeroed), FULL, or
  *                         NONE (config "none" or "drop": no IP stored and no geo lookup)
- * @param adminKeys        keys of the admin role (user deletion and export)
+ * @param adminKeys        keys of the admin role (user deletion and export, insight settings)
  * @param privacy          Do Not Track, suppression of deleted users, retention windows
+ * @param trustEventIp     whether an event's {@code context.ip} (or the seed's {@code device.ip} / {@code browser.ip})
+ *                         names its client — for a backend forwarding its users' addresses; by default (false) the
+ *                         connection's address (through the trusted proxies) is the client's and those fields are
+ *                         ignored, since any holder of a write key could otherwise place its events anywhere
  */
 public record ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
-                            boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy) {
+                            boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy,
+                            boolean trustEventIp) {
   public enum IpMode { ANONYMIZE, FULL, NONE }
 
   /**
@@ -39,6 +44,11 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
   }
 
   public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
+                       boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy) {
+    this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, false);
+  }
+
+  public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
                        boolean strictEventTypes, IpMode ipMode) {
     this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, List.of(), Privacy.DEFAULTS);
   }
@@ -48,10 +58,14 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
   }
 
   public ProjectConfig withAdminKeys(List<String> keys) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy, trustEventIp);
   }
 
   public ProjectConfig withPrivacy(Privacy p) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p, trustEventIp);
+  }
+
+  public ProjectConfig withTrustEventIp(boolean trust) {
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, trust);
   }
 }

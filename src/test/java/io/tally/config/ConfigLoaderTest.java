@@ -110,6 +110,18 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void verifiesThatAProjectTakesEventAddressesOnlyWhenItSaysSo() {
+    JsonObject json = ConfigLoader.defaults();
+    json.getJsonArray("projects").getJsonObject(0).put("trustEventIp", true);
+    assertTrue(ConfigLoader.bind(json).projects().get(0).trustEventIp());
+    json.getJsonArray("projects").getJsonObject(0).remove("trustEventIp");
+    assertFalse(ConfigLoader.bind(json).projects().get(0).trustEventIp());
+    json.getJsonArray("projects").getJsonObject(0).put("trustEventIp", "yes");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(json));
+    assertTrue(e.getMessage().contains("projects[0].trustEventIp"), e.getMessage());
+  }
+
+  @Test
   void verifiesThatAStorageUrlsPasswordIsNeverInAnError() {
     for (String var : java.util.List.of("TALLY_PG_URL", "TALLY_REDIS_URL")) {
       ConfigException e = assertThrows(ConfigException.class, () -> withEnv(Map.of(var, "mysql://u:s3cret@db/x")));
