@@ -205,7 +205,9 @@ public final class Tally {
           // up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
           // its handlers one at a time, so the indexes stay confined to it
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
-              config.projects(), catalog, timeline), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
+              config.projects(), catalog, timeline,
+              new io.tally.insight.WebhookAddresses(config.alerts().allowedWebhookNetworks())),
+              new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
           .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,

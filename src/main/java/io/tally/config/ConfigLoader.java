@@ -217,7 +217,57 @@ public final class ConfigLoader {
         r.intIn("enrich.sessionTimeoutMinutes", 1, 24 * 60),
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json), lifecycle(json));
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json), lifecycle(json),
+        alerts(json));
+  }
+
+  /**
+   * The optional {@code alerts} section: the networks an alert webhook may reach besides public addresses, each an
+   * IPv4 or IPv6 address or CIDR block, read as literals only (never looked up).
+   */
+  private static TallyConfig.Alerts alerts(JsonObject json) {
+    Object raw = json.getValue("alerts");
+    if (raw == null) {
+      return TallyConfig.Alerts.DEFAULTS;
+    }
+    if (!(raw instanceof JsonObject a)) {
+      throw new ConfigException("alerts must be an object");
+    }
+    if (!a.containsKey("allowedWebhookNetworks")) {
+      return TallyConfig.Alerts.DEFAULTS;
+    }
+    List<String> networks = new Reader(json).strings("alerts.allowedWebhookNetworks");
+    for (String n : networks) {
+      if (!network(n.trim())) {
+        throw new ConfigException("alerts.allowedWebhookNetworks entries must be IPv4 or IPv6 addresses or CIDR "
+            + "blocks such as 10.0.0.0/8 or fd00::/8, got '" + n + "'");
+      }
+    }
+    return new TallyConfig.Alerts(networks);
+  }
+
+  private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+
+  /** a.b.c.d[/0-32] or an IPv6 literal[/0-128]. */
+  private static boolean network(String s) {
+    String[] parts = s.split("/", 2);
+    boolean v4 = parts[0].matches(OCTET + "(\\." + OCTET + "){3}");
+    boolean v6 = !v4 && parts[0].contains(":") && parts[0].matches("[0-9a-fA-F:.]+");
+    if (v6) {
+      try {
+        // a literal with a colon: parsed, never looked up
+        java.net.InetAddress.getByName(parts[0]);
+      } catch (java.net.UnknownHostException e) {
+        return false;
+      }
+    }
+    if (!v4 && !v6) {
+      return false;
+    }
+    if (parts.length == 1) {
+      return true;
+    }
+    return parts[1].matches("[0-9]{1,3}") && Integer.parseInt(parts[1]) <= (v4 ? 32 : 128);
   }
 
   /** What comes before "://" (the rest of a storage URL may hold a password, which no error message shows). */

@@ -5,7 +5,7 @@ import java.util.List;
 
 /** The whole configuration, immutable once loaded. */
 public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
-                          List<ProjectConfig> projects, Lifecycle lifecycle) {
+                          List<ProjectConfig> projects, Lifecycle lifecycle, Alerts alerts) {
 
   public TallyConfig {
     projects = List.copyOf(projects);
@@ -61,36 +61,59 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
     public static final Lifecycle DEFAULTS = new Lifecycle(Path.of("./data/archive"), true, 60, 5000, 20);
   }
 
+  /**
+   * Alert webhooks.
+   *
+   * @param allowedWebhookNetworks CIDR blocks a webhook may reach although they are not public (loopback, private,
+   *                               link-local...); empty by default: webhooks reach public addresses only
+   */
+  public record Alerts(List<String> allowedWebhookNetworks) {
+    public static final Alerts DEFAULTS = new Alerts(List.of());
+
+    public Alerts {
+      allowedWebhookNetworks = List.copyOf(allowedWebhookNetworks);
+    }
+  }
+
+  public TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
+                     List<ProjectConfig> projects, Lifecycle lifecycle) {
+    this(http, storage, ingest, writer, redis, enrich, projects, lifecycle, Alerts.DEFAULTS);
+  }
+
   public TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
                      List<ProjectConfig> projects) {
     this(http, storage, ingest, writer, redis, enrich, projects, Lifecycle.DEFAULTS);
   }
 
+  public TallyConfig withAlerts(Alerts a) {
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, lifecycle, a);
+  }
+
   public TallyConfig withLifecycle(Lifecycle l) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l, alerts);
   }
 
   public TallyConfig withStorage(Storage s) {
-    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle);
+    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle, alerts);
   }
 
   public TallyConfig withHttp(Http h) {
-    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle);
+    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle, alerts);
   }
 
   public TallyConfig withIngest(Ingest i) {
-    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle);
+    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle, alerts);
   }
 
   public TallyConfig withWriter(Writer w) {
-    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle);
+    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle, alerts);
   }
 
   public TallyConfig withEnrich(Enrich e) {
-    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle);
+    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle, alerts);
   }
 
   public TallyConfig withProjects(List<ProjectConfig> p) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle, alerts);
   }
 }

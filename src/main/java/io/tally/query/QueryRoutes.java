@@ -125,11 +125,16 @@ public final class QueryRoutes {
       }
       forward(ctx, Addresses.QUERY_ANOMALIES, q);
     });
-    router.get("/v1/insights/settings").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, base(ctx)));
+    // a read key sees the settings with the webhook URL redacted, an admin key whole; only an admin key changes them
+    // (the webhook decides where Tally sends requests)
+    router.get("/v1/insights/settings").handler(ctx -> {
+      KeyAuth.Principal p = readOrAdmin(ctx);
+      forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, new JsonObject().put("projectId", p.projectId())
+          .put("admin", p.role() == KeyAuth.Role.ADMIN));
+    });
     router.put("/v1/insights/settings").handler(io.vertx.ext.web.handler.BodyHandler.create(false)
             .setBodyLimit(FUNNEL_MAX_BYTES))
-        .handler(auth.require(KeyAuth.Role.READ))
+        .handler(auth.require(KeyAuth.Role.ADMIN))
         .handler(ctx -> {
           JsonObject body;
           try {
@@ -307,6 +312,23 @@ public final class QueryRoutes {
       throw ApiError.badRequest(field, field + " must be an ISO-8601 string");
     }
     return s;
+  }
+
+  /** The caller of a route both read and admin keys may use: 401 without a key, 403 for a write key. */
+  private KeyAuth.Principal readOrAdmin(RoutingContext ctx) {
+    String authorization = ctx.request().getHeader("Authorization");
+    try {
+      return auth.authenticate(authorization, null, KeyAuth.Role.READ);
+    } catch (ApiError notRead) {
+      if (notRead.status() != 403) {
+        throw notRead;
+      }
+      try {
+        return auth.authenticate(authorization, null, KeyAuth.Role.ADMIN);
+      } catch (ApiError notAdmin) {
+        throw ApiError.forbidden("this is a write key; this route needs a read or admin key");
+      }
+    }
   }
 
   private static JsonObject base(RoutingContext ctx) {

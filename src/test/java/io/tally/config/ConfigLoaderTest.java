@@ -110,6 +110,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void verifiesThatTheWebhookAllowanceIsEmptyByDefaultAndSetFromTheEnvironment() {
+    // GIVEN the shipped defaults: webhooks reach public addresses only, and no project takes an event's address
+    TallyConfig d = ConfigLoader.bind(ConfigLoader.defaults());
+    assertTrue(d.alerts().allowedWebhookNetworks().isEmpty());
+    assertFalse(d.projects().get(0).trustEventIp());
+    // WHEN the operator allows networks from the environment
+    TallyConfig c = withEnv(Map.of("TALLY_ALERTS_ALLOWED_WEBHOOK_NETWORKS", "10.1.0.0/16, fd00::/8,127.0.0.1"));
+    // THEN they are read as written
+    assertEquals(java.util.List.of("10.1.0.0/16", "fd00::/8", "127.0.0.1"), c.alerts().allowedWebhookNetworks());
+    // AND a file without the alerts section (an earlier release's) takes the default
+    JsonObject old = ConfigLoader.defaults();
+    old.remove("alerts");
+    assertTrue(ConfigLoader.bind(old).alerts().allowedWebhookNetworks().isEmpty());
+    // AND an entry that is no address or block is refused, naming the key (a name is never looked up)
+    for (String bad : java.util.List.of("localhost", "10.0.0.0/33", "fd00::/129", "256.0.0.0/8", "10.0.0.0/8/8",
+        "2130706433", "0x7f000001")) {
+      assertMessage(Map.of("TALLY_ALERTS_ALLOWED_WEBHOOK_NETWORKS", bad), "alerts.allowedWebhookNetworks");
+    }
+  }
+
+  @Test
   void verifiesThatAProjectTakesEventAddressesOnlyWhenItSaysSo() {
     JsonObject json = ConfigLoader.defaults();
     json.getJsonArray("projects").getJsonObject(0).put("trustEventIp", true);
