@@ -10,7 +10,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A postgresql:// URL, usable both by the Vert.x client and by JDBC (migrations, tools). User and password may be
- * given percent-encoded ({@code postgresql://tally:p%40ss@db:5432/tally}); {@link #toString()} never shows the password.
+ * given percent-encoded ({@code postgresql://tally:p%40ss@db:5432/tally}); {@link #toString()} never shows the
+ * password.
  */
 public record PgUrl(String host, int port, String database, String user, String password) {
 

@@ -187,7 +187,8 @@ class EnrichmentTest {
       Map<String, Object> ignored = row(plain.getString("id"));
       assertEquals("203.0.113.0", ignored.get("ip"), field);
       assertEquals("FR", ignored.get("country"), field);
-      assertEquals("FR", new JsonObject((String) ignored.get("context")).getJsonObject("location").getString("country"));
+      assertEquals("FR", new JsonObject((String) ignored.get("context")).getJsonObject("location")
+          .getString("country"));
       // AND the second where it says (the address still anonymised)
       Map<String, Object> taken = row(fwd.getString("id"));
       assertEquals("198.51.100.0", taken.get("ip"), field);
