@@ -73,8 +73,10 @@ public final class Main {
         .append("  admin:   DELETE /v1/users/{id}  GET /v1/users/{id}/export  (archives: java -jar tally.jar archive list)\n")
         .append("  ops:     GET /health/live  GET /health/ready  GET /metrics\n")
         .append("  storage: ").append(c.storage().embeddedPg() ? "embedded PostgreSQL (data in "
-            + c.storage().dataDir().toAbsolutePath().normalize() + "/pg)" : "external PostgreSQL " + tally.pgUrl())
-        .append(", ").append(c.storage().embeddedRedis() ? "embedded Redis" : "external Redis").append('\n');
+            + c.storage().dataDir().toAbsolutePath().normalize() + "/pg, its password in pg.password beside it)"
+            : "external PostgreSQL " + tally.pgUrl())
+        .append(", ").append(c.storage().embeddedRedis() ? "embedded Redis (its password in redis.password)"
+            : "external Redis").append('\n');
     for (ProjectConfig p : c.projects()) {
       sb.append("  project '").append(p.id()).append("': write key ").append(String.join(", ", p.writeKeys()))
           .append(" | read key ").append(String.join(", ", p.readKeys()));

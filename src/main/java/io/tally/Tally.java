@@ -109,12 +109,13 @@ public final class Tally {
       pgUrl = PgUrl.parse(st.pgUrl());
     }
     if (st.embeddedRedis()) {
-      redisServer = EmbeddedRedisServer.start(st.embeddedRedisPort());
+      redisServer = EmbeddedRedisServer.start(st.dataDir(), st.embeddedRedisPort());
       redisUrl = redisServer.url();
     } else {
       redisUrl = st.redisUrl();
     }
-    LOG.info("PostgreSQL at {}, Redis at {}", pgUrl, redisUrl);
+    // PgUrl prints no password; a Redis URL may carry one (the embedded server's always does)
+    LOG.info("PostgreSQL at {}, Redis at {}", pgUrl, withoutPassword(redisUrl));
     LOG.info(collectorSettings());
     Migrations.migrate(pgUrl);
 
@@ -205,7 +206,9 @@ public final class Tally {
           // up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
           // its handlers one at a time, so the indexes stay confined to it
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
-              config.projects(), catalog, timeline), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
+              config.projects(), catalog, timeline,
+              new io.tally.insight.WebhookAddresses(config.alerts().allowedWebhookNetworks())),
+              new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
           .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
           .compose(id -> vertx.deployVerticle(() -> {
             HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
@@ -269,6 +272,20 @@ public final class Tally {
     });
     return new JsonObject().put("count", stored.size()).put("at", System.currentTimeMillis())
         .put("projects", projects);
+  }
+
+  /** redis://user:secret@host:port → redis://user@host:port; redis://:secret@host → redis://host. */
+  static String withoutPassword(String url) {
+    int start = url.indexOf("://");
+    // the last '@': a password written without percent-encoding may hold '@' or '/' itself
+    int at = url.lastIndexOf('@');
+    if (start < 0 || at < start) {
+      return url;
+    }
+    String user = url.substring(start + 3, at);
+    int colon = user.indexOf(':');
+    user = colon < 0 ? user : user.substring(0, colon);
+    return url.substring(0, start + 3) + (user.isEmpty() ? "" : user + "@") + url.substring(at + 1);
   }
 
   private static int freePort() throws java.io.IOException {

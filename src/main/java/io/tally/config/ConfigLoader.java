@@ -164,11 +164,11 @@ public final class ConfigLoader {
         r.str("http.host"), r.intIn("http.port", 0, 65535), r.intIn("http.instances", 1, 64));
     String pgUrl = r.strOrEmpty("storage.pgUrl");
     if (!pgUrl.isEmpty() && !pgUrl.startsWith("postgresql://") && !pgUrl.startsWith("postgres://")) {
-      throw new ConfigException("storage.pgUrl must be a postgresql:// URL, got '" + pgUrl + "'");
+      throw new ConfigException("storage.pgUrl must be a postgresql:// URL, got " + scheme(pgUrl));
     }
     String redisUrl = r.strOrEmpty("storage.redisUrl");
     if (!redisUrl.isEmpty() && !redisUrl.startsWith("redis://")) {
-      throw new ConfigException("storage.redisUrl must be a redis:// URL, got '" + redisUrl + "'");
+      throw new ConfigException("storage.redisUrl must be a redis:// URL, got " + scheme(redisUrl));
     }
     TallyConfig.Storage storage = new TallyConfig.Storage(Path.of(r.str("storage.dataDir")), pgUrl, redisUrl,
         r.intIn("storage.pgPoolSize", 1, 100), r.intIn("storage.embeddedPgPort", 0, 65535),
@@ -218,7 +218,7 @@ public final class ConfigLoader {
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
     return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json, ingest), lifecycle(json),
-        perimeter(r));
+        perimeter(r), alerts(json));
   }
 
   /** The {@code http.*} keys beyond host, port and instances. */
@@ -281,6 +281,61 @@ public final class ConfigLoader {
           + v);
     }
     return n.intValue();
+  }
+
+  /**
+   * The optional {@code alerts} section: the networks an alert webhook may reach besides public addresses, each an
+   * IPv4 or IPv6 address or CIDR block, read as literals only (never looked up).
+   */
+  private static TallyConfig.Alerts alerts(JsonObject json) {
+    Object raw = json.getValue("alerts");
+    if (raw == null) {
+      return TallyConfig.Alerts.DEFAULTS;
+    }
+    if (!(raw instanceof JsonObject a)) {
+      throw new ConfigException("alerts must be an object");
+    }
+    if (!a.containsKey("allowedWebhookNetworks")) {
+      return TallyConfig.Alerts.DEFAULTS;
+    }
+    List<String> networks = new Reader(json).strings("alerts.allowedWebhookNetworks");
+    for (String n : networks) {
+      if (!network(n.trim())) {
+        throw new ConfigException("alerts.allowedWebhookNetworks entries must be IPv4 or IPv6 addresses or CIDR "
+            + "blocks such as 10.0.0.0/8 or fd00::/8, got '" + n + "'");
+      }
+    }
+    return new TallyConfig.Alerts(networks);
+  }
+
+  private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+
+  /** a.b.c.d[/0-32] or an IPv6 literal[/0-128]. */
+  private static boolean network(String s) {
+    String[] parts = s.split("/", 2);
+    boolean v4 = parts[0].matches(OCTET + "(\\." + OCTET + "){3}");
+    boolean v6 = !v4 && parts[0].contains(":") && parts[0].matches("[0-9a-fA-F:.]+");
+    if (v6) {
+      try {
+        // a literal with a colon: parsed, never looked up
+        java.net.InetAddress.getByName(parts[0]);
+      } catch (java.net.UnknownHostException e) {
+        return false;
+      }
+    }
+    if (!v4 && !v6) {
+      return false;
+    }
+    if (parts.length == 1) {
+      return true;
+    }
+    return parts[1].matches("[0-9]{1,3}") && Integer.parseInt(parts[1]) <= (v4 ? 32 : 128);
+  }
+
+  /** What comes before "://" (the rest of a storage URL may hold a password, which no error message shows). */
+  private static String scheme(String url) {
+    int i = url.indexOf("://");
+    return i < 0 ? "a value without a scheme" : url.substring(0, i) + "://…";
   }
 
   /** The optional {@code lifecycle} section; a missing key takes its default. */
@@ -371,7 +426,7 @@ public final class ConfigLoader {
             + "events) or 0 (forever)");
       }
       out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy,
-          rateLimits(p, where, ingest)));
+          rateLimits(p, where, ingest), flag(p, where, "trustEventIp", false)));
     }
     return out;
   }

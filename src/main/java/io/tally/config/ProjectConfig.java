@@ -9,13 +9,17 @@ import java.util.List;
  * @param strictEventTypes whether event types outside the catalogue are refused (default: accepted as custom)
  * @param ipMode           what is kept of the client IP: ANONYMIZE (default: last octet / 80 bits zeroed), FULL, or
  *                         NONE (config "none" or "drop": no IP stored and no geo lookup)
- * @param adminKeys        keys of the admin role (user deletion and export)
+ * @param adminKeys        keys of the admin role (user deletion and export, insight settings)
  * @param privacy          Do Not Track, suppression of deleted users, retention windows
  * @param rateLimits       token buckets of each of the project's keys
+ * @param trustEventIp     whether an event's {@code context.ip} (or the seed's {@code device.ip} / {@code browser.ip})
+ *                         names its client — for a backend forwarding its users' addresses; by default (false) the
+ *                         connection's address (through the trusted proxies) is the client's and those fields are
+ *                         ignored, since any holder of a write key could otherwise place its events anywhere
  */
 public record ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
                             boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy,
-                            RateLimits rateLimits) {
+                            RateLimits rateLimits, boolean trustEventIp) {
   public enum IpMode { ANONYMIZE, FULL, NONE }
 
   /**
@@ -62,7 +66,7 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
 
   public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
                        boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy) {
-    this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, RateLimits.DEFAULTS);
+    this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, RateLimits.DEFAULTS, false);
   }
 
   public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
@@ -75,14 +79,22 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
   }
 
   public ProjectConfig withAdminKeys(List<String> keys) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy, rateLimits);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy, rateLimits,
+        trustEventIp);
   }
 
   public ProjectConfig withPrivacy(Privacy p) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p, rateLimits);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p, rateLimits,
+        trustEventIp);
   }
 
   public ProjectConfig withRateLimits(RateLimits r) {
-    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, r);
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, r,
+        trustEventIp);
+  }
+
+  public ProjectConfig withTrustEventIp(boolean trust) {
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy,
+        rateLimits, trust);
   }
 }

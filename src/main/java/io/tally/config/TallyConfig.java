@@ -5,7 +5,7 @@ import java.util.List;
 
 /** The whole configuration, immutable once loaded. */
 public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
-                          List<ProjectConfig> projects, Lifecycle lifecycle, Perimeter perimeter) {
+                          List<ProjectConfig> projects, Lifecycle lifecycle, Perimeter perimeter, Alerts alerts) {
 
   public TallyConfig {
     projects = List.copyOf(projects);
@@ -84,6 +84,20 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
     public static final Lifecycle DEFAULTS = new Lifecycle(Path.of("./data/archive"), true, 60, 5000, 20);
   }
 
+  /**
+   * Alert webhooks.
+   *
+   * @param allowedWebhookNetworks CIDR blocks a webhook may reach although they are not public (loopback, private,
+   *                               link-local...); empty by default: webhooks reach public addresses only
+   */
+  public record Alerts(List<String> allowedWebhookNetworks) {
+    public static final Alerts DEFAULTS = new Alerts(List.of());
+
+    public Alerts {
+      allowedWebhookNetworks = List.copyOf(allowedWebhookNetworks);
+    }
+  }
+
   public TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
                      List<ProjectConfig> projects) {
     this(http, storage, ingest, writer, redis, enrich, projects, Lifecycle.DEFAULTS);
@@ -91,38 +105,42 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
 
   public TallyConfig(Http http, Storage storage, Ingest ingest, Writer writer, Redis redis, Enrich enrich,
                      List<ProjectConfig> projects, Lifecycle lifecycle) {
-    this(http, storage, ingest, writer, redis, enrich, projects, lifecycle, Perimeter.DEFAULTS);
+    this(http, storage, ingest, writer, redis, enrich, projects, lifecycle, Perimeter.DEFAULTS, Alerts.DEFAULTS);
   }
 
-  public TallyConfig withLifecycle(Lifecycle l) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l, perimeter);
-  }
-
-  public TallyConfig withStorage(Storage s) {
-    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle, perimeter);
-  }
-
-  public TallyConfig withHttp(Http h) {
-    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle, perimeter);
-  }
-
-  public TallyConfig withIngest(Ingest i) {
-    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle, perimeter);
-  }
-
-  public TallyConfig withWriter(Writer w) {
-    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle, perimeter);
-  }
-
-  public TallyConfig withEnrich(Enrich e) {
-    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle, perimeter);
+  public TallyConfig withAlerts(Alerts a) {
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, lifecycle, perimeter, a);
   }
 
   public TallyConfig withPerimeter(Perimeter p) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, lifecycle, p);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, lifecycle, p, alerts);
+  }
+
+  public TallyConfig withLifecycle(Lifecycle l) {
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects, l, perimeter, alerts);
+  }
+
+  public TallyConfig withStorage(Storage s) {
+    return new TallyConfig(http, s, ingest, writer, redis, enrich, projects, lifecycle, perimeter, alerts);
+  }
+
+  public TallyConfig withHttp(Http h) {
+    return new TallyConfig(h, storage, ingest, writer, redis, enrich, projects, lifecycle, perimeter, alerts);
+  }
+
+  public TallyConfig withIngest(Ingest i) {
+    return new TallyConfig(http, storage, i, writer, redis, enrich, projects, lifecycle, perimeter, alerts);
+  }
+
+  public TallyConfig withWriter(Writer w) {
+    return new TallyConfig(http, storage, ingest, w, redis, enrich, projects, lifecycle, perimeter, alerts);
+  }
+
+  public TallyConfig withEnrich(Enrich e) {
+    return new TallyConfig(http, storage, ingest, writer, redis, e, projects, lifecycle, perimeter, alerts);
   }
 
   public TallyConfig withProjects(List<ProjectConfig> p) {
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle, perimeter);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, p, lifecycle, perimeter, alerts);
   }
 }

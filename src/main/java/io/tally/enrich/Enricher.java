@@ -58,6 +58,8 @@ public final class Enricher {
 
   public List<Event> enrich(List<Event> events, RequestInfo req, ProjectConfig project) {
     InetAddress requestIp = addresses.resolve(req.peer(), req.forwardedFor());
+    // an event names its own client only where the project says its senders forward their users' addresses
+    boolean eventIp = project.trustEventIp();
     List<Event> out = new ArrayList<>(events.size());
     // events of one request nearly always share their origin: compute the shared part once
     String lastUa = null;
@@ -70,7 +72,7 @@ public final class Enricher {
     for (Event e : events) {
       Event.ClientInfo c = e.client();
       String ua = c.userAgent() != null ? c.userAgent() : browserAgent(req.userAgent());
-      InetAddress ip = c.ip() != null ? ClientAddress.parse(c.ip()) : requestIp;
+      InetAddress ip = eventIp && c.ip() != null ? ClientAddress.parse(c.ip()) : requestIp;
       Origin origin;
       if (lastOrigin != null && Objects.equals(ua, lastUa) && Objects.equals(ip, lastIp)) {
         origin = lastOrigin;

@@ -89,20 +89,20 @@ public final class KeyAuth {
    * 401 missing or unknown, 403 wrong role, 429 when this view's client is blocked after failed keys.
    */
   public Principal authenticate(String authorization, String queryKey, Role needed) {
-    return authenticate(authorization, queryKey, needed, null, client);
+    return authenticate(authorization, queryKey, java.util.EnumSet.of(needed), null, client);
   }
 
   /** The same for a request, throttled per client address when guarded. */
   Principal authenticate(HttpServerRequest request, String queryKey, Role needed) {
-    return authenticate(request.getHeader("Authorization"), queryKey, needed, request, null);
+    return authenticate(request.getHeader("Authorization"), queryKey, java.util.EnumSet.of(needed), request, null);
   }
 
   /**
    * {@code known}: the client of a view made by {@link #forClient}; else it is worked out from {@code request} only
    * when it matters (some client has failed keys lately, or this key fails), so most requests never parse addresses.
    */
-  private Principal authenticate(String authorization, String queryKey, Role needed, HttpServerRequest request,
-                                 String known) {
+  private Principal authenticate(String authorization, String queryKey, java.util.Set<Role> needed,
+                                 HttpServerRequest request, String known) {
     String client = known;
     if (client == null && request != null && perimeter != null && !perimeter.keyFailures.quiet()) {
       client = perimeter.clientOf(request);
@@ -133,9 +133,10 @@ public final class KeyAuth {
       }
       throw g.error;
     }
-    if (p.role() != needed) {
+    if (!needed.contains(p.role())) {
       throw ApiError.forbidden("this is a " + p.role().name().toLowerCase() + " key; this route needs a "
-          + needed.name().toLowerCase() + " key");
+          + needed.stream().map(r -> r.name().toLowerCase()).collect(java.util.stream.Collectors.joining(" or "))
+          + " key");
     }
     return p;
   }
@@ -157,11 +158,18 @@ public final class KeyAuth {
    * refused here too, before its body is read; its events are counted once the body is parsed.
    */
   public Handler<RoutingContext> require(Role role) {
+    return requireAny(role);
+  }
+
+  /** {@link #require} accepting a key of any of these roles (e.g. read or admin). */
+  public Handler<RoutingContext> requireAny(Role... roles) {
+    java.util.Set<Role> allowed = java.util.EnumSet.copyOf(java.util.List.of(roles));
     // a PlatformHandler, because vertx-web only lets those run before a BodyHandler on a route
     return (PlatformHandler) ctx -> {
       try {
-        Principal p = authenticate(ctx.request(), null, role);
+        Principal p = authenticate(ctx.request().getHeader("Authorization"), null, allowed, ctx.request(), null);
         long now = System.nanoTime();
+        Role role = p.role();
         long wait = role == Role.WRITE ? p.bucket().untilOne(now) : p.bucket().take(1, now);
         if (wait > 0) {
           if (perimeter != null) {

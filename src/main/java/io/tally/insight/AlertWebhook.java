@@ -11,8 +11,9 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 
-import java.net.URI;
+import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -28,6 +29,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Dedupe across time is the caller's (it persists sent ids); here only one delivery of an id runs at a time: a
  * second send of an id still in flight joins the first one's future.
+ *
+ * <p>Every attempt first resolves the host and checks each of its addresses ({@link WebhookAddresses}: public ones
+ * only, unless the operator allowed more), then connects to the address it checked — with the URL's host in the
+ * Host header and for TLS — so no DNS answer given later (rebinding) can send it elsewhere. A refused destination
+ * fails the send at once, without retries (it would be refused again) and without a connection. Redirects are never
+ * followed: a 3xx answer is a failed attempt like any other non-2xx.
  */
 public final class AlertWebhook {
   public static final String USER_AGENT = "tally-alerts";
@@ -92,6 +99,7 @@ public final class AlertWebhook {
 
   private final Vertx vertx;
   private final Options options;
+  private final WebhookAddresses addresses;
   // a strong reference: the client must live as long as deliveries may be under way
   private final HttpClientAgent client;
   private final Map<String, Future<Void>> inFlight = new ConcurrentHashMap<>();
@@ -99,11 +107,18 @@ public final class AlertWebhook {
   private final LongAdder delivered = new LongAdder();
   private final LongAdder failed = new LongAdder();
   private final LongAdder joined = new LongAdder();
+  private final LongAdder refused = new LongAdder();
   private volatile boolean closed;
 
+  /** Delivers to public addresses only. */
   public AlertWebhook(Vertx vertx, Options options) {
+    this(vertx, options, WebhookAddresses.PUBLIC_ONLY);
+  }
+
+  public AlertWebhook(Vertx vertx, Options options, WebhookAddresses addresses) {
     this.vertx = vertx;
     this.options = options;
+    this.addresses = addresses;
     // pooled connections idle for a minute are closed: alerts are rare, receivers drop idle connections anyway
     this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) Math.min(Integer.MAX_VALUE,
         options.attemptTimeoutMs())).setIdleTimeout(60));
@@ -118,15 +133,11 @@ public final class AlertWebhook {
     if (rawId == null || rawId.toString().isBlank()) {
       return Future.failedFuture(new IllegalArgumentException("payload must carry an \"id\""));
     }
-    URI uri;
+    WebhookUrl target;
     try {
-      uri = URI.create(url);
-    } catch (IllegalArgumentException | NullPointerException e) {
-      return Future.failedFuture(new IllegalArgumentException("bad webhook URL: " + url));
-    }
-    if (!("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
-        || uri.getHost() == null) {
-      return Future.failedFuture(new IllegalArgumentException("webhook URL must be absolute http(s): " + url));
+      target = WebhookUrl.parse(url);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
     }
     if (closed) {
       return Future.failedFuture(new IllegalStateException("webhook client closed"));
@@ -138,11 +149,20 @@ public final class AlertWebhook {
       joined.increment();
       return running;
     }
-    attempt(url, payload.toBuffer(), id, 1, done);
+    attempt(target, payload.toBuffer(), id, 1, done);
     return done.future();
   }
 
-  private void attempt(String url, Buffer body, String id, int n, Promise<Void> done) {
+  /** Where {@code url} would be delivered now: the checked address, or the refusal ({@link WebhookAddresses}). */
+  public Future<java.net.InetAddress> check(String url) {
+    try {
+      return addresses.resolve(vertx, WebhookUrl.parse(url));
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private void attempt(WebhookUrl url, Buffer body, String id, int n, Promise<Void> done) {
     if (closed) {
       finish(id, done, new IllegalStateException("webhook client closed"));
       return;
@@ -162,6 +182,11 @@ public final class AlertWebhook {
       } else {
         cause = ar.cause();
       }
+      if (cause instanceof WebhookAddresses.RefusedException) {
+        refused.increment();
+        finish(id, done, cause);
+        return;
+      }
       if (n >= options.maxAttempts()) {
         finish(id, done, cause);
         return;
@@ -180,8 +205,11 @@ public final class AlertWebhook {
     done.fail(cause);
   }
 
-  /** One attempt, bounded as a whole by attemptTimeoutMs: a timeout resets the request (and its connection). */
-  private Future<Answer> post(String url, Buffer body, String id) {
+  /**
+   * One attempt — resolution, check, connection, request and answer — bounded as a whole by attemptTimeoutMs: a
+   * timeout resets the request (and its connection).
+   */
+  private Future<Answer> post(WebhookUrl url, Buffer body, String id) {
     Promise<Answer> result = Promise.promise();
     AtomicReference<HttpClientRequest> request = new AtomicReference<>();
     long timer = vertx.setTimer(options.attemptTimeoutMs(), t -> {
@@ -193,12 +221,22 @@ public final class AlertWebhook {
         }
       }
     });
-    RequestOptions ro = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
-        .setFollowRedirects(false)
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(HttpHeaders.USER_AGENT, USER_AGENT)
-        .putHeader(ALERT_ID_HEADER, id);
-    client.request(ro).compose(req -> {
+    addresses.resolve(vertx, url).compose(address -> {
+      if (result.future().isComplete()) {
+        return Future.failedFuture("timed out");
+      }
+      // the host names the request (Host header, TLS server name and certificate); the connection goes to the
+      // address just checked, never to another answer of the resolver
+      RequestOptions ro = new RequestOptions().setMethod(HttpMethod.POST).setSsl(url.https())
+          .setHost(url.host()).setPort(url.port()).setURI(url.pathAndQuery())
+          .setServer(SocketAddress.inetSocketAddress(new InetSocketAddress(address, url.port())))
+          .setFollowRedirects(false)
+          .putHeader(HttpHeaders.HOST, url.hostHeader())
+          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .putHeader(HttpHeaders.USER_AGENT, USER_AGENT)
+          .putHeader(ALERT_ID_HEADER, id);
+      return client.request(ro);
+    }).compose(req -> {
       request.set(req);
       if (result.future().isComplete()) {
         // the timeout fired while the connection was being obtained
@@ -242,9 +280,14 @@ public final class AlertWebhook {
     return delivered.sum();
   }
 
-  /** Sends that gave up (after maxAttempts, or because the client was closed). */
+  /** Sends that gave up (after maxAttempts, because the client was closed, or refused). */
   public long failed() {
     return failed.sum();
+  }
+
+  /** Sends refused because the webhook's host is, or resolves to, an address it may not reach. */
+  public long refused() {
+    return refused.sum();
   }
 
   /** Sends of an id already in flight, joined to that delivery instead of sent again. */

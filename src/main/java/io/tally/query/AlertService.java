@@ -1,6 +1,9 @@
 package io.tally.query;
 
+import io.tally.ApiError;
 import io.tally.insight.AlertWebhook;
+import io.tally.insight.WebhookAddresses;
+import io.tally.insight.WebhookUrl;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -34,7 +37,10 @@ final class AlertService {
     webhook.send(url, payload).onComplete(ar -> {
       metrics.alertDelivery(ar.succeeded());
       if (ar.failed()) {
-        LOG.warn("alert {} to {} not delivered after retries: {}", id, url, ar.cause().toString());
+        // the URL's path and query often hold the receiver's token: logged without them
+        LOG.warn("alert {} to {} not delivered: {}", id, WebhookUrl.redact(url),
+            ar.cause() instanceof WebhookAddresses.RefusedException ? ar.cause().getMessage()
+                : "after retries: " + ar.cause());
       }
       pool.preparedQuery("UPDATE alerts_sent SET delivered = $3 WHERE project_id = $1 AND alert_id = $2")
           .execute(Tuple.of(project, id, ar.succeeded()));
@@ -51,6 +57,26 @@ final class AlertService {
         .execute().onSuccess(rows -> rows.forEach(r -> deliver(r.getString(0), r.getString(1), r.getString(3),
             (JsonObject) r.getValue(2))))
         .onFailure(err -> LOG.warn("resending undelivered alerts failed: {}", err.toString()));
+  }
+
+  /**
+   * A settings body whose {@code webhookUrl} (if any) may be delivered to: its host is a public address, or resolves
+   * only to public ones (or to the networks the operator allowed). Else a 400 naming {@code webhookUrl}; the same
+   * check is made again at every delivery, after resolving afresh.
+   */
+  Future<JsonObject> checkWebhook(JsonObject q) {
+    String url = InsightSettings.parse(q.getJsonObject("body")).webhookUrl();
+    if (url == null) {
+      return Future.succeededFuture(q);
+    }
+    return webhook.check(url).map(address -> q).recover(err -> {
+      if (err instanceof WebhookAddresses.RefusedException || err instanceof IllegalArgumentException) {
+        return Future.failedFuture(ApiError.badRequest("webhookUrl", "webhookUrl: " + err.getMessage()));
+      }
+      // no answer from DNS, or none for this name: nothing could be checked, nothing could be delivered
+      return Future.failedFuture(ApiError.badRequest("webhookUrl", "webhookUrl: its host "
+          + WebhookUrl.parse(url).host() + " does not resolve"));
+    });
   }
 
   /** Offers alerts (only their high-severity ones are sent); the future completes when they are recorded. */

@@ -51,9 +51,18 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   private final QueryCache cache = new QueryCache(CACHE_BYTES, Duration.ofMinutes(10));
 
   private final EventTimeline timeline;
+  private final io.tally.insight.WebhookAddresses webhookAddresses;
 
   public AnalyticsQueryVerticle(Pool pool, Redis redis, TallyMetrics metrics, List<ProjectConfig> projects,
                                 EventCatalog catalog, EventTimeline timeline) {
+    this(pool, redis, metrics, projects, catalog, timeline, io.tally.insight.WebhookAddresses.PUBLIC_ONLY);
+  }
+
+  /** @param webhookAddresses where alert webhooks may deliver (public addresses, and the networks allowed) */
+  public AnalyticsQueryVerticle(Pool pool, Redis redis, TallyMetrics metrics, List<ProjectConfig> projects,
+                                EventCatalog catalog, EventTimeline timeline,
+                                io.tally.insight.WebhookAddresses webhookAddresses) {
+    this.webhookAddresses = webhookAddresses;
     this.timeline = timeline;
     this.pool = pool;
     this.redis = redis;
@@ -83,7 +92,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     PatternEngine patterns = new PatternEngine(pool, catalog, this::cachedAs);
     AnomalyQuery anomalies = new AnomalyQuery(pool, timeline);
     InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns, this::cachedAs);
-    webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults());
+    webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults(), webhookAddresses);
     AlertService alerts = new AlertService(pool, webhook, metrics);
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
       index.apply(m.body());
@@ -145,9 +154,11 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_INSIGHTS, "insights", q -> insights.settings(q.getString("projectId"))
             .compose(s -> cachedAs("insights", q.copy().put("settings", s.values()), () -> insights.run(q, zone(q), s)
                 .onSuccess(this::counted)).onSuccess(r -> offer(r, s, alerts, q.getString("projectId"))))),
+        // the webhook URL whole for an admin key only (QueryRoutes sets "admin" from the caller's key)
         consume(Addresses.QUERY_INSIGHT_SETTINGS, "insight_settings", q -> insights.settings(q.getString("projectId"))
-            .map(InsightSettings::effective)),
-        consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", insights::saveSettings)))
+            .map(s -> s.effective(q.getBoolean("admin", false)))),
+        consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", q -> alerts.checkWebhook(q)
+            .compose(insights::saveSettings))))
         .onSuccess(v -> {
           alertTimer = vertx.setPeriodic(ALERT_SCAN_MS, id -> scanForAlerts(insights, alerts));
           warmTimer = vertx.setPeriodic(10_000, WARM_MS, id -> warm(patterns, insights));

@@ -1,17 +1,18 @@
 package io.tally.query;
 
 import io.tally.ApiError;
+import io.tally.insight.WebhookUrl;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * A project's insight thresholds and alert webhook ({@code GET/PUT /v1/insights/settings}, stored in
- * {@code project_settings}); every absent key takes its default. README "Insights" lists them.
+ * {@code project_settings}); every absent key takes its default. README "Insights" lists them. The webhook URL is
+ * shown whole to an admin key only: its path and query usually hold the receiver's secret.
  */
 record InsightSettings(JsonObject values) {
   /** name → default; numbers are thresholds, lists are funnel steps / anomaly metrics, webhookUrl a URL or null. */
@@ -58,8 +59,13 @@ record InsightSettings(JsonObject values) {
     return values.getString("webhookUrl");
   }
 
-  /** Every setting with its effective value. */
+  /** Every setting with its effective value, the webhook URL redacted ({@link WebhookUrl#redacted()}). */
   JsonObject effective() {
+    return effective(false);
+  }
+
+  /** Every setting with its effective value; the webhook URL whole only when {@code whole} (an admin asks). */
+  JsonObject effective(boolean whole) {
     JsonObject o = new JsonObject();
     DEFAULTS.forEach((k, d) -> {
       Object v = values.getValue(k);
@@ -68,6 +74,9 @@ record InsightSettings(JsonObject values) {
       }
       o.put(k, v);
     });
+    if (!whole && o.getValue("webhookUrl") instanceof String url) {
+      o.put("webhookUrl", WebhookUrl.redact(url));
+    }
     return o;
   }
 
@@ -92,12 +101,9 @@ record InsightSettings(JsonObject values) {
           throw ApiError.badRequest(k, "webhookUrl must be an http(s) URL of at most 2000 characters, or null");
         }
         try {
-          URI u = new URI(s);
-          if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
-            throw new IllegalArgumentException();
-          }
-        } catch (Exception e) {
-          throw ApiError.badRequest(k, "webhookUrl must be an http(s) URL with a host");
+          WebhookUrl.parse(s);
+        } catch (IllegalArgumentException e) {
+          throw ApiError.badRequest(k, "webhookUrl must be an http(s) URL with a host: " + e.getMessage());
         }
       } else if (d instanceof List<?>) {
         if (!(v instanceof JsonArray a) || a.isEmpty() || a.size() > 10

@@ -124,9 +124,12 @@ public final class QueryRoutes {
       }
       forward(ctx, Addresses.QUERY_ANOMALIES, q);
     });
-    router.get("/v1/insights/settings").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, base(ctx)));
-    router.put("/v1/insights/settings").handler(auth.require(KeyAuth.Role.READ))
+    // a read key sees the settings with the webhook URL redacted, an admin key whole; only an admin key changes them
+    // (the webhook decides where Tally sends requests)
+    router.get("/v1/insights/settings").handler(auth.requireAny(KeyAuth.Role.READ, KeyAuth.Role.ADMIN))
+        .handler(ctx -> forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, base(ctx)
+            .put("admin", KeyAuth.principal(ctx).role() == KeyAuth.Role.ADMIN)));
+    router.put("/v1/insights/settings").handler(auth.require(KeyAuth.Role.ADMIN))
         .handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(FUNNEL_MAX_BYTES))
         .handler(ctx -> {
           JsonObject body;

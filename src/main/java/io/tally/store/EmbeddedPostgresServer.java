@@ -1,24 +1,43 @@
 package io.tally.store;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 
 /**
  * A real PostgreSQL 17 (zonky binaries) keeping its data in a directory, so a restart keeps every event.
  * Tuned for write throughput without giving up durability: fsync and synchronous_commit stay on.
+ *
+ * <p>It listens on loopback only and every connection, TCP or Unix socket, authenticates with scram-sha-256 as
+ * {@code postgres} with a password made at the first start and kept beside the data directory in
+ * {@code <dataDir>.password} (mode 0600): {@code data/pg} has {@code data/pg.password}. A data directory made by a
+ * release that trusted every local client is switched over at its first start.
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
+
   private final Path dataDir;
+  private final Path passwordFile;
+  private final String password;
   private final int port;
   private EmbeddedPostgres pg;
 
-  private EmbeddedPostgresServer(Path dataDir, int port) {
+  private EmbeddedPostgresServer(Path dataDir, Path passwordFile, String password, int port) {
     this.dataDir = dataDir;
+    this.passwordFile = passwordFile;
+    this.password = password;
     this.port = port;
   }
 
@@ -28,14 +47,32 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
       throw new IllegalStateException("the embedded PostgreSQL cannot run as root (PostgreSQL refuses to); "
           + "run Tally as an unprivileged user, or set TALLY_PG_URL to an external PostgreSQL");
     }
-    EmbeddedPostgresServer s = new EmbeddedPostgresServer(dataDir, port == 0 ? FreePort.find() : port);
+    Path passwordFile = passwordFile(dataDir);
+    boolean cluster = Files.exists(dataDir.resolve("postgresql.conf"));
+    EmbeddedPassword.Loaded pw = EmbeddedPassword.readOrCreate(passwordFile);
+    if (pw.created() && cluster && !trusts(dataDir)) {
+      // the cluster asks for a password nobody has any more: a new one would not open it
+      delete(passwordFile);
+      throw new IllegalStateException("the embedded PostgreSQL in " + dataDir + " asks for the password kept in "
+          + passwordFile + ", which is missing: put the file back (or set TALLY_PG_URL to another PostgreSQL)");
+    }
+    EmbeddedPostgresServer s = new EmbeddedPostgresServer(dataDir, passwordFile, pw.password(),
+        port == 0 ? FreePort.find() : port);
     s.startProcess();
     return s;
+  }
+
+  /** Where the password of the cluster in {@code dataDir} is kept: beside it, since initdb wants an empty directory. */
+  public static Path passwordFile(Path dataDir) {
+    Path abs = dataDir.toAbsolutePath().normalize();
+    return abs.resolveSibling(abs.getFileName() + ".password");
   }
 
   private void startProcess() {
     try {
       Files.createDirectories(dataDir);
+      boolean fresh = !Files.exists(dataDir.resolve("postgresql.conf"));
+      boolean legacy = !fresh && trusts(dataDir);
       EmbeddedPostgres.Builder b = EmbeddedPostgres.builder();
       // extra server settings for diagnosis, e.g. -Dtally.embeddedPg.settings=shared_preload_libraries=pg_stat_statements
       for (String kv : System.getProperty("tally.embeddedPg.settings", "").split(",")) {
@@ -44,11 +81,22 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           b.setServerConfig(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
         }
       }
+      if (fresh) {
+        // zonky always runs "initdb -A trust" and offers no option against it, but appends each "locale" setting
+        // to that command as --key=value, and initdb takes the last of a repeated option: so the new cluster asks
+        // for scram-sha-256 on local and host connections from its first start, with the superuser's password read
+        // from the password file (nothing is ever reachable without it)
+        b.setLocaleConfig("auth-local", EmbeddedPgHba.SCRAM)
+            .setLocaleConfig("auth-host", EmbeddedPgHba.SCRAM)
+            .setLocaleConfig("pwfile", passwordFile.toString());
+      }
       pg = b
           .setDataDirectory(dataDir)
           .setCleanDataDirectory(false)
           .setPort(port)
           .setPGStartupWait(Duration.ofSeconds(60))
+          // zonky's readiness check connects as postgres: with the password (a trusting legacy cluster ignores it)
+          .setConnectConfig("password", password)
           // a new cluster compares text byte by byte: UTF-8 byte order is code-point order, the order C.UTF-8 gives,
           // without a strcoll call (and a copy of both strings) per comparison in every text index and sort
           .setLocaleConfig("encoding", "UTF8")
@@ -64,18 +112,98 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           .setServerConfig("wal_buffers", "32MB")
           .setServerConfig("commit_delay", "0")
           .setServerConfig("listen_addresses", "localhost")
+          .setServerConfig("password_encryption", EmbeddedPgHba.SCRAM)
           .start();
+      if (legacy) {
+        requirePassword();
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start embedded PostgreSQL in " + dataDir, e);
     }
   }
 
+  /**
+   * A cluster made by an earlier release trusts every local client: while it still does, the superuser gets the
+   * password, then pg_hba.conf asks for it and is reloaded. Each step can be repeated, so a crash halfway through
+   * is finished at the next start.
+   */
+  private void requirePassword() throws IOException {
+    PgUrl url = url();
+    try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), password);
+         Statement st = c.createStatement()) {
+      st.execute("SET password_encryption = '" + EmbeddedPgHba.SCRAM + "'");
+      // the password is hex (EmbeddedPassword): nothing to quote
+      st.execute("ALTER ROLE postgres WITH PASSWORD '" + password + "'");
+      Path hba = dataDir.resolve("pg_hba.conf");
+      Path tmp = dataDir.resolve("pg_hba.conf.tmp");
+      Files.writeString(tmp, EmbeddedPgHba.withoutTrust(Files.readString(hba, StandardCharsets.UTF_8)),
+          StandardCharsets.UTF_8);
+      Files.move(tmp, hba, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      st.execute("SELECT pg_reload_conf()");
+    } catch (SQLException e) {
+      throw new IllegalStateException("could not set the password of the embedded PostgreSQL in " + dataDir
+          + " (SQLSTATE " + e.getSQLState() + ")", e);
+    }
+    awaitPasswordRequired(url);
+    LOG.info("embedded PostgreSQL in {}: made by an earlier release without a password; the superuser now has one "
+        + "(kept in {}) and every connection authenticates with scram-sha-256", dataDir, passwordFile);
+  }
+
+  /** The reload is asynchronous: wait until a connection without the password is refused. */
+  private void awaitPasswordRequired(PgUrl url) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), null)) {
+        sleep();
+      } catch (SQLException refused) {
+        return;
+      }
+    }
+    throw new IllegalStateException("the embedded PostgreSQL in " + dataDir + " still lets clients in without a "
+        + "password after pg_hba.conf was rewritten");
+  }
+
+  private static void sleep() {
+    try {
+      Thread.sleep(50);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static boolean trusts(Path dataDir) {
+    try {
+      Path hba = dataDir.resolve("pg_hba.conf");
+      return Files.exists(hba) && EmbeddedPgHba.trusts(Files.readString(hba, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void delete(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The URL with the superuser and its password (the password never appears in {@link PgUrl#toString()}). */
   public PgUrl url() {
-    return PgUrl.local(port);
+    return PgUrl.local(port, password);
   }
 
   public int port() {
     return port;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public Path passwordFile() {
+    return passwordFile;
   }
 
   /** Stops the server (data stays); {@link #restart()} brings it back on the same port. */

@@ -4,18 +4,32 @@ import redis.embedded.RedisServer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 
-/** A real Redis (codemonstur embedded-redis) on loopback. It holds only real-time counters, so no persistence. */
+/**
+ * A real Redis (codemonstur embedded-redis) on loopback. It holds only real-time counters, so no persistence.
+ *
+ * <p>Every client authenticates ({@code requirepass}, protected mode on) with a password made at the first start and
+ * kept in {@code <dataDir>/redis.password} (mode 0600). The password reaches Redis in the configuration file
+ * embedded-redis writes, which Java creates readable by its owner only, never on the command line.
+ */
 public final class EmbeddedRedisServer implements AutoCloseable {
   private final int port;
+  private final String password;
+  private final Path passwordFile;
   private RedisServer server;
 
-  private EmbeddedRedisServer(int port) {
+  private EmbeddedRedisServer(int port, String password, Path passwordFile) {
     this.port = port;
+    this.password = password;
+    this.passwordFile = passwordFile;
   }
 
-  public static EmbeddedRedisServer start(int port) {
-    EmbeddedRedisServer s = new EmbeddedRedisServer(port == 0 ? FreePort.find() : port);
+  /** Starts on {@code port} (0 picks a free one, kept for restarts), with the password of {@code dataDir}. */
+  public static EmbeddedRedisServer start(Path dataDir, int port) {
+    Path file = dataDir.toAbsolutePath().normalize().resolve("redis.password");
+    String password = EmbeddedPassword.readOrCreate(file).password();
+    EmbeddedRedisServer s = new EmbeddedRedisServer(port == 0 ? FreePort.find() : port, password, file);
     s.startProcess();
     return s;
   }
@@ -25,6 +39,9 @@ public final class EmbeddedRedisServer implements AutoCloseable {
       server = RedisServer.newRedisServer()
           .port(port)
           .bind("127.0.0.1")
+          .setting("protected-mode yes")
+          // hex (EmbeddedPassword): nothing to quote
+          .setting("requirepass " + password)
           .setting("save \"\"")
           .setting("appendonly no")
           .setting("maxmemory 512mb")
@@ -37,8 +54,22 @@ public final class EmbeddedRedisServer implements AutoCloseable {
     }
   }
 
+  /** The URL with the password, for the Redis client; log {@link #safeUrl()} instead. */
   public String url() {
+    return "redis://:" + password + "@127.0.0.1:" + port;
+  }
+
+  /** The URL without the password. */
+  public String safeUrl() {
     return "redis://127.0.0.1:" + port;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Path passwordFile() {
+    return passwordFile;
   }
 
   public synchronized void stop() {

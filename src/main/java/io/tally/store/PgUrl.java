@@ -8,7 +8,11 @@ import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 
-/** A postgresql:// URL, usable both by the Vert.x client and by JDBC (migrations, tools). */
+/**
+ * A postgresql:// URL, usable both by the Vert.x client and by JDBC (migrations, tools). User and password may be
+ * given percent-encoded ({@code postgresql://tally:p%40ss@db:5432/tally}); {@link #toString()} never shows the
+ * password.
+ */
 public record PgUrl(String host, int port, String database, String user, String password) {
 
   public static PgUrl parse(String url) {
@@ -18,9 +22,9 @@ public record PgUrl(String host, int port, String database, String user, String 
       String password = null;
       if (uri.getRawUserInfo() != null) {
         String[] parts = uri.getRawUserInfo().split(":", 2);
-        user = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
+        user = decode(parts[0]);
         if (parts.length > 1) {
-          password = URLDecoder.decode(parts[1], StandardCharsets.UTF_8);
+          password = decode(parts[1]);
         }
       }
       String db = uri.getPath() == null || uri.getPath().length() <= 1 ? user : uri.getPath().substring(1);
@@ -29,20 +33,34 @@ public record PgUrl(String host, int port, String database, String user, String 
       }
       return new PgUrl(uri.getHost(), uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password);
     } catch (URISyntaxException e) {
-      throw new ConfigException("storage.pgUrl is not a valid URL: " + e.getMessage());
+      // the reason and where, not the URL itself: it may hold a password
+      throw new ConfigException("storage.pgUrl is not a valid URL: " + e.getReason() + " at index " + e.getIndex());
     }
   }
 
-  public static PgUrl local(int port) {
-    return new PgUrl("localhost", port, "postgres", "postgres", null);
+  /** The embedded server on loopback: the superuser with its password. */
+  public static PgUrl local(int port, String password) {
+    return new PgUrl("localhost", port, "postgres", "postgres", password);
   }
 
   public String jdbcUrl() {
     return "jdbc:postgresql://" + host + ":" + port + "/" + database;
   }
 
+  /** The whole URL, password included (percent-encoded): for a child process's environment, never for a log. */
   public String url() {
-    return "postgresql://" + user + (password == null ? "" : ":" + password) + "@" + host + ":" + port + "/" + database;
+    return "postgresql://" + encode(user) + (password == null ? "" : ":" + encode(password)) + "@" + host + ":" + port
+        + "/" + database;
+  }
+
+  /** Percent-decoding only: URLDecoder alone would turn a password's '+' into a space. */
+  private static String decode(String s) {
+    return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+  }
+
+  private static String encode(String s) {
+    // URLEncoder is for forms: a space becomes '+', which a URL's user info would keep as a '+'
+    return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
   public PgConnectOptions connectOptions() {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -148,5 +149,48 @@ class ConfigLoaderTest {
   private static void assertMessage(Map<String, String> env, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> withEnv(env));
     assertTrue(e.getMessage().contains(key), e.getMessage());
+  }
+
+  @Test
+  void verifiesThatTheWebhookAllowanceIsEmptyByDefaultAndSetFromTheEnvironment() {
+    // GIVEN the shipped defaults: webhooks reach public addresses only, and no project takes an event's address
+    TallyConfig d = ConfigLoader.bind(ConfigLoader.defaults());
+    assertTrue(d.alerts().allowedWebhookNetworks().isEmpty());
+    assertFalse(d.projects().get(0).trustEventIp());
+    // WHEN the operator allows networks from the environment
+    TallyConfig c = withEnv(Map.of("TALLY_ALERTS_ALLOWED_WEBHOOK_NETWORKS", "10.1.0.0/16, fd00::/8,127.0.0.1"));
+    // THEN they are read as written
+    assertEquals(java.util.List.of("10.1.0.0/16", "fd00::/8", "127.0.0.1"), c.alerts().allowedWebhookNetworks());
+    // AND a file without the alerts section (an earlier release's) takes the default
+    JsonObject old = ConfigLoader.defaults();
+    old.remove("alerts");
+    assertTrue(ConfigLoader.bind(old).alerts().allowedWebhookNetworks().isEmpty());
+    // AND an entry that is no address or block is refused, naming the key (a name is never looked up)
+    for (String bad : java.util.List.of("localhost", "10.0.0.0/33", "fd00::/129", "256.0.0.0/8", "10.0.0.0/8/8",
+        "2130706433", "0x7f000001")) {
+      assertMessage(Map.of("TALLY_ALERTS_ALLOWED_WEBHOOK_NETWORKS", bad), "alerts.allowedWebhookNetworks");
+    }
+  }
+
+  @Test
+  void verifiesThatAProjectTakesEventAddressesOnlyWhenItSaysSo() {
+    JsonObject json = ConfigLoader.defaults();
+    json.getJsonArray("projects").getJsonObject(0).put("trustEventIp", true);
+    assertTrue(ConfigLoader.bind(json).projects().get(0).trustEventIp());
+    json.getJsonArray("projects").getJsonObject(0).remove("trustEventIp");
+    assertFalse(ConfigLoader.bind(json).projects().get(0).trustEventIp());
+    json.getJsonArray("projects").getJsonObject(0).put("trustEventIp", "yes");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.bind(json));
+    assertTrue(e.getMessage().contains("projects[0].trustEventIp"), e.getMessage());
+  }
+
+  @Test
+  void verifiesThatAStorageUrlsPasswordIsNeverInAnError() {
+    for (String var : java.util.List.of("TALLY_PG_URL", "TALLY_REDIS_URL")) {
+      ConfigException e = assertThrows(ConfigException.class, () -> withEnv(Map.of(var, "mysql://u:s3cret@db/x")));
+      assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+      ConfigException bare = assertThrows(ConfigException.class, () -> withEnv(Map.of(var, "u:s3cret@db")));
+      assertFalse(bare.getMessage().contains("s3cret"), bare.getMessage());
+    }
   }
 }

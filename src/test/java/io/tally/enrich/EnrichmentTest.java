@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import redis.clients.jedis.Jedis;
 
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZoneOffset;
@@ -50,9 +49,19 @@ class EnrichmentTest {
             "city", Map.of("names", Map.of("en", "Berlin")),
             "location", Map.of("time_zone", "Europe/Berlin")))
         .build("GeoIP2-City"));
+    // AND besides the test's own project (which, by default, ignores an event's context.ip) one that takes it: a
+    // backend forwarding its users' addresses
+    String s = UUID.randomUUID().toString().substring(0, 8);
+    forwarding = "fwd-" + s;
     t = TestTally.start(c -> c.withEnrich(new TallyConfig.Enrich(geoDb.toString(), List.of("127.0.0.0/8", "::1/128"),
-        30, 1000, "")));
+        30, 1000, "")).withProjects(List.of(c.projects().get(0), new ProjectConfig(forwarding, List.of("w-fwd-" + s),
+        List.of("r-fwd-" + s), ZoneOffset.UTC).withTrustEventIp(true))));
+    backend = new Http(t.tally.port(), "w-fwd-" + s, "r-fwd-" + s);
   }
+
+  static String forwarding;
+  /** The project that takes context.ip, with its keys. */
+  static Http backend;
 
   @AfterAll
   static void stop() {
@@ -116,8 +125,7 @@ class EnrichmentTest {
         "SELECT count(*) FROM sessions WHERE project_id = ? AND user_id = 'u-geo'", t.project) > 0);
     assertEquals(0, Db.count("SELECT count(*) FROM sessions s WHERE s::text LIKE '%203.0.113.77%'"));
     assertEquals(0, Db.count("SELECT count(*) FROM users u WHERE u::text LIKE '%203.0.113.77%'"));
-    URI redis = URI.create(TestServers.get().redisUrl());
-    try (Jedis jedis = new Jedis(redis.getHost(), redis.getPort())) {
+    try (Jedis jedis = TestServers.get().jedis()) {
       assertTrue(jedis.keys("*203.0.113.77*").isEmpty());
       for (String key : jedis.keys("tally:" + t.project + ":*")) {
         String type = jedis.type(key);
@@ -146,7 +154,7 @@ class EnrichmentTest {
             .put("ip", o[1]).put("language", o[2]));
         expected.put(events[i].getString("id"), o);
       }
-      assertEquals(200, t.http.post(Events.batch(events).encode()).status());
+      assertEquals(200, backend.post(Events.batch(events).encode()).status());
     }
     // THEN each stored event has its own origin's device, location and language, and an anonymised address
     expected.forEach((id, o) -> {
@@ -160,6 +168,33 @@ class EnrichmentTest {
       assertEquals(o[5], ctx.getString("ip"), id);
       assertEquals(o[5], row.get("ip"), id);
     });
+  }
+
+  @Test
+  void verifiesThatAnEventNamesItsOwnAddressOnlyWhereItsProjectTrustsIt() {
+    // GIVEN events that each claim an address in Berlin, in each of the fields that can carry one, sent by a client
+    // in Paris (through the trusted loopback proxy)
+    for (String field : List.of("context", "device", "browser")) {
+      // (a session of its own each: a session's later events refer to the context its first one stored)
+      JsonObject plain = Events.event("page_view", "u-claim-" + field).put(field, new JsonObject()
+          .put("ip", "198.51.100.9"));
+      JsonObject fwd = Events.event("page_view", "u-claim-" + field).put(field, new JsonObject()
+          .put("ip", "198.51.100.9"));
+      // WHEN one is sent to a project with the default settings, the other to the project that trusts event addresses
+      assertEquals(200, t.http.postHeaders(plain.encode(), "X-Forwarded-For", "203.0.113.77").status());
+      assertEquals(200, backend.postHeaders(fwd.encode(), "X-Forwarded-For", "203.0.113.77").status());
+      // THEN the first is placed where its connection came from, its claim ignored
+      Map<String, Object> ignored = row(plain.getString("id"));
+      assertEquals("203.0.113.0", ignored.get("ip"), field);
+      assertEquals("FR", ignored.get("country"), field);
+      assertEquals("FR", new JsonObject((String) ignored.get("context")).getJsonObject("location")
+          .getString("country"));
+      // AND the second where it says (the address still anonymised)
+      Map<String, Object> taken = row(fwd.getString("id"));
+      assertEquals("198.51.100.0", taken.get("ip"), field);
+      assertEquals("DE", taken.get("country"), field);
+      assertEquals("DE", new JsonObject((String) taken.get("context")).getJsonObject("location").getString("country"));
+    }
   }
 
   @Test

@@ -27,6 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AlertWebhookTest {
+  /** The receivers here listen on loopback, which a webhook may reach only when the operator allows it. */
+  static final WebhookAddresses LOOPBACK = new WebhookAddresses(List.of("127.0.0.0/8"));
   /** Short waits: 100 ms, then 200, 400...; no jitter so the spacing is predictable; 300 ms per attempt. */
   private static final AlertWebhook.Options FAST = new AlertWebhook.Options(4, 100, 2.0, 2_000, 300, 0);
 
@@ -64,7 +66,7 @@ class AlertWebhookTest {
     try {
       Receiver rx = new Receiver();
       rx.start(vertx, (n, req) -> req.response().end()).await(30, TimeUnit.SECONDS);
-      AlertWebhook w = new AlertWebhook(vertx, AlertWebhook.Options.defaults());
+      AlertWebhook w = new AlertWebhook(vertx, AlertWebhook.Options.defaults(), LOOPBACK);
       w.send(rx.url(), payload("warm-up")).await(30, TimeUnit.SECONDS);
       w.close().await(10, TimeUnit.SECONDS);
     } finally {
@@ -89,7 +91,7 @@ class AlertWebhookTest {
   void verifiesThatOnePostArrivesWithTheExactJsonAndHeaders(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver answering 204
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     JsonObject p = payload("p1:anomaly:errors:2026-11-25T10");
     rx.start(vertx, (n, req) -> req.response().setStatusCode(204).end())
         // WHEN an alert is sent
@@ -102,6 +104,8 @@ class AlertWebhookTest {
           assertEquals("/hooks/tally", got.request().path());
           assertEquals("application/json", got.request().getHeader("Content-Type"));
           assertEquals("tally-alerts", got.request().getHeader("User-Agent"));
+          // one Host header, naming the URL's host (the connection went to the address it was checked to be)
+          assertEquals(List.of("127.0.0.1:" + rx.server.actualPort()), got.request().headers().getAll("Host"));
           assertEquals("p1:anomaly:errors:2026-11-25T10", got.request().getHeader("Tally-Alert-Id"));
           assertEquals(p, new JsonObject(got.body()));
           assertEquals(1, webhook.attempts());
@@ -116,7 +120,7 @@ class AlertWebhookTest {
   void verifiesThatTwoServerErrorsAreRetriedWithGrowingBackoffUntilDelivered(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver answering 500, 500, then 200
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     rx.start(vertx, (n, req) -> req.response().setStatusCode(n <= 2 ? 500 : 200).end("ok"))
         // WHEN an alert is sent
         .compose(r -> webhook.send(rx.url(), payload("a-500")))
@@ -145,7 +149,7 @@ class AlertWebhookTest {
   void verifiesThatARetryAfterOnA429LengthensTheWait(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver answering 429 with Retry-After: 1, then 200
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     rx.start(vertx, (n, req) -> {
       if (n == 1) {
         req.response().setStatusCode(429).putHeader("Retry-After", "1").end();
@@ -165,7 +169,7 @@ class AlertWebhookTest {
   void verifiesThatAReceiverThatNeverAnswersTimesOutAndIsRetried(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver that never answers its first two requests, then answers 200
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     long[] started = new long[1];
     rx.start(vertx, (n, req) -> {
       if (n >= 3) {
@@ -191,7 +195,7 @@ class AlertWebhookTest {
   void verifiesThatTheSendFailsAfterMaxAttemptsWithTheLastCause(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver that always answers 503
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     rx.start(vertx, (n, req) -> req.response().setStatusCode(503).end())
         // WHEN an alert is sent
         .compose(r -> webhook.send(rx.url(), payload("a-503")))
@@ -212,7 +216,7 @@ class AlertWebhookTest {
   void verifiesThatAnUnreachableReceiverIsRetriedThenReportedAsFailed(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a port nobody listens on (a receiver started, then closed)
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, new AlertWebhook.Options(3, 50, 2.0, 1_000, 300, 0));
+    webhook = new AlertWebhook(vertx, new AlertWebhook.Options(3, 50, 2.0, 1_000, 300, 0), LOOPBACK);
     rx.start(vertx, (n, req) -> req.response().end())
         .compose(r -> {
           String url = rx.url();
@@ -233,7 +237,7 @@ class AlertWebhookTest {
   void verifiesThatTheSameIdSentTwiceConcurrentlyIsDeliveredOnce(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver that takes 200 ms to answer
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     rx.start(vertx, (n, req) -> vertx.setTimer(200, t -> req.response().end()))
         .compose(r -> {
           // WHEN the same id is sent twice at once, and another id too
@@ -259,7 +263,7 @@ class AlertWebhookTest {
       throws Exception {
     // GIVEN a slow receiver and 8 threads racing to send the same id
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     rx.start(vertx, (n, req) -> vertx.setTimer(200, t -> req.response().end())).await(10, TimeUnit.SECONDS);
     List<Future<Void>> sends = new CopyOnWriteArrayList<>();
     List<Thread> threads = new java.util.ArrayList<>();
@@ -291,7 +295,7 @@ class AlertWebhookTest {
 
   @Test
   void verifiesThatAPayloadWithoutIdOrABadUrlIsRefusedAtOnce(Vertx vertx, VertxTestContext ctx) {
-    webhook = new AlertWebhook(vertx, FAST);
+    webhook = new AlertWebhook(vertx, FAST, LOOPBACK);
     webhook.send("http://127.0.0.1:1/x", new JsonObject().put("kind", "anomaly"))
         .recover(err -> {
           ctx.verify(() -> assertTrue(err.getMessage().contains("id"), err.getMessage()));
@@ -323,7 +327,7 @@ class AlertWebhookTest {
   void verifiesThatATimeoutIsReportedAsSuch(Vertx vertx, VertxTestContext ctx) {
     // GIVEN a receiver that never answers and a single attempt
     Receiver rx = new Receiver();
-    webhook = new AlertWebhook(vertx, new AlertWebhook.Options(1, 100, 2.0, 1_000, 200, 0));
+    webhook = new AlertWebhook(vertx, new AlertWebhook.Options(1, 100, 2.0, 1_000, 200, 0), LOOPBACK);
     rx.start(vertx, (n, req) -> { })
         .compose(r -> webhook.send(rx.url(), payload("a-timeout")))
         .onComplete(ctx.failing(err -> ctx.verify(() -> {

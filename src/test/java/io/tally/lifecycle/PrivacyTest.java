@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Timeout;
 import redis.clients.jedis.Jedis;
 
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,8 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PrivacyTest {
 
   private static Jedis jedis() {
-    URI u = URI.create(TestServers.get().redisUrl());
-    return new Jedis(u.getHost(), u.getPort());
+    return TestServers.get().jedis();
   }
 
   private static Http.Response admin(Http http, String key, String method, String path) {

@@ -85,8 +85,11 @@ class AnalyticsKnownAnswerTest {
     t = TestTally.start(c -> {
       TallyConfig.Writer w = c.writer();
       TallyConfig.Enrich en = c.enrich();
-      List<ProjectConfig> projects = new ArrayList<>(c.projects());
-      projects.add(new ProjectConfig(nyProject, List.of(nyWrite), List.of(nyRead), KatDataset.NEW_YORK));
+      // the dataset's events name their users' addresses (context.ip), as a backend forwarding them does
+      List<ProjectConfig> projects = new ArrayList<>();
+      c.projects().forEach(p -> projects.add(p.withTrustEventIp(true)));
+      projects.add(new ProjectConfig(nyProject, List.of(nyWrite), List.of(nyRead), KatDataset.NEW_YORK)
+          .withTrustEventIp(true));
       return c.withWriter(new TallyConfig.Writer(w.ringCapacity(), w.batchSize(), w.flushIntervalMs(),
               w.maxInFlightBatches(), w.dedupeWindowDays(), w.retryBackoffMinMs(), w.retryBackoffMaxMs(),
               w.partitionDaysAhead(), 100, w.derivedRefreshMs()))

@@ -50,13 +50,16 @@ class InsightsTest {
   static final List<PatternOracle.Ev> events = new ArrayList<>();
   static final List<JsonObject> pending = new ArrayList<>();
   static final Map<Long, Integer> hourly = new TreeMap<>();
+  static final String ADMIN_KEY = "a-key-" + java.util.UUID.randomUUID();
   static HttpServer receiver;
   static final List<JsonObject> received = new CopyOnWriteArrayList<>();
   static int seq;
 
   @BeforeAll
   static void start() throws Exception {
-    t = TestTally.start();
+    // settings change with an admin key; the webhook receiver below listens on loopback, which the operator allows
+    t = TestTally.startWithAdmin(ADMIN_KEY, c -> c.withAlerts(new io.tally.config.TallyConfig.Alerts(
+        List.of("127.0.0.1/32"))));
     Random rnd = new Random(7);
     // an hourly series (Jul 19 – Aug 16) with a daily shape and noise, and a spike at Aug 16 13:00
     for (Instant h = Instant.parse("2026-07-19T00:00:00Z"); h.isBefore(Instant.parse("2026-08-17T00:00:00Z"));
@@ -176,7 +179,7 @@ class InsightsTest {
 
   static Http.Response put(JsonObject settings) {
     return t.http.send(HttpRequest.newBuilder(t.http.uri("/v1/insights/settings"))
-        .header("Authorization", "Bearer " + t.readKey).header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + ADMIN_KEY).header("Content-Type", "application/json")
         .PUT(HttpRequest.BodyPublishers.ofString(settings.encode())).build());
   }
 

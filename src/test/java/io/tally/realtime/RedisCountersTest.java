@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import redis.clients.jedis.Jedis;
 
-import java.net.URI;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -29,8 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RedisCountersTest {
 
   private static Jedis jedis() {
-    URI u = URI.create(TestServers.get().redisUrl());
-    return new Jedis(u.getHost(), u.getPort());
+    return TestServers.get().jedis();
   }
 
   @Test

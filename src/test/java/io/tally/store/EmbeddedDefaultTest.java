@@ -14,9 +14,13 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The default a newcomer gets: nothing configured, real embedded PostgreSQL and Redis, data kept across restarts. */
+/**
+ * The default a newcomer gets: nothing configured, real embedded PostgreSQL and Redis (each asking for a password kept
+ * in the data directory), data kept across restarts.
+ */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class EmbeddedDefaultTest {
 
@@ -75,8 +79,33 @@ class EmbeddedDefaultTest {
     Path dataDir = Files.createTempDirectory(Path.of("target"), "embedded-default-");
     JsonObject batch = Events.batchOf(25, "message_sent");
     // GIVEN Tally with the shipped defaults (dev keys, embedded servers) storing 25 events
-    Tally first = start(dataDir);
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(new java.io.OutputStream() {
+      @Override
+      public synchronized void write(int b) {
+        log.write(b);
+        err.write(b);
+      }
+    }, true));
+    Tally first;
     try {
+      first = start(dataDir);
+    } finally {
+      System.setErr(err);
+    }
+    try {
+      // AND each embedded server has its password in the data directory, readable by its owner only
+      for (String file : new String[] {"pg.password", "redis.password"}) {
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(dataDir.resolve(file))), file);
+        String password = Files.readString(dataDir.resolve(file)).strip();
+        assertTrue(password.length() >= 32, file);
+        // AND the start-up lines name the servers without ever showing a password
+        assertFalse(log.toString(java.nio.charset.StandardCharsets.UTF_8).contains(password), "logged " + file);
+      }
+      assertTrue(log.toString(java.nio.charset.StandardCharsets.UTF_8).contains("Redis at redis://127.0.0.1:"), "the "
+          + "start-up line names Redis");
       Http http = new Http(first.port(), "dev-write-key", "dev-read-key");
       assertEquals(25, http.post(batch.encode()).json().getInteger("accepted"));
       assertTrue(Files.isRegularFile(dataDir.resolve("pg").resolve("PG_VERSION")), "data lives under dataDir/pg");

@@ -25,20 +25,22 @@ public final class TestServers {
   private TestServers() {
     String extPg = System.getenv("TALLY_TEST_PG_URL");
     String extRedis = System.getenv("TALLY_TEST_REDIS_URL");
+    Path dir;
     try {
-      if (extPg == null || extPg.isBlank()) {
-        Path dir = Files.createTempDirectory(Path.of("target"), "test-pg-");
-        pg = EmbeddedPostgresServer.start(dir, 0);
-        pgUrl = pg.url();
-      } else {
-        pg = null;
-        pgUrl = PgUrl.parse(extPg);
-      }
+      // like Tally's data directory: the cluster in pg/, the passwords in pg.password and redis.password
+      dir = Files.createTempDirectory(Path.of("target"), "test-servers-");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    if (extPg == null || extPg.isBlank()) {
+      pg = EmbeddedPostgresServer.start(dir.resolve("pg"), 0);
+      pgUrl = pg.url();
+    } else {
+      pg = null;
+      pgUrl = PgUrl.parse(extPg);
+    }
     if (extRedis == null || extRedis.isBlank()) {
-      redis = EmbeddedRedisServer.start(0);
+      redis = EmbeddedRedisServer.start(dir, 0);
       redisUrl = redis.url();
     } else {
       redis = null;
@@ -62,12 +64,19 @@ public final class TestServers {
     return instance;
   }
 
+  /** PostgreSQL's URL, with the credentials (the embedded server's password). */
   public PgUrl pgUrl() {
     return pgUrl;
   }
 
+  /** Redis's URL, with the credentials ({@code redis://:password@127.0.0.1:port} for the embedded server). */
   public String redisUrl() {
     return redisUrl;
+  }
+
+  /** A Jedis connection, authenticated with the password of {@link #redisUrl()}. */
+  public redis.clients.jedis.Jedis jedis() {
+    return new redis.clients.jedis.Jedis(java.net.URI.create(redisUrl));
   }
 
   public boolean embedded() {

@@ -36,13 +36,18 @@ public final class TestTally implements AutoCloseable {
     return start("p-" + suffix, "w-key-" + suffix, "r-key-" + suffix, tweak);
   }
 
-  /** Starts with a fresh project that also has the given admin key (deletions, exports). */
+  /** Starts with a fresh project that also has the given admin key (deletions, exports, insight settings). */
   public static TestTally startWithAdmin(String adminKey) {
+    return startWithAdmin(adminKey, UnaryOperator.identity());
+  }
+
+  /** {@link #startWithAdmin(String)}, the configuration then changed by {@code tweak}. */
+  public static TestTally startWithAdmin(String adminKey, UnaryOperator<TallyConfig> tweak) {
     String suffix = UUID.randomUUID().toString().substring(0, 8);
     String project = "p-" + suffix;
-    return start(project, "w-key-" + suffix, "r-key-" + suffix, c -> c.withProjects(List.of(
+    return start(project, "w-key-" + suffix, "r-key-" + suffix, c -> tweak.apply(c.withProjects(List.of(
         new ProjectConfig(project, List.of("w-key-" + suffix), List.of("r-key-" + suffix), ZoneOffset.UTC)
-            .withAdminKeys(List.of(adminKey)))));
+            .withAdminKeys(List.of(adminKey))))));
   }
 
   /** Starts with an explicit project and keys (to restart "the same" server). */

@@ -24,7 +24,7 @@ final class BenchServers implements AutoCloseable {
   private final EmbeddedPostgresServer postgres;
   private final EmbeddedRedisServer redis;
   private final Process child;
-  private final Path pgDir;
+  private final Path serversDir;
   final Path log;
 
   /**
@@ -36,9 +36,10 @@ final class BenchServers implements AutoCloseable {
   BenchServers(Path jar, Path workDir, String heap, String gc, String jvmOptions, List<String> env)
       throws Exception {
     Files.createDirectories(workDir);
-    pgDir = Files.createTempDirectory(workDir, "pg-");
-    postgres = EmbeddedPostgresServer.start(pgDir, 0);
-    redis = EmbeddedRedisServer.start(0);
+    // the cluster in servers-*/pg, its password in servers-*/pg.password and Redis's in servers-*/redis.password
+    serversDir = Files.createTempDirectory(workDir, "servers-");
+    postgres = EmbeddedPostgresServer.start(serversDir.resolve("pg"), 0);
+    redis = EmbeddedRedisServer.start(serversDir, 0);
     pg = postgres.url();
     if (!env.contains("BENCH_NO_MIGRATE=1")) {
       Migrations.migrate(pg); // else: the jar under test migrates its own schema (e.g. an older build)
@@ -115,13 +116,13 @@ final class BenchServers implements AutoCloseable {
     redis.close();
     postgres.close();
     // a run's database is only for that run: do not leave gigabytes of WAL and tables behind
-    if (!Files.exists(pgDir)) {
+    if (!Files.exists(serversDir)) {
       return;
     }
-    try (var paths = Files.walk(pgDir)) {
+    try (var paths = Files.walk(serversDir)) {
       paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
-      System.err.println("could not remove " + pgDir + ": " + e.getMessage());
+      System.err.println("could not remove " + serversDir + ": " + e.getMessage());
     }
   }
 }

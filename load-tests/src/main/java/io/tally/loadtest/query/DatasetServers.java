@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Tally a dataset lives in. Either an existing one ({@code --url}, keys, optional {@code --pg-url}), or one this
  * tool starts: an embedded PostgreSQL 17 whose data directory is <b>kept</b> ({@code <data-dir>/pg}, so a dataset
- * is loaded once and benchmarked many times, or grown), a fresh embedded Redis (real-time counters only), and
+ * is loaded once and benchmarked many times, or grown; its password in {@code <data-dir>/pg.password}), a fresh
+ * embedded Redis (real-time counters only; its password in {@code <data-dir>/redis.password}), and
  * Tally itself as a child JVM from {@code target/tally.jar}. {@link #close()} (also run by a shutdown hook) stops
  * Tally gracefully (it flushes its derived tables), then Redis and PostgreSQL; the data stays.
  */
@@ -64,7 +65,7 @@ final class DatasetServers implements AutoCloseable {
     EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(pgDir, 0);
     EmbeddedRedisServer redis;
     try {
-      redis = EmbeddedRedisServer.start(0);
+      redis = EmbeddedRedisServer.start(dir, 0);
     } catch (RuntimeException e) {
       postgres.close();
       throw e;
