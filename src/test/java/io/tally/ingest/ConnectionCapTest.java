@@ -63,7 +63,9 @@ class ConnectionCapTest {
             return live(s);
           }
         });
-        assertTrue(SlowClientTest.metric(t, "analytics_http_connections_refused_total") >= 1);
+        // (the refusal is counted on the connection's event loop: read until it shows)
+        Eventually.until("the refusal counted", () -> SlowClientTest.metric(t,
+            "analytics_http_connections_refused_total") >= 1);
       } finally {
         open.forEach(RawSocket::close);
       }

@@ -78,12 +78,15 @@ class DerivedPoisonTest {
       // AND project B's events at the same time
       assertEquals(1, httpB.post(Events.batch(event("page_view", "v1", "b-" + s, t0.plusSeconds(9))).encode()).json()
           .getInteger("accepted"));
-      // THEN every other row is written: both good sessions of A, B's session, people, the other rollup rows
+      // THEN (once the flush has isolated the refused rows, part by part) every other row is written: both good
+      // sessions of A, B's session, people, the other rollup rows
+      Eventually.until("the dead letters", 30, () -> Db.count("SELECT count(*) FROM derived_dead_letters "
+          + "WHERE project_id = ? AND stage = 'flush'", a) == 2);
       Eventually.until("the good sessions", () -> Db.count("SELECT count(*) FROM sessions WHERE project_id = ? "
           + "AND session_id IN (?, ?)", a, "good-" + s, "other-" + s) == 2
-          && Db.count("SELECT count(*) FROM sessions WHERE project_id = ?", b) == 1);
+          && Db.count("SELECT count(*) FROM sessions WHERE project_id = ?", b) == 1
+          && Db.count("SELECT count(*) FROM users WHERE project_id = ?", a) == 3);
       assertEquals(0, Db.count("SELECT count(*) FROM sessions WHERE session_id = ?", poisonSession));
-      assertEquals(3, Db.count("SELECT count(*) FROM users WHERE project_id = ?", a));
       assertEquals(List.of("message_sent", "page_view"), Db.query("SELECT DISTINCT type FROM rollup_hourly "
           + "WHERE project_id = ? ORDER BY type", a).stream().map(r -> r.get("type")).toList());
       // the day and type-only rollups are sums of the hourly rows: the one set aside is in none of them, the others are
@@ -91,8 +94,6 @@ class DerivedPoisonTest {
       assertEquals(3, Db.count("SELECT coalesce(sum(events), 0) FROM rollup_daily_t WHERE project_id = ? "
           + "AND type = 'page_view'", a));
       // AND each refused row is set aside once, with its key and PostgreSQL's error, and counted
-      Eventually.until("the dead letters", () -> Db.count("SELECT count(*) FROM derived_dead_letters "
-          + "WHERE project_id = ? AND stage = 'flush'", a) == 2);
       assertEquals(1, Db.count("SELECT count(*) FROM derived_dead_letters WHERE target = 'sessions' AND row_key = ? "
           + "AND error = 'poisoned by the test' AND sqlstate = '22000'", a + " | " + poisonSession));
       assertEquals(1, Db.count("SELECT count(*) FROM derived_dead_letters WHERE target = 'rollup_hourly' "
