@@ -1,6 +1,5 @@
 package io.tally.store;
 
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +14,9 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A real PostgreSQL 17 (zonky binaries) keeping its data in a directory, so a restart keeps every event.
@@ -32,7 +34,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   private final Path passwordFile;
   private final String password;
   private final int port;
-  private EmbeddedPostgres pg;
+  private PgProcess process;
 
   private EmbeddedPostgresServer(Path dataDir, Path passwordFile, String password, int port) {
     this.dataDir = dataDir;
@@ -43,10 +45,6 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   /** Starts on {@code port} (0 picks a free one, kept for restarts). */
   public static EmbeddedPostgresServer start(Path dataDir, int port) {
-    if ("root".equals(System.getProperty("user.name"))) {
-      throw new IllegalStateException("the embedded PostgreSQL cannot run as root (PostgreSQL refuses to); "
-          + "run Tally as an unprivileged user, or set TALLY_PG_URL to an external PostgreSQL");
-    }
     Path passwordFile = passwordFile(dataDir);
     boolean cluster = Files.exists(dataDir.resolve("postgresql.conf"));
     EmbeddedPassword.Loaded pw = EmbeddedPassword.readOrCreate(passwordFile);
@@ -70,56 +68,94 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   private void startProcess() {
     try {
-      Files.createDirectories(dataDir);
-      boolean fresh = !Files.exists(dataDir.resolve("postgresql.conf"));
-      boolean legacy = !fresh && trusts(dataDir);
-      EmbeddedPostgres.Builder b = EmbeddedPostgres.builder();
+      ServiceAccount account = ServiceAccount.root() ? ServiceAccount.get() : null;
+      Path cluster = account == null ? createdDir(dataDir) : clusterFor(account);
+      boolean fresh = !Files.exists(cluster.resolve("postgresql.conf"));
+      boolean legacy = !fresh && trusts(cluster);
+      process = new PgProcess(cluster, account);
+      if (fresh) {
+        // the new cluster asks for scram-sha-256 on local and host connections from its first start, with the
+        // superuser's password read from a copy of the password file (nothing is ever reachable without it); text
+        // compares byte by byte: UTF-8 byte order is code-point order, the order C.UTF-8 gives, without a strcoll
+        // call (and a copy of both strings) per comparison in every text index and sort
+        Path pwfile = cluster.resolveSibling(cluster.getFileName() + ".initdb-password");
+        Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
+        try {
+          if (account != null) {
+            account.own(pwfile);
+          }
+          process.initdb(List.of("-U", "postgres", "-E", "UTF8", "--lc-collate=C", "--auth-local=" + EmbeddedPgHba.SCRAM,
+              "--auth-host=" + EmbeddedPgHba.SCRAM, "--pwfile=" + pwfile));
+        } finally {
+          Files.deleteIfExists(pwfile);
+        }
+      }
+      Map<String, String> settings = new LinkedHashMap<>();
+      // an ack here means committed to disk
+      settings.put("fsync", "on");
+      settings.put("synchronous_commit", "on");
+      settings.put("full_page_writes", "on");
+      settings.put("max_connections", "200");
+      settings.put("shared_buffers", "512MB");
+      settings.put("max_wal_size", "4GB");
+      settings.put("checkpoint_timeout", "15min");
+      settings.put("wal_buffers", "32MB");
+      settings.put("commit_delay", "0");
+      settings.put("listen_addresses", "localhost");
+      settings.put("password_encryption", EmbeddedPgHba.SCRAM);
       // extra server settings for diagnosis, e.g. -Dtally.embeddedPg.settings=shared_preload_libraries=pg_stat_statements
       for (String kv : System.getProperty("tally.embeddedPg.settings", "").split(",")) {
         int eq = kv.indexOf('=');
         if (eq > 0) {
-          b.setServerConfig(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+          settings.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
         }
       }
-      if (fresh) {
-        // zonky always runs "initdb -A trust" and offers no option against it, but appends each "locale" setting
-        // to that command as --key=value, and initdb takes the last of a repeated option: so the new cluster asks
-        // for scram-sha-256 on local and host connections from its first start, with the superuser's password read
-        // from the password file (nothing is ever reachable without it)
-        b.setLocaleConfig("auth-local", EmbeddedPgHba.SCRAM)
-            .setLocaleConfig("auth-host", EmbeddedPgHba.SCRAM)
-            .setLocaleConfig("pwfile", passwordFile.toString());
-      }
-      pg = b
-          .setDataDirectory(dataDir)
-          .setCleanDataDirectory(false)
-          .setPort(port)
-          .setPGStartupWait(Duration.ofSeconds(60))
-          // zonky's readiness check connects as postgres: with the password (a trusting legacy cluster ignores it)
-          .setConnectConfig("password", password)
-          // a new cluster compares text byte by byte: UTF-8 byte order is code-point order, the order C.UTF-8 gives,
-          // without a strcoll call (and a copy of both strings) per comparison in every text index and sort
-          .setLocaleConfig("encoding", "UTF8")
-          .setLocaleConfig("lc-collate", "C")
-          // zonky turns durability off for tests; an ack here means committed to disk, so turn it back on
-          .setServerConfig("fsync", "on")
-          .setServerConfig("synchronous_commit", "on")
-          .setServerConfig("full_page_writes", "on")
-          .setServerConfig("max_connections", "200")
-          .setServerConfig("shared_buffers", "512MB")
-          .setServerConfig("max_wal_size", "4GB")
-          .setServerConfig("checkpoint_timeout", "15min")
-          .setServerConfig("wal_buffers", "32MB")
-          .setServerConfig("commit_delay", "0")
-          .setServerConfig("listen_addresses", "localhost")
-          .setServerConfig("password_encryption", EmbeddedPgHba.SCRAM)
-          .start();
+      process.start(port, settings);
       if (legacy) {
-        requirePassword();
+        requirePassword(cluster);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start embedded PostgreSQL in " + dataDir, e);
     }
+  }
+
+  private static Path createdDir(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    return dir;
+  }
+
+  /**
+   * As root: the cluster's directory, owned by the service account. The data directory itself when the account can
+   * reach it; else (a data directory under /root, say, which no other account may enter) a directory under
+   * /var/lib/tally that {@code dataDir} links to, so that {@code data/pg} still leads to the cluster.
+   */
+  private Path clusterFor(ServiceAccount account) throws IOException {
+    Path dir = dataDir.toAbsolutePath().normalize();
+    if (Files.isSymbolicLink(dir)) {
+      Path target = dir.toRealPath();
+      account.own(target);
+      return target;
+    }
+    boolean existed = Files.exists(dir);
+    Files.createDirectories(dir);
+    account.own(dir);
+    if (account.reaches(dir)) {
+      return dir;
+    }
+    if (existed && Files.exists(dir.resolve("postgresql.conf"))) {
+      throw new IllegalStateException("running as root, the embedded PostgreSQL runs as the account '" + account.user
+          + "', which cannot reach " + dir + " (a directory above it lets no other account through): move the data "
+          + "directory (storage.dataDir) somewhere it can reach, e.g. under /srv or /var/lib");
+    }
+    Files.delete(dir);
+    Path home = ServiceAccount.HOME.resolve("pg-" + java.util.UUID.nameUUIDFromBytes(
+        dir.toString().getBytes(StandardCharsets.UTF_8)).toString().substring(0, 13));
+    Files.createDirectories(home);
+    account.own(ServiceAccount.HOME);
+    Files.createSymbolicLink(dir, home);
+    LOG.info("running as root: the account '{}' cannot reach {}; the embedded PostgreSQL keeps its data in {} "
+        + "(linked from there)", account.user, dir, home);
+    return home;
   }
 
   /**
@@ -127,15 +163,15 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    * password, then pg_hba.conf asks for it and is reloaded. Each step can be repeated, so a crash halfway through
    * is finished at the next start.
    */
-  private void requirePassword() throws IOException {
+  private void requirePassword(Path cluster) throws IOException {
     PgUrl url = url();
     try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), password);
          Statement st = c.createStatement()) {
       st.execute("SET password_encryption = '" + EmbeddedPgHba.SCRAM + "'");
       // the password is hex (EmbeddedPassword): nothing to quote
       st.execute("ALTER ROLE postgres WITH PASSWORD '" + password + "'");
-      Path hba = dataDir.resolve("pg_hba.conf");
-      Path tmp = dataDir.resolve("pg_hba.conf.tmp");
+      Path hba = cluster.resolve("pg_hba.conf");
+      Path tmp = cluster.resolve("pg_hba.conf.tmp");
       Files.writeString(tmp, EmbeddedPgHba.withoutTrust(Files.readString(hba, StandardCharsets.UTF_8)),
           StandardCharsets.UTF_8);
       Files.move(tmp, hba, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -208,13 +244,9 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   /** Stops the server (data stays); {@link #restart()} brings it back on the same port. */
   public synchronized void stop() {
-    if (pg != null) {
-      try {
-        pg.close();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      pg = null;
+    if (process != null) {
+      process.stop();
+      process = null;
     }
   }
 

@@ -36,7 +36,11 @@ public final class EmbeddedRedisServer implements AutoCloseable {
 
   private void startProcess() {
     try {
-      server = RedisServer.newRedisServer()
+      redis.embedded.core.RedisServerBuilder b = RedisServer.newRedisServer();
+      if (ServiceAccount.root()) {
+        b.executableProvider(asServiceAccount(ServiceAccount.get()));
+      }
+      server = b
           .port(port)
           .bind("127.0.0.1")
           .setting("protected-mode yes")
@@ -52,6 +56,24 @@ public final class EmbeddedRedisServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start embedded Redis on port " + port, e);
     }
+  }
+
+  /**
+   * As root: the Redis binary unpacked where the service account may run it, behind a script that runs it as that
+   * account. The builder writes the settings (the password among them) to a file only root may read, so the script,
+   * still root, hands the file over as the server's standard input ({@code redis-server -}).
+   */
+  private static redis.embedded.core.ExecutableProvider asServiceAccount(ServiceAccount account) throws IOException {
+    java.nio.file.Path dir = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "tally-redis");
+    java.nio.file.Files.createDirectories(dir);
+    dir.toFile().setReadable(true, false);
+    dir.toFile().setExecutable(true, false);
+    java.io.File real = redis.embedded.core.ExecutableProvider.newJarResourceProvider(dir.toFile()).get();
+    real.setReadable(true, false);
+    real.setExecutable(true, false);
+    java.nio.file.Path script = account.wrapper(dir, "redis-server-as-" + account.user, real.toPath(),
+        "cfg=\"$1\"\nshift\nexec $RUN $REAL - \"$@\" < \"$cfg\"");
+    return script::toFile;
   }
 
   /** The URL with the password, for the Redis client; log {@link #safeUrl()} instead. */

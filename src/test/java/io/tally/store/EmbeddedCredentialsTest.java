@@ -156,6 +156,7 @@ class EmbeddedCredentialsTest {
   @Test
   void verifiesThatARestartKeepsThePasswordAndNarrowsAFileOthersCouldRead() throws Exception {
     Path dir = Files.createTempDirectory(Path.of("target"), "restart-");
+    dir.toFile().setExecutable(true, false);
     // GIVEN a cluster made by the embedded server, holding a row
     String password;
     try (EmbeddedPostgresServer first = EmbeddedPostgresServer.start(dir.resolve("pg"), 0)) {
@@ -179,6 +180,7 @@ class EmbeddedCredentialsTest {
   @Test
   void verifiesThatAClusterWhosePasswordFileIsLostDoesNotStartWithANewOne() throws Exception {
     Path dir = Files.createTempDirectory(Path.of("target"), "lost-");
+    dir.toFile().setExecutable(true, false);
     // GIVEN a cluster made by the embedded server
     EmbeddedPostgresServer.start(dir.resolve("pg"), 0).close();
     // WHEN its password file is lost and it is started again
@@ -193,6 +195,7 @@ class EmbeddedCredentialsTest {
   @Test
   void verifiesThatAClusterMadeWithoutAPasswordIsSwitchedToScramAtItsFirstStart() throws Exception {
     Path dir = Files.createTempDirectory(Path.of("target"), "legacy-");
+    dir.toFile().setExecutable(true, false);
     Path pgDir = dir.resolve("pg");
     // GIVEN a data directory as an earlier release made it: zonky's initdb, every local client trusted, no password
     try (io.zonky.test.db.postgres.embedded.EmbeddedPostgres legacy = io.zonky.test.db.postgres.embedded

@@ -77,6 +77,8 @@ class EmbeddedDefaultTest {
   @Test
   void verifiesThatTheEmbeddedDefaultKeepsEveryEventAcrossARestart() throws Exception {
     Path dataDir = Files.createTempDirectory(Path.of("target"), "embedded-default-");
+    // traversable: as root, the embedded servers run as an account that must reach their data (README, Run)
+    dataDir.toFile().setExecutable(true, false);
     JsonObject batch = Events.batchOf(25, "message_sent");
     // GIVEN Tally with the shipped defaults (dev keys, embedded servers) storing 25 events
     java.io.PrintStream err = System.err;

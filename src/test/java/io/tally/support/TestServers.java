@@ -29,6 +29,8 @@ public final class TestServers {
     try {
       // like Tally's data directory: the cluster in pg/, the passwords in pg.password and redis.password
       dir = Files.createTempDirectory(Path.of("target"), "test-servers-");
+    // traversable: as root, the embedded servers run as an account that must reach their data (README, Run)
+    dir.toFile().setExecutable(true, false);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -38,6 +38,8 @@ final class BenchServers implements AutoCloseable {
     Files.createDirectories(workDir);
     // the cluster in servers-*/pg, its password in servers-*/pg.password and Redis's in servers-*/redis.password
     serversDir = Files.createTempDirectory(workDir, "servers-");
+    // traversable: as root, the embedded servers run as an account that must reach their data (README, Run)
+    serversDir.toFile().setExecutable(true, false);
     postgres = EmbeddedPostgresServer.start(serversDir.resolve("pg"), 0);
     redis = EmbeddedRedisServer.start(serversDir, 0);
     pg = postgres.url();
