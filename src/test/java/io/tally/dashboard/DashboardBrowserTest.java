@@ -790,7 +790,7 @@ class DashboardBrowserTest {
   @Order(18)
   void demoTrafficFillsTheDashboard() throws Exception {
     try (TestTally demoTally = TestTally.start()) {
-      DemoTraffic demo = new DemoTraffic(demoTally.tally.vertx(), demoTally.tally.port(), demoTally.writeKey);
+      DemoTraffic demo = new DemoTraffic(demoTally.tally.vertx(), demoTally.tally.port(), demoTally.writeKey, demoTally.readKey);
       demo.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       try {
         Eventually.until("demo history derived", () -> demoTally.http.get("/v1/metrics/usage?" + period7d()).json()
