@@ -56,9 +56,10 @@ record DemoPerson(String id, Kind kind, long joinDay, long lastDay, DemoCatalog.
       features[i] = kind != Kind.ONE_TIME && r.nextDouble() < DemoCatalog.ADOPTION[i] * (kind == Kind.POWER ? 1.6 : 1);
     }
     double payChance = switch (kind) {
-      case REGULAR -> 0.25;
-      case POWER -> 0.7;
-      default -> 0.02;
+      case REGULAR -> 0.45;
+      case POWER -> 0.8;
+      case CASUAL -> 0.08;
+      default -> 0.01;
     };
     boolean pays = r.nextDouble() < payChance;
     long payDay = pays ? joinDay + 3 + r.nextInt(15) : Long.MAX_VALUE;

@@ -90,7 +90,8 @@ final class DemoVisit {
         troubled |= turn(b, r, conversation, gap);
         sent++;
       }
-      if (r.nextDouble() < (kind == DemoPerson.Kind.POWER ? 0.9 : 0.55)) {
+      // most conversations are left open: finishing one (the funnel's last step) is the real drop
+      if (r.nextDouble() < (kind == DemoPerson.Kind.POWER ? 0.6 : 0.3)) {
         b.add("conversation_completed", new JsonObject().put("conversationId", conversation).put("messages", sent),
             "/chat", 5 + r.nextInt(30));
       }

@@ -76,7 +76,8 @@ final class DemoWorld {
         }
         Random r = new Random(seed(day, p.id().hashCode(), j));
         double chance = p.kind().weekdayVisit * (weekend(day) ? (p.kind() == DemoPerson.Kind.POWER ? 0.8 : 0.55) : 1);
-        if (day != p.joinDay() && r.nextDouble() >= chance) {
+        // everyone comes on the day they join and on the days they pay
+        if (day != p.joinDay() && !p.paysOn(day) && r.nextDouble() >= chance) {
           continue;
         }
         int sessions = p.kind() == DemoPerson.Kind.REGULAR && r.nextDouble() < 0.25 ? 2 : 1;
