@@ -35,6 +35,8 @@ public final class DemoTraffic {
   private static final Logger LOG = LoggerFactory.getLogger(DemoTraffic.class);
   /** Days re-sent on a restart whatever they hold: within the dedupe registry's minimum window of 7 days. */
   static final int RESEND_DAYS = 6;
+  /** The Overview's default period (7 days) and the one it is compared with. */
+  static final int OVERVIEW_DAYS = 14;
 
   /**
    * @param days            days of history to back-fill (today's hours before the live window included)
@@ -52,11 +54,11 @@ public final class DemoTraffic {
     }
 
     /**
-     * Eight weeks: the weekly baselines of the anomaly detector (up to 8 weeks), a 30-day window with most of the one
-     * before it (patterns' backtests), about 100,000 events.
+     * Eight weeks (the weekly baselines of the anomaly detector, a 30-day window with most of the one before it for
+     * the patterns' backtests) of a product with about 180 weekly active people now: about 65,000 events.
      */
     public static Options defaults() {
-      return new Options(56, 10, 3);
+      return new Options(56, 9, 3);
     }
   }
 
@@ -120,6 +122,11 @@ public final class DemoTraffic {
           continue;
         }
         chain = chain.compose(v -> vertx.executeBlocking(() -> history(day), false)).compose(sender::sendAll);
+        if (d == OVERVIEW_DAYS - 1) {
+          chain = chain.onSuccess(v -> LOG.info("demo: the last {} days are in (the Overview's default period and the "
+              + "one before it), {} ms after the start; older weeks follow", OVERVIEW_DAYS,
+              (System.nanoTime() - t0) / 1_000_000));
+        }
       }
       return chain.map(v -> new Backfill(options.days(), skipped[0], sender.sent.get(), sender.accepted.get(),
           (System.nanoTime() - t0) / 1_000_000));

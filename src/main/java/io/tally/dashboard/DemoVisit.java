@@ -21,6 +21,8 @@ final class DemoVisit {
   /** The provider's outage: UTC hours [from, to) of the incident day. */
   static final int INCIDENT_FROM_HOUR = 12;
   static final int INCIDENT_TO_HOUR = 19;
+  /** A pack of credits, in USD. */
+  static final int CREDITS = 10;
 
   private final DemoPerson person;
   private final long day;
@@ -69,7 +71,7 @@ final class DemoVisit {
       case CASUAL -> 0.8;
       default -> 0.93;
     };
-    int conversations = r.nextDouble() < startsChat ? 1 + (kind == DemoPerson.Kind.POWER ? 1 + r.nextInt(2)
+    int conversations = r.nextDouble() < startsChat ? 1 + (kind == DemoPerson.Kind.POWER ? 1
         : r.nextDouble() < 0.25 ? 1 : 0) : 0;
     boolean troubled = false;
     for (int c = 0; c < conversations; c++) {
@@ -80,7 +82,7 @@ final class DemoVisit {
         continue; // opened, never wrote
       }
       int turns = switch (kind) {
-        case POWER -> 11 + r.nextInt(6); // per conversation: more than 20 messages a day, in sessions over an hour
+        case POWER -> 11 + r.nextInt(3); // two conversations: more than 20 messages a day, in sessions over an hour
         case REGULAR -> 2 + r.nextInt(6);
         default -> 1 + r.nextInt(3);
       };
@@ -116,6 +118,11 @@ final class DemoVisit {
     if (conversations > 0 && r.nextDouble() < 0.12) {
       int rating = troubled ? 1 + r.nextInt(2) : 3 + r.nextInt(3);
       b.add("feedback_given", new JsonObject().put("rating", rating), "/chat", 5 + r.nextInt(20));
+    }
+    if (kind != DemoPerson.Kind.ONE_TIME && conversations > 0 && r.nextDouble() < 0.04) {
+      // credits for the premium models: small payments most days, beside the monthly plans
+      b.add("payment", new JsonObject().put("amount", CREDITS).put("currency", "USD").put("plan", "credits"),
+          "/billing", 10 + r.nextInt(30));
     }
     if (person.paysOn(day) && index == 0) {
       String plan = person.plan() == DemoPerson.TEAM ? "team" : "pro";

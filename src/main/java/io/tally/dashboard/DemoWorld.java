@@ -18,7 +18,7 @@ import java.util.Random;
 final class DemoWorld {
   private static final long SEED = 0x7a11_2026L;
   /** Weekly growth of the number of people who join. */
-  static final double WEEKLY_GROWTH = 1.05;
+  static final double WEEKLY_GROWTH = 1.08;
 
   private final long today;
   private final double arrivalsPerDay;

@@ -7,6 +7,8 @@ import { lineChart } from '../charts.js';
 
 const ANOMALY_METRICS = ['events', 'active_users', 'messages', 'error_rate', 'response_time', 'cost', 'revenue'];
 const SEVERITY_COLOR = { high: '#b3261e', medium: '#c98a00', low: '#6b7a90' };
+/** Metrics that come from model calls, so an anomaly of theirs may come from one provider. */
+const BY_PROVIDER = ['error_rate', 'response_time', 'messages', 'cost'];
 
 export async function render(root, ctx) {
   const { period: P, signal, status, params } = ctx;
@@ -187,7 +189,7 @@ function insights(box, r, detected, get) {
       if (SENTENCES[i.type]) [title, what] = SENTENCES[i.type](i, settings, detected);
     } catch { /* an answer of another shape: the server's own texts */ }
     const why = h('p', { class: 'why' });
-    if (i.type === 'anomaly' && i.anomaly) explain(why, i.anomaly, get);
+    if (i.type === 'anomaly' && i.anomaly && BY_PROVIDER.includes(i.anomaly.metric)) explain(why, i.anomaly, get);
     return h('article', { class: 'card insight', dataset: { type: i.type } },
       h('header', {}, h('h3', {}, title), h('span', { class: 'badge ' + i.severity }, i.severity)),
       h('p', { class: 'what' }, what), why,
