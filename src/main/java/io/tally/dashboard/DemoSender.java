@@ -12,8 +12,10 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -41,35 +43,23 @@ final class DemoSender {
     this.writeKey = writeKey;
   }
 
-  /** Sends every event, {@value #BATCH} per request, {@value #IN_FLIGHT} requests at a time. */
+  /** Sends every event, {@value #BATCH} per request, {@value #IN_FLIGHT} requests at a time; fails on the first failure. */
   Future<Void> sendAll(List<JsonObject> events) {
-    ArrayDeque<JsonArray> batches = new ArrayDeque<>();
+    Queue<JsonArray> batches = new ConcurrentLinkedQueue<>(); // lanes may finish on different event loops
     for (int i = 0; i < events.size(); i += BATCH) {
-      batches.add(new JsonArray(new java.util.ArrayList<>(events.subList(i, Math.min(events.size(), i + BATCH)))));
+      batches.add(new JsonArray(new ArrayList<>(events.subList(i, Math.min(events.size(), i + BATCH)))));
     }
-    Promise<Void> done = Promise.promise();
-    int[] running = {0};
-    Runnable[] next = new Runnable[1];
-    next[0] = () -> {
-      while (running[0] < IN_FLIGHT && !batches.isEmpty()) {
-        running[0]++;
-        send(batches.poll()).onComplete(ar -> {
-          running[0]--;
-          if (ar.failed()) {
-            done.tryFail(ar.cause());
-          } else if (batches.isEmpty() && running[0] == 0) {
-            done.tryComplete();
-          } else {
-            next[0].run();
-          }
-        });
-      }
-    };
-    if (batches.isEmpty()) {
-      return Future.succeededFuture();
+    List<Future<Void>> lanes = new ArrayList<>();
+    for (int i = 0; i < IN_FLIGHT; i++) {
+      lanes.add(lane(batches));
     }
-    vertx.runOnContext(v -> next[0].run());
-    return done.future();
+    return Future.all(lanes).mapEmpty();
+  }
+
+  /** One request at a time from the shared queue until it is empty. */
+  private Future<Void> lane(Queue<JsonArray> batches) {
+    JsonArray next = batches.poll();
+    return next == null ? Future.succeededFuture() : send(next).compose(v -> lane(batches));
   }
 
   /** One batch; a full ingestion buffer (503) is retried after the time it asks for. */

@@ -98,10 +98,6 @@ public final class DemoTraffic {
     this.playing = today.minusDays(1);
   }
 
-  DemoWorld world() {
-    return world;
-  }
-
   /** The back-fill's end: history stops where the live views' window starts. */
   Instant historyEnd() {
     return now.minus(LiveWindow.WINDOW);

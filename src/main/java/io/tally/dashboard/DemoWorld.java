@@ -4,10 +4,10 @@ import java.time.DayOfWeek;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The demo's chat product as a deterministic world: people join every day (more each week, fewer at weekends), each
@@ -23,7 +23,8 @@ final class DemoWorld {
   private final long today;
   private final double arrivalsPerDay;
   private final long incidentDay;
-  private final Map<Long, List<DemoPerson>> arrivals = new HashMap<>();
+  /** Each day's arrivals, made once (the back-fill's worker and the live player both ask). */
+  private final Map<Long, List<DemoPerson>> arrivals = new ConcurrentHashMap<>();
 
   /**
    * @param today          the world's present (UTC day); growth is relative to it
