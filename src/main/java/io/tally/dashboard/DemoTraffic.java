@@ -115,9 +115,9 @@ public final class DemoTraffic {
         LocalDate day = today.minusDays(d);
         if (d > RESEND_DAYS && stored.contains(day)) {
           skipped[0]++;
-          continue;
+        } else {
+          chain = chain.compose(v -> vertx.executeBlocking(() -> history(day), false)).compose(sender::sendAll);
         }
-        chain = chain.compose(v -> vertx.executeBlocking(() -> history(day), false)).compose(sender::sendAll);
         if (d == OVERVIEW_DAYS - 1) {
           chain = chain.onSuccess(v -> LOG.info("demo: the last {} days are in (the Overview's default period and the "
               + "one before it), {} ms after the start; older weeks follow", OVERVIEW_DAYS,
