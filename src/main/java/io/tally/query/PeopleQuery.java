@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -25,6 +26,28 @@ final class PeopleQuery {
 
   PeopleQuery(Pool pool) {
     this.pool = pool;
+  }
+
+  /**
+   * The {@code prefix} parameter: the start of a person's id, so at most as long as an id; text PostgreSQL cannot hold
+   * (NUL, an unpaired surrogate) could not start a stored id and is refused rather than sent to it.
+   */
+  static String prefix(String p) {
+    if (p == null) {
+      return "";
+    }
+    if (p.length() > MAX_PREFIX) {
+      throw new ApiError(400, "invalid_request", "prefix must be at most " + MAX_PREFIX + " characters (an id's "
+          + "length)", "prefix", (long) MAX_PREFIX, null);
+    }
+    for (int i = 0; i < p.length(); i++) {
+      char c = p.charAt(i);
+      boolean paired = Character.isHighSurrogate(c) && i + 1 < p.length() && Character.isLowSurrogate(p.charAt(++i));
+      if (c == 0 || Character.isSurrogate(c) && !paired) {
+        throw ApiError.badRequest("prefix", "prefix must not hold NUL or an unpaired surrogate");
+      }
+    }
+    return p;
   }
 
   Future<JsonObject> run(JsonObject q) {

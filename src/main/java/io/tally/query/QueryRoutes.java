@@ -52,7 +52,8 @@ public final class QueryRoutes {
     router.get("/v1/people").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> forward(ctx,
         Addresses.QUERY_PEOPLE, period(ctx, Duration.ofDays(30))
             .put("sort", oneOf(ctx, "sort", java.util.List.of("active", "recent"), "active"))
-            .put("prefix", prefix(ctx)).put("limit", intParam(ctx, "limit", 1, PeopleQuery.MAX_LIMIT, 20))));
+            .put("prefix", PeopleQuery.prefix(ctx.request().getParam("prefix")))
+            .put("limit", intParam(ctx, "limit", 1, PeopleQuery.MAX_LIMIT, 20))));
     router.get("/v1/retention").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       String granularity = oneOf(ctx, "granularity", java.util.List.of("day", "week"), "day");
       JsonObject q = period(ctx, Duration.ofDays(30), granularity.equals("week") ? MAX_WEEKLY_PERIOD : MAX_PERIOD);
@@ -303,27 +304,6 @@ public final class QueryRoutes {
     checkPeriod(from, to, MAX_PERIOD, ctx.request().path());
     return base(ctx).put("name", name).put("steps", rawSteps).put("windowSeconds", ((Number) ws).longValue())
         .put("from", from.toString()).put("to", to.toString());
-  }
-
-  /** {@code prefix}: the start of a person's id, at most as long as an id, text PostgreSQL can hold. */
-  static String prefix(RoutingContext ctx) {
-    String p = ctx.request().getParam("prefix");
-    if (p == null) {
-      return "";
-    }
-    if (p.length() > PeopleQuery.MAX_PREFIX) {
-      throw new ApiError(400, "invalid_request", "prefix must be at most " + PeopleQuery.MAX_PREFIX
-          + " characters (an id's length)", "prefix", (long) PeopleQuery.MAX_PREFIX, null);
-    }
-    for (int i = 0; i < p.length(); i++) {
-      char c = p.charAt(i);
-      boolean paired = Character.isHighSurrogate(c) && i + 1 < p.length() && Character.isLowSurrogate(p.charAt(++i));
-      if (c == 0 || Character.isSurrogate(c) && !paired) {
-        // text the database cannot hold could not start any stored id
-        throw ApiError.badRequest("prefix", "prefix must not hold NUL or an unpaired surrogate");
-      }
-    }
-    return p;
   }
 
   private static String text(JsonObject body, String field) {

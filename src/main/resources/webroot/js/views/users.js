@@ -30,7 +30,7 @@ export async function render(root, ctx) {
     const load = async (prefix) => {
       const mine = ++asked;
       const next = h('div');
-      const found = await people(next, P, prefix, signal);
+      const found = await people(next, P, prefix, signal, status);
       if (mine !== asked || signal.aborted) return; // a later search is under way, or the view is gone
       lists = found;
       box.replaceChildren(...next.childNodes);
@@ -136,7 +136,7 @@ function without(params, key) {
  * The period's most active and most recent people whose id starts with {@code prefix}, each linking to their page;
  * answers {ids}: every id listed.
  */
-async function people(box, P, prefix, signal) {
+async function people(box, P, prefix, signal, status) {
   const q = { from: P.from, to: P.to, prefix, limit: LIST_SIZE };
   const [active, recent] = await Promise.allSettled([api('/v1/people' + qs(q), { signal }),
     api('/v1/people' + qs({ ...q, sort: 'recent' }), { signal })]);
@@ -148,12 +148,13 @@ async function people(box, P, prefix, signal) {
       : empty('Nobody was active in this period.', h('p', {}, SEND_HINT)));
     return { ids };
   }
-  const list = (a, title, columns, id) => {
-    if (a.status === 'rejected') return card(title, errorBox(a.reason));
+  const list = (a, title, columns, id, sort) => {
+    const head = h('span', {}, h('h2', {}, title), ' ', exportButtons('people', { ...q, sort }, status));
+    if (a.status === 'rejected') return card(head, errorBox(a.reason));
     const r = a.value;
     const t = table(columns, r.people);
     t.querySelector('table').id = id;
-    return card(title, t, r.truncated ? h('p', { class: 'muted' }, `The first ${r.people.length}; type the start of `
+    return card(head, t, r.truncated ? h('p', { class: 'muted' }, `The first ${r.people.length}; type the start of `
       + 'an id to find others.') : null);
   };
   box.append(h('div', { class: 'people' },
@@ -162,12 +163,12 @@ async function people(box, P, prefix, signal) {
       { label: 'Events', num: true, value: (p) => fmt.int(p.events) },
       { label: 'Days active', num: true, value: (p) => fmt.int(p.activeDays) },
       { label: 'Last seen (UTC)', cls: 'nowrap', value: (p) => fmt.time(p.lastSeen).slice(0, 16) },
-    ], 'people-active'),
+    ], 'people-active', 'active'),
     list(recent, prefix ? `Most recent, id starting “${prefix}”` : 'Seen most recently', [
       { label: 'Person', value: (p) => userLink(p.userId) },
       { label: 'Last seen (UTC)', cls: 'nowrap', value: (p) => fmt.time(p.lastSeen).slice(0, 16) },
       { label: 'Events', num: true, value: (p) => fmt.int(p.events) },
       { label: 'First seen (UTC)', cls: 'nowrap', value: (p) => fmt.time(p.firstSeen).slice(0, 10) },
-    ], 'people-recent')));
+    ], 'people-recent', 'recent')));
   return { ids };
 }

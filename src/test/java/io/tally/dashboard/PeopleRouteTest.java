@@ -83,6 +83,10 @@ class PeopleRouteTest {
       // a prefix is text, not a pattern
       assertEquals(List.of(), ids(t.http.get("/v1/people?prefix=" + enc("a%") + "&" + period).json()));
       assertEquals(List.of(), ids(t.http.get("/v1/people?prefix=" + enc("_n") + "&" + period).json()));
+      // AND the Users view's export holds the same list
+      Http.Response csv = t.http.get("/v1/export/people?format=csv&sort=recent&" + period);
+      assertEquals(200, csv.status(), csv.body());
+      assertEquals(List.of("anton-2", "bo-3", "ana-1"), csv.body().lines().skip(1).map(l -> l.split(",")[0]).toList());
       // AND another project sees nobody
       assertEquals(List.of(), ids(other.http.get("/v1/people?" + period).json()));
     }
