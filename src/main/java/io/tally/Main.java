@@ -40,8 +40,11 @@ public final class Main {
     if (java.util.Arrays.asList(args).contains("--demo")) {
       // through the normal ingestion path, with the first project's write key
       ProjectConfig p = tally.config().projects().get(0);
-      new DemoTraffic(tally.vertx(), tally.port(), p.writeKeys().get(0)).start();
-      System.out.println("  demo: generated chat traffic streams into project '" + p.id() + "' (--demo)\n"
+      // the read key only tells which days a previous run already back-filled
+      new DemoTraffic(tally.vertx(), tally.port(), p.writeKeys().get(0),
+          p.readKeys().isEmpty() ? null : p.readKeys().get(0)).start();
+      System.out.println("  demo: eight weeks of a chat product's history are being back-filled into project '"
+          + p.id() + "', then its traffic streams live (--demo)\n"
           + "  dashboard: http://localhost:" + tally.port() + "/  (sign in with read key "
           + p.readKeys().get(0) + ")\n");
     }

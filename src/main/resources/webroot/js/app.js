@@ -33,7 +33,7 @@ function status(text, isError = false) {
 function showSignIn(message) {
   closeLive();
   teardown();
-  for (const id of ['nav', 'filters', 'sign-out']) $(id).hidden = true;
+  for (const id of ['nav', 'filters', 'sign-out', 'print']) $(id).hidden = true;
   $('view').replaceChildren();
   $('period-label').textContent = '';
   $('signin').hidden = false;
@@ -251,7 +251,7 @@ $('print').addEventListener('click', () => window.print());
 
 function start() {
   $('signin').hidden = true;
-  for (const id of ['nav', 'filters', 'sign-out']) $(id).hidden = false;
+  for (const id of ['nav', 'filters', 'sign-out', 'print']) $(id).hidden = false;
   window.addEventListener('hashchange', route);
   route().then(() => { dropPrefetched(); setTimeout(loadSuggestions, 500); });
   loadSegments();

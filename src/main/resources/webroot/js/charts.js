@@ -62,8 +62,19 @@ const base = (extra = {}) => ({
   ...extra,
 });
 
-/** A line chart of one or more series over the same labels. */
+/** Tooltips and value axes read as the widgets do ({@code format}: a dom.js fmt function, e.g. money with its $). */
+function valueFormat(format) {
+  if (!format) return {};
+  return {
+    ticks: { callback: (v) => format(v) },
+    tooltip: { callbacks: { label: (c) => (c.dataset.label ? c.dataset.label + ': ' : '')
+      + format(c.chart.options.indexAxis === 'y' ? c.parsed.x : c.parsed.y) } },
+  };
+}
+
+/** A line chart of one or more series over the same labels (times: the axis shows as many as fit). */
 export function lineChart(canvas, labels, series, opts = {}) {
+  const f = valueFormat(opts.format);
   return make(canvas, {
     type: 'line',
     data: {
@@ -76,16 +87,42 @@ export function lineChart(canvas, labels, series, opts = {}) {
       })),
     },
     options: base({
-      plugins: { legend: { display: series.length > 1 } },
-      scales: { x: { ticks: { maxTicksLimit: opts.xTicks || 8, maxRotation: 0 } }, y: { beginAtZero: true } },
+      plugins: { legend: { display: series.length > 1 }, tooltip: f.tooltip },
+      scales: { x: { ticks: { maxTicksLimit: opts.xTicks || 8, maxRotation: 0 } },
+        y: { beginAtZero: true, ticks: f.ticks } },
     }),
   });
 }
 
+/** A label as lines of about 14 characters, broken between words (Chart.js draws an array as lines). */
+function wrap(label) {
+  const lines = [];
+  for (const word of String(label).split(' ')) {
+    if (lines.length && (lines[lines.length - 1] + ' ' + word).length <= 14) lines[lines.length - 1] += ' ' + word;
+    else lines.push(word);
+  }
+  return lines;
+}
+
+/** Pixels a horizontal bar chart needs to label every one of {@code n} bars. */
+export const barHeight = (n) => Math.max(160, 26 * n + 40);
+
+/**
+ * A bar chart of categories: every category is labelled (no label is skipped to make room; horizontal charts take
+ * the height {@link barHeight} gives them, vertical ones wrap long labels on words).
+ */
 export function barChart(canvas, labels, data, opts = {}) {
+  const f = valueFormat(opts.format);
+  const category = { ticks: { autoSkip: false, maxRotation: 0 } };
+  const value = { beginAtZero: true, ticks: { maxRotation: 0, maxTicksLimit: 6, ...f.ticks } };
+  const shown = opts.horizontal ? labels : labels.map(wrap);
   return make(canvas, {
     type: 'bar',
-    data: { labels, datasets: [{ label: opts.label || '', data, backgroundColor: COLORS[0] + 'cc' }] },
-    options: base({ indexAxis: opts.horizontal ? 'y' : 'x', scales: { x: { beginAtZero: true }, y: { beginAtZero: true } } }),
+    data: { labels: shown, datasets: [{ label: opts.label || '', data, backgroundColor: COLORS[0] + 'cc' }] },
+    options: base({
+      indexAxis: opts.horizontal ? 'y' : 'x',
+      plugins: { legend: { display: false }, tooltip: f.tooltip },
+      scales: opts.horizontal ? { y: category, x: value } : { x: category, y: value },
+    }),
   });
 }

@@ -21,24 +21,58 @@ export function h(tag, attrs = {}, ...children) {
 const nf = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const nf1 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 const nf2 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
-const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/**
+ * Money is shown in US dollars: model providers bill in USD, and Tally sums costs and payment amounts as they are sent
+ * (README: revenue.total), so the dashboard shows the currency they are expected in.
+ */
+export const CURRENCY = 'USD';
+const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: CURRENCY });
+const moneySmall = new Intl.NumberFormat('en-US', { style: 'currency', currency: CURRENCY, maximumSignificantDigits: 2 });
+// a unit stays on its number's line: a no-break space between them
+const NB = '\u00a0';
 
 export const fmt = {
   int: (v) => v === null || v === undefined ? '—' : nf.format(v),
   num: (v) => v === null || v === undefined ? '—' : Math.abs(v) < 10 ? nf2.format(v) : nf1.format(v),
-  money: (v) => v === null || v === undefined ? '—' : money.format(v),
-  pct: (v) => v === null || v === undefined ? '—' : nf1.format(v * 100) + ' %',
-  ms: (v) => v === null || v === undefined ? '—' : v >= 10_000 ? nf1.format(v / 1000) + ' s' : nf.format(v) + ' ms',
+  /** $1,234.56; amounts under a dollar keep two significant digits ($0.0042) instead of reading $0.00 */
+  money: (v) => v === null || v === undefined ? '—' : v !== 0 && Math.abs(v) < 1 ? moneySmall.format(v) : money.format(v),
+  pct: (v) => v === null || v === undefined ? '—' : nf1.format(v * 100) + NB + '%',
+  ms: (v) => v === null || v === undefined ? '—' : v >= 10_000 ? nf1.format(v / 1000) + NB + 's' : nf.format(v) + NB + 'ms',
   duration: (ms) => {
     if (ms === null || ms === undefined) return '—';
     const s = Math.round(ms / 1000);
-    if (s < 60) return s + ' s';
+    if (s < 60) return s + NB + 's';
     const m = Math.floor(s / 60);
-    if (m < 60) return m + ' min ' + (s % 60) + ' s';
-    return Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
+    if (m < 60) return m + NB + 'min ' + (s % 60) + NB + 's';
+    return Math.floor(m / 60) + NB + 'h ' + (m % 60) + NB + 'min';
   },
   time: (iso) => iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '—',
+  /** "Fri 4 Dec" (UTC), the day of an ISO instant, as people say it */
+  day: (iso) => new Date(iso).toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short',
+    timeZone: 'UTC' }),
 };
+
+/** What each metric of the analytics routes is called, and how its values read. */
+export const METRIC = {
+  events: { label: 'Events', format: fmt.int },
+  active_users: { label: 'Active users', format: fmt.int },
+  messages: { label: 'Messages', format: fmt.int },
+  tokens: { label: 'Tokens', format: fmt.int },
+  cost: { label: 'Cost', format: fmt.money },
+  errors: { label: 'Errors', format: fmt.int },
+  revenue: { label: 'Revenue', format: fmt.money },
+  error_rate: { label: 'Error rate', format: fmt.pct },
+  response_time: { label: 'Response time', format: fmt.ms },
+};
+
+/** An event type as words: message_sent → "message sent". */
+export const words = (name) => String(name ?? '').replace(/_/g, ' ');
+
+/** A person's id, linking to their page in the Users view. */
+export function userLink(id) {
+  if (id === null || id === undefined || id === '') return '—';
+  return h('a', { href: '#/users?user=' + encodeURIComponent(id), class: 'user-link', dataset: { user: id } }, id);
+}
 
 /** "CSV" and "JSON" buttons exporting what a widget shows through GET /v1/export/{view}. */
 export function exportButtons(view, params, status) {

@@ -1,5 +1,6 @@
 package io.tally.dashboard;
 
+import io.tally.realtime.LiveWindow;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -10,216 +11,218 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Random;
-import java.util.UUID;
+import java.util.PriorityQueue;
+import java.util.Set;
 
 /**
- * {@code --demo}: realistic chat-product traffic sent through the normal ingestion path ({@code POST /v1/events}
- * with the project's write key), so a fresh dashboard has something to show. First the last
- * {@value #BACKFILL_HOURS} hours are back-filled (event ids are derived from the hour, so a restart re-sends
- * duplicates, which Tally drops), then live sessions stream a few events every second.
+ * {@code --demo}: the history and the present of a chat product ({@link DemoWorld}), sent through the normal ingestion
+ * path ({@code POST /v1/events} with the project's write key). First the back-fill: every event of the last
+ * {@link Options#days} days up to the live window before now (older than the live views' hour, so they count it at
+ * its own time and not as live traffic: {@link LiveWindow}); then the present, played as it happens: each event
+ * of the world is sent when its time comes. Event ids are stable, so a restart re-sends its last days as duplicates,
+ * which Tally drops; older days that already hold events are not sent again (the dedupe registry forgets ids after
+ * {@code writer.dedupeWindowDays}).
  */
 public final class DemoTraffic {
   private static final Logger LOG = LoggerFactory.getLogger(DemoTraffic.class);
-  static final int BACKFILL_HOURS = 72;
-  static final int PERSONS = 400;
-  private static final String[] AGENTS = {
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-      "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
-      "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 "
-          + "Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile "
-          + "Safari/537.36",
-      "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 "
-          + "Mobile/15E148 Safari/604.1"};
-  private static final String[][] MODELS = {{"openai", "gpt-4o"}, {"openai", "gpt-4o-mini"}, {"anthropic",
-      "claude-sonnet"}, {"anthropic", "claude-haiku"}, {"google", "gemini-pro"}};
-  private static final String[] FEATURES = {"voice", "search", "file_upload", "code_interpreter"};
+  /** Days re-sent on a restart whatever they hold: within the dedupe registry's minimum window of 7 days. */
+  static final int RESEND_DAYS = 6;
+  /** The Overview's default period (7 days) and the one it is compared with. */
+  static final int OVERVIEW_DAYS = 14;
 
-  private final Vertx vertx;
-  private final HttpClient client;
-  private final int port;
-  private final String writeKey;
-  private final Random rnd = new Random();
-  private final List<Script> live = new ArrayList<>();
-  private long timer = -1;
+  /**
+   * @param days            days of history to back-fill (today's hours before the live window included)
+   * @param arrivalsPerDay  people joining on a weekday now: the world's size
+   * @param incidentDaysAgo the provider outage happens this many days before today (UTC)
+   */
+  public record Options(int days, double arrivalsPerDay, int incidentDaysAgo) {
+    public Options {
+      if (days < 1 || days > 365) {
+        throw new IllegalArgumentException("days must be 1 to 365");
+      }
+      if (incidentDaysAgo < 1) {
+        throw new IllegalArgumentException("incidentDaysAgo must be at least 1 (a whole day in the past)");
+      }
+    }
 
-  public DemoTraffic(Vertx vertx, int port, String writeKey) {
-    this.vertx = vertx;
-    this.client = vertx.createHttpClient();
-    this.port = port;
-    this.writeKey = writeKey;
+    /**
+     * Eight weeks (the weekly baselines of the anomaly detector, a 30-day window with most of the one before it for
+     * the patterns' backtests) of a product with about 180 weekly active people now: about 65,000 events.
+     */
+    public static Options defaults() {
+      return new Options(56, 9, 3);
+    }
   }
 
-  /** Back-fills, then streams until {@link #stop()}; failures are logged, never fatal. */
-  public Future<Void> start() {
-    Instant thisHour = Instant.now().truncatedTo(ChronoUnit.HOURS);
-    Future<Void> chain = Future.succeededFuture();
-    for (int h = BACKFILL_HOURS; h >= 1; h--) {
-      Instant hour = thisHour.minus(h, ChronoUnit.HOURS);
-      chain = chain.compose(v -> send(backfillHour(hour)));
-    }
-    return chain.onComplete(r -> {
-      if (r.failed()) {
-        LOG.warn("demo back-fill failed: {}", r.cause().toString());
-      } else {
-        LOG.info("demo: back-filled {} hours; streaming live traffic", BACKFILL_HOURS);
+  /** What the back-fill did. */
+  public record Backfill(int days, int daysSkipped, long sent, long accepted, long millis) {}
+
+  private final Vertx vertx;
+  private final int port;
+  private final String readKey;
+  private final Options options;
+  private final Clock clock;
+  private final DemoSender sender;
+  private final DemoWorld world;
+  private final LocalDate today;
+  private final Instant now;
+  private final PriorityQueue<JsonObject> upcoming = new PriorityQueue<>(Comparator.comparing(
+      (JsonObject e) -> e.getString("timestamp")));
+  /** The last day whose events were queued for playing. */
+  private LocalDate playing;
+  private long timer = -1;
+  private boolean stopped;
+
+  public DemoTraffic(Vertx vertx, int port, String writeKey, String readKey) {
+    this(vertx, port, writeKey, readKey, Options.defaults(), Clock.systemUTC());
+  }
+
+  DemoTraffic(Vertx vertx, int port, String writeKey, String readKey, Options options, Clock clock) {
+    this.vertx = vertx;
+    this.port = port;
+    this.readKey = readKey;
+    this.options = options;
+    this.clock = clock;
+    this.sender = new DemoSender(vertx, port, writeKey);
+    this.now = clock.instant();
+    this.today = LocalDate.ofInstant(now, ZoneOffset.UTC);
+    this.world = new DemoWorld(today, options.arrivalsPerDay(), today.minusDays(options.incidentDaysAgo()));
+    this.playing = today.minusDays(1);
+  }
+
+  /** The back-fill's end: history stops where the live views' window starts. */
+  Instant historyEnd() {
+    return now.minus(LiveWindow.WINDOW);
+  }
+
+  /** Back-fills, then plays the present until {@link #stop()}; a failure is logged and ends the demo, never Tally. */
+  public Future<Backfill> start() {
+    long t0 = System.nanoTime();
+    return storedDays().compose(stored -> {
+      Future<Void> chain = Future.succeededFuture();
+      int[] skipped = {0};
+      // newest day first: the Overview's period and the one before it are complete a few seconds in, while the
+      // older weeks (the baselines of anomalies and patterns) follow
+      for (int d = 0; d < options.days(); d++) {
+        LocalDate day = today.minusDays(d);
+        if (d > RESEND_DAYS && stored.contains(day)) {
+          skipped[0]++;
+        } else {
+          chain = chain.compose(v -> vertx.executeBlocking(() -> history(day), false)).compose(sender::sendAll);
+        }
+        if (d == OVERVIEW_DAYS - 1) {
+          chain = chain.onSuccess(v -> LOG.info("demo: the last {} days are in (the Overview's default period and the "
+              + "one before it), {} ms after the start; older weeks follow", OVERVIEW_DAYS,
+              (System.nanoTime() - t0) / 1_000_000));
+        }
       }
-      timer = vertx.setPeriodic(1000, id -> tick());
+      return chain.map(v -> new Backfill(options.days(), skipped[0], sender.sent.get(), sender.accepted.get(),
+          (System.nanoTime() - t0) / 1_000_000));
+    }).onComplete(r -> {
+      if (r.failed()) {
+        LOG.warn("demo: the back-fill failed ({}); no live traffic", r.cause().toString());
+        return;
+      }
+      Backfill b = r.result();
+      LOG.info("demo: back-filled {} days of history ({} already stored, skipped): {} events sent, {} new, in {} ms; "
+          + "now streaming the present", b.days(), b.daysSkipped(), b.sent(), b.accepted(), b.millis());
+      if (!stopped) {
+        timer = vertx.setPeriodic(0, 1000, id -> tick(clock.instant())
+            .onFailure(err -> LOG.debug("demo: a live batch failed: {}", err.toString())));
+      }
     });
   }
 
   public void stop() {
+    stopped = true;
     if (timer >= 0) {
       vertx.cancelTimer(timer);
     }
+    sender.close();
   }
 
-  /** One hour of history, the same every time for the same hour (seeded by it). */
-  JsonArray backfillHour(Instant hour) {
-    Random r = new Random(hour.getEpochSecond());
-    int hourOfDay = (int) ((hour.getEpochSecond() / 3600) % 24);
-    // a daily rhythm: busy in the (European) afternoon, quiet at night
-    int sessions = 6 + (int) (24 * Math.max(0, Math.sin((hourOfDay - 6) / 24.0 * 2 * Math.PI))) + r.nextInt(5);
-    JsonArray out = new JsonArray();
-    int n = 0;
-    for (int s = 0; s < sessions; s++) {
-      Script script = new Script(r, "demo-" + hour.getEpochSecond() + "-" + s);
-      Instant at = hour.plusSeconds(r.nextInt(3300));
-      JsonObject e;
-      while ((e = script.next(at)) != null) {
-        e.put("id", UUID.nameUUIDFromBytes(("demo|" + hour.getEpochSecond() + "|" + n++)
-            .getBytes(StandardCharsets.UTF_8)).toString());
-        out.add(e);
-        at = at.plusSeconds(2 + r.nextInt(40));
+  /** The world's events of {@code day} that are history: before {@link #historyEnd()}, in time order. */
+  List<JsonObject> history(LocalDate day) {
+    String end = historyEnd().toString();
+    List<JsonObject> out = new ArrayList<>();
+    for (DemoVisit v : world.visits(day)) {
+      for (JsonObject e : v.events()) {
+        if (e.getString("timestamp").compareTo(end) < 0) {
+          out.add(e);
+        }
       }
     }
+    out.sort(Comparator.comparing(e -> e.getString("timestamp")));
     return out;
   }
 
-  private void tick() {
-    while (live.size() < 6 + rnd.nextInt(6)) {
-      live.add(new Script(rnd, "demo-live-" + UUID.randomUUID().toString().substring(0, 8)));
+  /**
+   * Every second: the world's events whose time has come since the demo started (the present, played live), at most a
+   * batch; the answer completes when Tally acknowledged them.
+   */
+  synchronized Future<Integer> tick(Instant at) {
+    LocalDate day = LocalDate.ofInstant(at, ZoneOffset.UTC);
+    String start = now.toString();
+    while (playing.isBefore(day)) {
+      playing = playing.plusDays(1);
+      for (DemoVisit v : world.visits(playing)) {
+        for (JsonObject e : v.events()) {
+          if (e.getString("timestamp").compareTo(start) >= 0) {
+            upcoming.add(e);
+          }
+        }
+      }
     }
     JsonArray batch = new JsonArray();
-    Instant now = Instant.now();
-    for (var it = live.iterator(); it.hasNext(); ) {
-      Script s = it.next();
-      if (rnd.nextInt(3) != 0) {
-        continue; // not every session acts every second
-      }
-      JsonObject e = s.next(now);
-      if (e == null) {
-        it.remove();
+    String until = at.toString();
+    while (!upcoming.isEmpty() && upcoming.peek().getString("timestamp").compareTo(until) <= 0
+        && batch.size() < DemoSender.BATCH) {
+      batch.add(upcoming.poll());
+    }
+    if (batch.isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    return sender.send(batch).map(batch.size());
+  }
+
+  /**
+   * The UTC days of the back-fill that already hold events (a previous run's), from the hourly event counts; none
+   * without a read key or when the query fails (then every day is sent, and the registry drops what it knows).
+   */
+  private Future<Set<LocalDate>> storedDays() {
+    if (readKey == null) {
+      return Future.succeededFuture(Set.of());
+    }
+    Instant from = today.minusDays(options.days() - 1L).atStartOfDay(ZoneOffset.UTC).toInstant();
+    Instant to = today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+    HttpClient client = vertx.createHttpClient();
+    RequestOptions o = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port)
+        .setURI("/v1/timeseries?metric=events&interval=hour&from=" + from + "&to=" + to)
+        .putHeader("Authorization", "Bearer " + readKey);
+    return client.request(o).compose(req -> req.send()).compose(res -> res.body().map(b -> {
+      Set<LocalDate> days = new HashSet<>();
+      if (res.statusCode() == 200) {
+        for (Object p : new JsonObject(b).getJsonArray("points")) {
+          JsonObject point = (JsonObject) p;
+          if (point.getDouble("value") > 0) {
+            days.add(LocalDate.ofInstant(Instant.parse(point.getString("t")), ZoneOffset.UTC));
+          }
+        }
       } else {
-        batch.add(e.put("id", UUID.randomUUID().toString()));
+        LOG.warn("demo: could not read which days are stored (HTTP {}): sending them all", res.statusCode());
       }
-    }
-    if (!batch.isEmpty()) {
-      send(batch).onFailure(err -> LOG.debug("demo batch failed: {}", err.toString()));
-    }
-  }
-
-  private Future<Void> send(JsonArray events) {
-    if (events.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
-        .setURI("/v1/events").putHeader("Authorization", "Bearer " + writeKey)
-        .putHeader("Content-Type", "application/json");
-    return client.request(o).compose(req -> req.send(new JsonObject().put("batch", events).toBuffer()))
-        .compose(res -> res.statusCode() == 200 ? Future.<Void>succeededFuture()
-            : res.body().compose(b -> Future.failedFuture("HTTP " + res.statusCode() + ": " + b)));
-  }
-
-  /** One visit of one person: land, maybe load, chat a few turns with one model, sometimes pay, share or fail. */
-  static final class Script {
-    private final Random r;
-    private final String person;
-    private final String session;
-    private final String agent;
-    private final String[] model;
-    private final List<String> steps = new ArrayList<>();
-    private int i;
-
-    Script(Random r, String session) {
-      this.r = r;
-      // a few heavy users, a long tail of occasional ones
-      this.person = "user-" + (int) (PERSONS * Math.pow(r.nextDouble(), 2));
-      this.session = session;
-      this.agent = AGENTS[r.nextInt(AGENTS.length)];
-      this.model = MODELS[r.nextInt(10) < 6 ? r.nextInt(2) : r.nextInt(MODELS.length)];
-      steps.add("page_view");
-      steps.add("page_load");
-      if (r.nextInt(8) == 0) {
-        steps.add("signup");
-      }
-      int conversations = r.nextInt(10) < 2 ? 0 : 1 + r.nextInt(2);
-      for (int c = 0; c < conversations; c++) {
-        steps.add("conversation_created");
-        int turns = 1 + r.nextInt(6);
-        for (int t = 0; t < turns; t++) {
-          steps.add("message_sent");
-          steps.add(r.nextInt(25) == 0 ? "error" : "message_received");
-        }
-        if (r.nextInt(3) > 0) {
-          steps.add("conversation_completed");
-        }
-      }
-      if (r.nextInt(5) == 0) {
-        steps.add("feature_used");
-      }
-      if (r.nextInt(12) == 0) {
-        steps.add("share_created");
-      }
-      if (r.nextInt(6) == 0) {
-        steps.add("feedback_given");
-      }
-      if (r.nextInt(20) == 0) {
-        steps.add("payment");
-      }
-    }
-
-    JsonObject next(Instant at) {
-      if (i >= steps.size()) {
-        return null;
-      }
-      String type = steps.get(i++);
-      JsonObject props = switch (type) {
-        case "message_sent" -> new JsonObject().put("provider", model[0]).put("model", model[1])
-            .put("tokens", 20 + r.nextInt(400)).put("cost", round(0.0001 + r.nextDouble() * 0.004));
-        case "message_received" -> new JsonObject().put("provider", model[0]).put("model", model[1])
-            .put("tokens", 80 + r.nextInt(1500)).put("cost", round(0.0005 + r.nextDouble() * 0.02))
-            .put("responseTimeMs", 300 + r.nextInt(model[1].contains("mini") || model[1].contains("haiku")
-                ? 900 : 4000));
-        case "conversation_created", "conversation_completed" -> new JsonObject().put("provider", model[0])
-            .put("model", model[1]);
-        case "error" -> new JsonObject().put("code", r.nextBoolean() ? "rate_limited" : "timeout")
-            .put("provider", model[0]).put("model", model[1]);
-        case "page_load" -> new JsonObject().put("durationMs", 150 + r.nextInt(1800));
-        case "feature_used" -> new JsonObject().put("feature", FEATURES[r.nextInt(FEATURES.length)]);
-        case "feedback_given" -> new JsonObject().put("rating", 1 + r.nextInt(5));
-        case "payment" -> new JsonObject().put("amount", r.nextBoolean() ? 20 : 200).put("currency", "USD")
-            .put("plan", "pro");
-        default -> new JsonObject();
-      };
-      String path = type.startsWith("page") ? "/" : "/chat";
-      return new JsonObject().put("timestamp", at.toString()).put("sessionId", session).put("type", type)
-          .put("properties", props)
-          .put("page", new JsonObject().put("url", "https://chat.example" + path).put("path", path)
-              .put("title", "Chat"))
-          .put("userContext", new JsonObject().put("userId", person).put("sessionId", session))
-          .put("context", new JsonObject().put("userAgent", agent).put("language", "en-US"));
-    }
-
-    private static double round(double v) {
-      return Math.round(v * 1e6) / 1e6;
-    }
+      return days;
+    })).recover(err -> {
+      LOG.warn("demo: could not read which days are stored ({}): sending them all", err.toString());
+      return Future.succeededFuture(Set.<LocalDate>of());
+    }).onComplete(r -> client.close());
   }
 }

@@ -38,6 +38,7 @@ final class ExportRoute implements Handler<RoutingContext> {
       Map.entry("user", new View("/v1/users/{userId}/analytics", null)),
       Map.entry("sessions", new View("/v1/users/{userId}/sessions", "sessions")),
       Map.entry("events", new View("/v1/users/{userId}/events", "events")),
+      Map.entry("people", new View("/v1/people", "people")),
       Map.entry("funnel", new View("/v1/funnels", "steps")),
       Map.entry("patterns", new View("/v1/patterns/detect", "patterns")),
       Map.entry("insights", new View("/v1/insights", "insights")),

@@ -1,6 +1,7 @@
 package io.tally.dashboard;
 
 import io.tally.event.Event;
+import io.tally.realtime.LiveWindow;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -27,12 +28,15 @@ public final class LiveFeed {
     this.capacity = capacity;
   }
 
-  /** Called on the writer's context after a commit; bots are left out, as everywhere in the analytics. */
+  /**
+   * Called on the writer's context after a commit; bots are left out, as everywhere in the analytics, and so are
+   * events received long after they happened (a back-fill, an import: {@link LiveWindow}), which are not live.
+   */
   public void record(List<Event> stored) {
     Tail last = null;
     for (int i = stored.size() - 1; i >= 0; i--) {
       Event e = stored.get(i);
-      if (e.bot()) {
+      if (!LiveWindow.counts(e)) {
         continue;
       }
       Tail t = last != null && last.project.equals(e.projectId()) ? last
@@ -45,7 +49,7 @@ public final class LiveFeed {
 
   /**
    * Events of the project with a sequence number above {@code afterSeq}, oldest first, at most {@code max}, and
-   * {@code total}: the project's events committed since this server started (bots excluded).
+   * {@code total}: the project's live events committed since this server started (bots and late events excluded).
    */
   public JsonObject since(String project, long afterSeq, int max) {
     Tail t = tails.get(project);

@@ -8,8 +8,9 @@ import io.vertx.core.json.JsonObject;
 /**
  * One live connection's pushes, whatever carries them (SSE or WebSocket): a {@code hello} with the recent tail, then
  * on the writer's commit notices ({@link Addresses#EVENTS_COMMITTED}), at most every {@value #COALESCE_MS} ms, a
- * {@code commit}: how many events (bots excluded) were committed since the last push and the newest of them with
- * their enrichment. A quiet project costs one keep-alive every {@value #HEARTBEAT_MS} ms.
+ * {@code commit}: how many live events (bots and late events excluded: {@link LiveFeed#record}) were committed since
+ * the last push and the newest of them with their enrichment. A quiet project costs one keep-alive every
+ * {@value #HEARTBEAT_MS} ms.
  */
 final class LivePush {
   static final long COALESCE_MS = 250;
@@ -75,7 +76,7 @@ final class LivePush {
     long now = tail.getLong("total");
     seq = tail.getLong("seq");
     if (now == total && tail.getJsonArray("events").isEmpty()) {
-      return; // only bots were committed
+      return; // only bots or late events (a back-fill) were committed
     }
     if (!sink.send("commit", tail.put("count", now - total).put("at", System.currentTimeMillis()))) {
       close();

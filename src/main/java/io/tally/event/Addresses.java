@@ -30,6 +30,8 @@ public final class Addresses {
   public static final String DERIVED_SYNC = "derived.sync";
   /** The dashboard (issue 7): a person's recent events, and saved segments / funnels ({kind: segment|funnel}). */
   public static final String QUERY_USER_EVENTS = "query.user.events";
+  /** The people of a period, most active or most recent, for the dashboard's Users view. */
+  public static final String QUERY_PEOPLE = "query.people";
   public static final String DASHBOARD_SAVED_LIST = "dashboard.saved.list";
   public static final String DASHBOARD_SAVED_PUT = "dashboard.saved.put";
   public static final String DASHBOARD_SAVED_DELETE = "dashboard.saved.delete";

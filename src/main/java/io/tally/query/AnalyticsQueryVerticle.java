@@ -94,6 +94,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     InsightQuery insights = new InsightQuery(pool, user, usage, funnel, anomalies, patterns, this::cachedAs);
     webhook = new AlertWebhook(vertx, AlertWebhook.Options.defaults(), webhookAddresses);
     AlertService alerts = new AlertService(pool, webhook, metrics);
+    PeopleQuery people = new PeopleQuery(pool);
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
       index.apply(m.body());
       timeline.apply(m.body());
@@ -121,6 +122,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
         consume(Addresses.QUERY_USER_ANALYTICS, "user_analytics", cached("user_analytics",
             q -> user.run(q, zone(q)))),
         consume(Addresses.QUERY_USAGE, "usage", cached("usage", usage::run)),
+        consume(Addresses.QUERY_PEOPLE, "people", cached("people", people::run)),
         consume(Addresses.QUERY_FUNNEL, "funnel", cached("funnel", funnel::run)),
         consume(Addresses.QUERY_RETENTION, "retention", cached("retention", q -> retention.run(q, zone(q)))),
         consume(Addresses.QUERY_CONVERSIONS, "conversions", cached("conversions", conversions::run)),

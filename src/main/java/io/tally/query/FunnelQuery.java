@@ -282,6 +282,25 @@ final class FunnelQuery {
         totalTime += a.times()[n - 1] - a.times()[0];
       }
     }
+    // every person's time from each step to the next, and through the whole funnel, for the medians
+    long[][] gaps = new long[n][];
+    for (int i = 0; i < n; i++) {
+      gaps[i] = new long[i == 0 ? 0 : (int) users[i]];
+    }
+    long[] through = new long[(int) users[n - 1]];
+    int[] filled = new int[n];
+    int throughFilled = 0;
+    for (Attempt a : best.values()) {
+      if (a == null) {
+        continue;
+      }
+      for (int i = 1; i < a.reached(); i++) {
+        gaps[i][filled[i]++] = a.times()[i] - a.times()[i - 1];
+      }
+      if (a.reached() == n) {
+        through[throughFilled++] = a.times()[n - 1] - a.times()[0];
+      }
+    }
     JsonArray outSteps = new JsonArray();
     JsonArray drops = new JsonArray();
     for (int i = 0; i < n; i++) {
@@ -293,7 +312,8 @@ final class FunnelQuery {
           .put("order", i + 1).put("users", users[i])
           .put("conversionRate", Agg.div(users[i], users[0]))
           .put("conversionFromPrevious", i == 0 ? (users[0] > 0 ? 1.0 : 0.0) : Agg.div(users[i], users[i - 1]))
-          .put("averageTime", i == 0 ? 0.0 : Agg.div(timeSum[i], users[i])));
+          .put("averageTime", i == 0 ? 0.0 : Agg.div(timeSum[i], users[i]))
+          .put("medianTime", median(gaps[i])));
       if (i > 0) {
         long dropped = users[i - 1] - users[i];
         List<Map.Entry<String, Long>> rs = new ArrayList<>(reasons.getOrDefault(i, Map.of()).entrySet());
@@ -309,8 +329,20 @@ final class FunnelQuery {
         q.getLong("windowSeconds")).encode().getBytes(StandardCharsets.UTF_8)).toString();
     return new JsonObject().put("id", id).put("name", q.getString("name")).put("steps", outSteps)
         .put("users", users[0]).put("conversionRate", Agg.div(users[n - 1], users[0]))
-        .put("averageTime", Agg.div(totalTime, users[n - 1])).put("dropOffPoints", drops)
+        .put("averageTime", Agg.div(totalTime, users[n - 1])).put("medianTime", median(through))
+        .put("dropOffPoints", drops)
         .put("windowSeconds", q.getLong("windowSeconds")).put("from", q.getString("from"))
         .put("to", q.getString("to"));
+  }
+
+  /** The median of the times (ms), the mean of the middle two when even; 0 when there are none (as the mean). */
+  static double median(long[] times) {
+    if (times.length == 0) {
+      return 0.0;
+    }
+    long[] sorted = times.clone();
+    java.util.Arrays.sort(sorted);
+    int mid = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2.0;
   }
 }

@@ -49,6 +49,11 @@ public final class QueryRoutes {
     router.get("/v1/metrics/usage").handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.QUERY_USAGE, raw(ctx, period(ctx, Duration.ofDays(30))
             .put("filters", filters(ctx)))));
+    router.get("/v1/people").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> forward(ctx,
+        Addresses.QUERY_PEOPLE, period(ctx, Duration.ofDays(30))
+            .put("sort", oneOf(ctx, "sort", java.util.List.of("active", "recent"), "active"))
+            .put("prefix", PeopleQuery.prefix(ctx.request().getParam("prefix")))
+            .put("limit", intParam(ctx, "limit", 1, PeopleQuery.MAX_LIMIT, 20))));
     router.get("/v1/retention").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       String granularity = oneOf(ctx, "granularity", java.util.List.of("day", "week"), "day");
       JsonObject q = period(ctx, Duration.ofDays(30), granularity.equals("week") ? MAX_WEEKLY_PERIOD : MAX_PERIOD);

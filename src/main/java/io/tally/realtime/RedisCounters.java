@@ -22,8 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Real-time counters, updated once per committed batch in one pipelined round trip (never per event): events per
- * type per minute, per-user counters, unique users per day. Redis being down or slow never touches ingestion:
- * the update is skipped and counted.
+ * type per receipt minute (live events only, {@link LiveWindow}), per-user counters, unique users per event day.
+ * Redis being down or slow never touches ingestion: the update is skipped and counted.
  */
 public final class RedisCounters {
   private static final Logger LOG = LoggerFactory.getLogger(RedisCounters.class);
@@ -70,9 +70,12 @@ public final class RedisCounters {
       if (e.bot()) {
         continue; // bots are kept for audit, not counted
       }
-      String minuteKey = RedisKeys.minute(e.projectId(), e.receivedAt().getEpochSecond() / 60);
-      hashes.computeIfAbsent(minuteKey, k -> new HashMap<>()).merge(e.type(), 1, Integer::sum);
-      ttl.putIfAbsent(minuteKey, cfg.minuteTtlSeconds());
+      if (LiveWindow.counts(e)) {
+        // per receipt minute, live events only: a back-fill of last month is not this minute's activity
+        String minuteKey = RedisKeys.minute(e.projectId(), e.receivedAt().getEpochSecond() / 60);
+        hashes.computeIfAbsent(minuteKey, k -> new HashMap<>()).merge(e.type(), 1, Integer::sum);
+        ttl.putIfAbsent(minuteKey, cfg.minuteTtlSeconds());
+      }
       String actor = e.actor();
       if (actor != null) {
         String userKey = RedisKeys.user(e.projectId(), actor);

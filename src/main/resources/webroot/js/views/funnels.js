@@ -1,10 +1,11 @@
 // Funnels: build one from event types, see steps, conversion, time between steps and drop-off; save per project.
 import { api, qs } from '../api.js';
-import { h, fmt, card, table, exportButtons, errorBox, empty } from '../dom.js';
+import { h, fmt, card, table, exportButtons, errorBox, empty, words } from '../dom.js';
 import { filtersIgnored } from '../dom.js';
 import { barChart } from '../charts.js';
 
 const WINDOWS = [[3600, '1 hour'], [86_400, '1 day'], [7 * 86_400, '7 days'], [30 * 86_400, '30 days']];
+const DEFAULT_STEPS = ['page_view', 'conversation_created', 'message_sent', 'conversation_completed'];
 let catalog = null;
 
 export async function render(root, ctx) {
@@ -13,9 +14,14 @@ export async function render(root, ctx) {
     catalog = api('/v1/event-types').then((c) => (c.types || c.eventTypes || []).map((t) => t.name || t)
       .filter(Boolean).sort()).catch(() => []);
   }
-  const names = await catalog;
-  const steps = (params.get('steps') || 'page_view,message_sent,message_received').split(',').filter(Boolean);
-  const windowSeconds = Number(params.get('window')) || 7 * 86_400;
+  // without steps in the URL, the funnel the insights watch (the project's insight settings) runs at once
+  const chosen = params.get('steps');
+  const [names, watched] = await Promise.all([catalog, chosen ? null : api('/v1/insights/settings', { signal })
+    .catch(() => ({}))]);
+  if (signal.aborted) return;
+  const steps = chosen ? chosen.split(',').filter(Boolean) : (watched.funnelSteps || DEFAULT_STEPS);
+  const windowSeconds = Number(params.get('window')) || (chosen ? 7 * 86_400
+    : Number(watched.funnelWindowSeconds) || 86_400);
 
   const list = h('ol', { class: 'steps', id: 'funnel-steps' });
   const datalist = h('datalist', { id: 'dl-events' }, names.map((n) => h('option', { value: n })));
@@ -31,8 +37,10 @@ export async function render(root, ctx) {
   };
   steps.forEach((s) => addStep(s));
   while (list.children.length < 2) addStep();
-  const win = h('select', { id: 'funnel-window' }, WINDOWS.map(([s, l]) => h('option', { value: s,
-    selected: s === windowSeconds }, l)));
+  const windows = WINDOWS.some(([w]) => w === windowSeconds) ? WINDOWS
+    : [...WINDOWS, [windowSeconds, fmt.duration(windowSeconds * 1000)]].sort((a, b) => a[0] - b[0]);
+  const win = h('select', { id: 'funnel-window' }, windows.map(([w, l]) => h('option', { value: w,
+    selected: w === windowSeconds }, l)));
   const saved = h('select', { id: 'funnel-saved', 'aria-label': 'Saved funnels' }, h('option', { value: '' }, '—'));
   const current = () => ({ steps: [...list.querySelectorAll('input')].map((i) => i.value.trim()).filter(Boolean),
     windowSeconds: Number(win.value) });
@@ -93,9 +101,9 @@ export async function render(root, ctx) {
   root.append(h('h1', {}, 'Funnels'), filtersIgnored(ctx.filters), card('Definition', form), results);
   loadSaved(params.get('funnel') || '');
 
-  if (!params.get('steps')) {
-    results.append(empty('Choose the steps and press “Show funnel”.'));
-    return;
+  if (!chosen) {
+    results.append(h('p', { class: 'muted', id: 'funnel-default' }, 'The funnel the insights watch (change it with '
+      + 'the steps above, or for the insights in their settings: PUT /v1/insights/settings).'));
   }
   const body = { name: params.get('funnel') || 'funnel', steps: steps.map((s) => ({ event: s })), windowSeconds,
     from: P.from, to: P.to };
@@ -113,9 +121,12 @@ export async function render(root, ctx) {
     return;
   }
   const canvas = h('canvas', { role: 'img', 'aria-label': 'Persons reaching each step' });
+  // the median beside the mean: a few people who come back days later pull the mean far from the typical time
+  const time = (median, mean, id) => h('span', { class: 'nowrap', dataset: { median, mean }, id },
+    h('strong', {}, fmt.duration(median)), ` median · ${fmt.duration(mean)} mean`);
   results.append(h('p', {}, `Overall conversion `, h('strong', { id: 'funnel-conversion',
-    dataset: { value: r.conversionRate } }, fmt.pct(r.conversionRate)), ` · average time to complete `,
-  h('strong', {}, fmt.duration(r.averageTime))),
+    dataset: { value: r.conversionRate } }, fmt.pct(r.conversionRate)), ' · time to complete ',
+  time(r.medianTime, r.averageTime, 'funnel-time')),
   card(head, h('div', { class: 'chart' }, canvas), table([
     { label: '#', value: (s) => s.order },
     { label: 'Event', value: (s) => s.event },
@@ -123,14 +134,18 @@ export async function render(root, ctx) {
       fmt.int(s.users)) },
     { label: 'Of step 1', num: true, value: (s) => fmt.pct(s.conversionRate) },
     { label: 'Of previous', num: true, value: (s) => fmt.pct(s.conversionFromPrevious) },
-    { label: 'Avg time from previous', num: true, value: (s) => s.order === 1 ? '—' : fmt.duration(s.averageTime) },
+    { label: 'Time from previous step: median', num: true, value: (s) => s.order === 1 ? '—'
+      : h('span', { class: 'step-median', dataset: { value: s.medianTime } }, fmt.duration(s.medianTime)) },
+    { label: 'mean', num: true, value: (s) => s.order === 1 ? '—'
+      : h('span', { class: 'step-mean', dataset: { value: s.averageTime } }, fmt.duration(s.averageTime)) },
   ], r.steps)));
-  barChart(canvas, r.steps.map((s) => `${s.order}. ${s.event}`), r.steps.map((s) => s.users), { label: 'persons' });
+  barChart(canvas, r.steps.map((s) => `${s.order}. ${words(s.event)}`), r.steps.map((s) => s.users),
+    { label: 'persons' });
   const stepName = Object.fromEntries(r.steps.map((s) => [s.id, s.event]));
   results.append(card('Drop-off', table([
     { label: 'Did not reach', value: (d) => stepName[d.stepId] || d.stepId },
     { label: 'Persons', num: true, value: (d) => fmt.int(d.users) },
-    { label: 'Of previous step', num: true, value: (d) => fmt.num(d.percentage) + ' %' },
+    { label: 'Of previous step', num: true, value: (d) => fmt.pct(d.percentage / 100) },
     { label: 'What they did instead (top 3)', value: (d) => (d.reasons || []).map((x) => typeof x === 'string' ? x
       : `${x.event || x.type || x.name} (${x.count})`).join(', ') || '—' },
   ], r.dropOffPoints || [])));

@@ -1,5 +1,5 @@
 // Live events: the tail of committed events with their enrichment, pushed by the live stream.
-import { h, fmt, card, empty, SEND_HINT } from '../dom.js';
+import { h, fmt, card, empty, userLink, SEND_HINT } from '../dom.js';
 import { subscribe, onLiveState } from '../live.js';
 
 const MAX_ROWS = 200;
@@ -27,7 +27,7 @@ export async function render(root) {
     placeholder.hidden = true;
     for (const e of events) {
       tbody.prepend(h('tr', { dataset: { type: e.type } },
-        h('td', {}, fmt.time(e.timestamp)), h('td', {}, e.type), h('td', {}, e.userId ?? '—'),
+        h('td', { class: 'nowrap' }, fmt.time(e.timestamp)), h('td', {}, e.type), h('td', {}, userLink(e.userId)),
         h('td', {}, e.sessionId ?? '—'),
         h('td', {}, [e.provider, e.model].filter(Boolean).join(' / ') || '—'),
         h('td', { class: 'num' }, e.tokens !== undefined ? fmt.int(e.tokens) : ''),

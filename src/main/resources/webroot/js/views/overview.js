@@ -103,8 +103,8 @@ export async function render(root, ctx) {
     charts.append(card(h('span', {}, h('h2', {}, title), ' ',
       exportButtons('timeseries', { metric, interval: P.interval, from: P.from, to: P.to, ...F }, status)),
     h('div', { class: 'chart' }, canvas)));
-    return (points, format = (v) => v) => lineChart(canvas, points.map((p) => label(p.t)),
-      [{ label: title, data: points.map((p) => format(p.value)) }]);
+    return (points, round = (v) => v) => lineChart(canvas, points.map((p) => label(p.t)),
+      [{ label: title, data: points.map((p) => round(p.value)) }], { format: metric === 'cost' ? fmt.money : fmt.int });
   };
   const charted = {
     events: chartCard('events', 'Events'),
@@ -166,8 +166,9 @@ function delta(cur, prev, bad) {
   }
   const d = (cur - prev) / Math.abs(prev);
   const dir = d > 0 ? 'up' : d < 0 ? 'down' : '';
+  // no-break spaces: the change and its % stay together on narrow cards
   return h('span', { class: `delta ${dir} ${bad ? 'bad' : ''}`, dataset: { change: d } },
-    (d > 0 ? '▲ +' : d < 0 ? '▼ ' : '') + (d * 100).toFixed(1) + ' % vs previous');
+    (d > 0 ? '▲\u00a0+' : d < 0 ? '▼\u00a0' : '') + (d * 100).toFixed(1) + '\u00a0% vs previous');
 }
 
 /** Events per minute over the last hour: Redis counters once, then the live stream's pushes. */

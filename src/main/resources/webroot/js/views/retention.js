@@ -5,8 +5,13 @@ import { filtersIgnored } from '../dom.js';
 
 export async function render(root, ctx) {
   const { period: P, signal, status, params } = ctx;
-  const granularity = params.get('granularity') === 'week' ? 'week' : 'day';
-  const periods = Math.min(90, Math.max(1, Number(params.get('periods')) || (granularity === 'week' ? 8 : 14)));
+  // by default the heat map fits the chosen range: cohorts by day up to a month (by week beyond), and as many periods
+  // after the first cohort as the range holds, so no column is only "not yet"
+  const days = Math.max(1, Math.round(P.span / 86_400_000));
+  const asked = params.get('granularity');
+  const granularity = asked === 'week' || asked === 'day' ? asked : days > 31 ? 'week' : 'day';
+  const fit = Math.max(1, (granularity === 'week' ? Math.ceil(days / 7) : days) - 1);
+  const periods = Math.min(90, Math.max(1, Number(params.get('periods')) || fit));
   const go = (k, v) => { params.set(k, v); location.hash = '#/retention?' + params.toString(); };
   root.append(h('h1', {}, 'Retention'), filtersIgnored(ctx.filters), h('div', { class: 'row' },
     h('label', {}, 'Cohorts by', h('select', { id: 'ret-granularity', onchange: (e) => go('granularity', e.target.value) },

@@ -1,7 +1,7 @@
 // Usage: breakdowns by provider, model, country, device, browser, page and event type, for one metric.
 import { api, qs } from '../api.js';
 import { h, fmt, card, table, exportButtons, errorBox, empty, SEND_HINT } from '../dom.js';
-import { barChart } from '../charts.js';
+import { barChart, barHeight } from '../charts.js';
 
 const DIMENSIONS = [['event', 'Event type'], ['provider', 'Provider'], ['model', 'Model'], ['country', 'Country'],
   ['device', 'Device'], ['browser', 'Browser'], ['page', 'Page']];
@@ -43,8 +43,10 @@ export async function render(root, ctx) {
     c.dataset.total = r.total;
     if (d === 'event' && r.rows.length) {
       const canvas = h('canvas', { role: 'img', 'aria-label': `${metric} by event type` });
-      c.insertBefore(h('div', { class: 'chart' }, canvas), body);
-      barChart(canvas, r.rows.map((x) => x.key ?? '(none)'), r.rows.map((x) => x.value), { horizontal: true });
+      // tall enough to label every bar
+      c.insertBefore(h('div', { class: 'chart', style: { height: barHeight(r.rows.length) + 'px' } }, canvas), body);
+      barChart(canvas, r.rows.map((x) => x.key ?? '(none)'), r.rows.map((x) => x.value), { horizontal: true,
+        format, label: METRICS.find(([m]) => m === metric)[1] });
     }
     grid.append(c);
   });

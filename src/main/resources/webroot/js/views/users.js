@@ -1,23 +1,52 @@
-// Users: one person's UserAnalytics, their sessions and recent events.
+// Users: the period's people (most active, most recent, found by the start of their id), then one person's
+// UserAnalytics, their sessions and recent events.
 import { api, qs } from '../api.js';
-import { h, fmt, card, table, exportButtons, errorBox, empty } from '../dom.js';
+import { h, fmt, card, table, exportButtons, errorBox, empty, userLink, SEND_HINT } from '../dom.js';
 import { filtersIgnored } from '../dom.js';
+
+const LIST_SIZE = 15;
 
 export async function render(root, ctx) {
   const { period: P, signal, status, params } = ctx;
   const user = params.get('user') || '';
-  const input = h('input', { id: 'user-id', name: 'user', value: user, placeholder: 'user id or anonymous id',
-    required: true, autocomplete: 'off' });
+  const input = h('input', { id: 'user-id', name: 'user', value: user || params.get('q') || '',
+    placeholder: 'an id, or how it starts', autocomplete: 'off', type: 'search' });
   const form = h('form', { class: 'row', role: 'search', onsubmit: (e) => {
     e.preventDefault();
-    params.set('user', input.value.trim());
+    const v = input.value.trim();
+    params.delete('user');
+    if (v) params.set('q', v); else params.delete('q');
+    // an exact id opens that person; anything else lists the people whose id starts with it
+    if (v && lists && lists.ids.has(v)) params.set('user', v);
     location.hash = '#/users?' + params.toString();
-  } }, h('label', {}, 'User', input), h('button', { type: 'submit' }, 'Look up'));
-  root.append(h('h1', {}, 'Users'), filtersIgnored(ctx.filters), form);
+  } }, h('label', {}, 'Find a person', input), h('button', { type: 'submit', id: 'user-find' }, 'Find'));
+  root.append(h('h1', {}, user ? h('span', {}, h('a', { href: '#/users?' + without(params, 'user'), id: 'all-people' },
+    'Users'), ' › ', h('span', { class: 'nowrap' }, user)) : 'Users'), filtersIgnored(ctx.filters), form);
+  let lists = null;
   if (!user) {
-    root.append(empty('Type a user id (userContext.userId, or an anonymous id not yet linked to a user) to see '
-      + 'their activity, sessions and recent events in the period.'));
-    input.focus();
+    const box = h('div', { id: 'people' });
+    root.append(box);
+    let asked = 0;
+    const load = async (prefix) => {
+      const mine = ++asked;
+      const next = h('div');
+      const found = await people(next, P, prefix, signal, status);
+      if (mine !== asked || signal.aborted) return; // a later search is under way, or the view is gone
+      lists = found;
+      box.replaceChildren(...next.childNodes);
+      box.dataset.prefix = prefix;
+    };
+    // typing narrows the lists as you go (the URL keeps the search, without a new history entry)
+    let timer;
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const v = input.value.trim();
+        ctx.setParam('q', v);
+        load(v);
+      }, 250);
+    });
+    await load(params.get('q') || '');
     return;
   }
   const q = { from: P.from, to: P.to };
@@ -68,7 +97,7 @@ export async function render(root, ctx) {
   else if (!s.value.sessions.length) sessCard.append(empty('No session started in this period.'));
   else {
     sessCard.append(table([
-      { label: 'Started', value: (r) => fmt.time(r.startTime) },
+      { label: 'Started', cls: 'nowrap', value: (r) => fmt.time(r.startTime) },
       { label: 'Duration', num: true, value: (r) => fmt.duration(r.duration) },
       { label: 'Events', num: true, value: (r) => fmt.int(r.eventCount) },
       { label: 'Device', value: (r) => [r.device.type, r.device.os].filter(Boolean).join(' · ') || '—' },
@@ -83,7 +112,7 @@ export async function render(root, ctx) {
   else if (!e.value.events.length) evCard.append(empty('No events in this period.'));
   else {
     evCard.append(table([
-      { label: 'Time', value: (r) => fmt.time(r.timestamp) },
+      { label: 'Time', cls: 'nowrap', value: (r) => fmt.time(r.timestamp) },
       { label: 'Type', value: (r) => r.type },
       { label: 'Provider / model', value: (r) => [r.properties?.provider, r.properties?.model].filter(Boolean).join(' / ') || '—' },
       { label: 'Tokens', num: true, value: (r) => typeof r.properties?.tokens === 'number' ? fmt.int(r.properties.tokens) : '' },
@@ -95,4 +124,51 @@ export async function render(root, ctx) {
     evCard.querySelector('table').id = 'user-events';
   }
   root.append(sessCard, evCard);
+}
+
+function without(params, key) {
+  const p = new URLSearchParams(params);
+  p.delete(key);
+  return p.toString();
+}
+
+/**
+ * The period's most active and most recent people whose id starts with {@code prefix}, each linking to their page;
+ * answers {ids}: every id listed.
+ */
+async function people(box, P, prefix, signal, status) {
+  const q = { from: P.from, to: P.to, prefix, limit: LIST_SIZE };
+  const [active, recent] = await Promise.allSettled([api('/v1/people' + qs(q), { signal }),
+    api('/v1/people' + qs({ ...q, sort: 'recent' }), { signal })]);
+  const ids = new Set();
+  if (signal.aborted) return { ids };
+  for (const a of [active, recent]) if (a.status === 'fulfilled') a.value.people.forEach((p) => ids.add(p.userId));
+  if (active.status === 'fulfilled' && recent.status === 'fulfilled' && !ids.size) {
+    box.append(prefix ? empty(`Nobody whose id starts with “${prefix}” was active in this period.`)
+      : empty('Nobody was active in this period.', h('p', {}, SEND_HINT)));
+    return { ids };
+  }
+  const list = (a, title, columns, id, sort) => {
+    const head = h('span', {}, h('h2', {}, title), ' ', exportButtons('people', { ...q, sort }, status));
+    if (a.status === 'rejected') return card(head, errorBox(a.reason));
+    const r = a.value;
+    const t = table(columns, r.people);
+    t.querySelector('table').id = id;
+    return card(head, t, r.truncated ? h('p', { class: 'muted' }, `The first ${r.people.length}; type the start of `
+      + 'an id to find others.') : null);
+  };
+  box.append(h('div', { class: 'people' },
+    list(active, prefix ? `Most active, id starting “${prefix}”` : 'Most active in the period', [
+      { label: 'Person', value: (p) => userLink(p.userId) },
+      { label: 'Events', num: true, value: (p) => fmt.int(p.events) },
+      { label: 'Days active', num: true, value: (p) => fmt.int(p.activeDays) },
+      { label: 'Last seen (UTC)', cls: 'nowrap', value: (p) => fmt.time(p.lastSeen).slice(0, 16) },
+    ], 'people-active', 'active'),
+    list(recent, prefix ? `Most recent, id starting “${prefix}”` : 'Seen most recently', [
+      { label: 'Person', value: (p) => userLink(p.userId) },
+      { label: 'Last seen (UTC)', cls: 'nowrap', value: (p) => fmt.time(p.lastSeen).slice(0, 16) },
+      { label: 'Events', num: true, value: (p) => fmt.int(p.events) },
+      { label: 'First seen (UTC)', cls: 'nowrap', value: (p) => fmt.time(p.firstSeen).slice(0, 10) },
+    ], 'people-recent', 'recent')));
+  return { ids };
 }

@@ -6,10 +6,12 @@ import io.tally.support.TestTally;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.openqa.selenium.Alert;
@@ -23,6 +25,9 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -34,8 +39,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.text.NumberFormat;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,6 +54,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -58,7 +66,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Verifies the dashboard in a real headless Chromium (Debian chromium + chromedriver, driven by Selenium) against a
  * real Tally on the embedded PostgreSQL and Redis: sign-in, every view, the numbers shown equal both the API's
  * answers and figures the test computes itself from the events it sent, filters, funnels, CSV export, the live
- * counter, segments and keyboard navigation. A screenshot of each view goes to target/screenshots/.
+ * counter, segments and keyboard navigation; then a tour of every view after the --demo back-fill. A screenshot of
+ * each view goes to target/screenshots/. No test leaves an error in the browser's console (checked after each).
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -161,6 +170,9 @@ class DashboardBrowserTest {
         "--window-size=1366,2200", "--disable-extensions", "--no-first-run");
     o.setExperimentalOption("prefs", Map.of("download.default_directory", downloads.toString(),
         "download.prompt_for_download", false));
+    LoggingPreferences logs = new LoggingPreferences();
+    logs.enable(LogType.BROWSER, Level.ALL); // the console, read after each test
+    o.setCapability("goog:loggingPrefs", logs);
     ChromeDriverService service = new ChromeDriverService.Builder()
         .usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
     driver = new ChromeDriver(service, o);
@@ -217,6 +229,32 @@ class DashboardBrowserTest {
     }
   }
 
+  /** Tests that provoke errors on purpose, and the only console errors each may leave. */
+  static final Map<String, String> EXPECTED_CONSOLE_ERRORS = Map.of(
+      "wrongKeysAreRefusedClearly", "status of 40[13]", // the refused keys' answers
+      "userView", "/analytics\\?.* status of 404", // the person nobody ever saw, looked up on purpose
+      "theBootScriptDrawsTheFirstNumberItself", "ERR_BLOCKED_BY_CLIENT"); // app.js blocked on purpose
+
+  /** Verifies that the test left no error in the browser's console (a failed request, an exception, a bad favicon). */
+  @AfterEach
+  void noConsoleErrors(TestInfo info) {
+    List<String> errors = consoleErrors();
+    String allowed = EXPECTED_CONSOLE_ERRORS.get(info.getTestMethod().orElseThrow().getName());
+    errors.removeIf(e -> allowed != null && java.util.regex.Pattern.compile(allowed).matcher(e).find());
+    assertEquals(List.of(), errors, "errors in the browser's console");
+  }
+
+  /** The console's errors since the last call (reading drains the log). */
+  static List<String> consoleErrors() {
+    List<String> out = new ArrayList<>();
+    for (LogEntry e : driver.manage().logs().get(LogType.BROWSER)) {
+      if (e.getLevel().intValue() >= Level.SEVERE.intValue()) {
+        out.add(e.getMessage());
+      }
+    }
+    return out;
+  }
+
   // ---- helpers ---------------------------------------------------------------------------------------------------
 
   static String url(String hash) {
@@ -266,6 +304,19 @@ class DashboardBrowserTest {
     return r.getJsonArray("points").stream().mapToDouble(p -> ((JsonObject) p).getDouble("value")).sum();
   }
 
+  static JsonObject funnelApi(List<String> steps, long windowSeconds) {
+    Instant to = Instant.now().truncatedTo(ChronoUnit.DAYS).plus(1, ChronoUnit.DAYS);
+    JsonArray s = new JsonArray();
+    steps.forEach(e -> s.add(new JsonObject().put("event", e)));
+    Http.Response r = t.http.send(HttpRequest.newBuilder(t.http.uri("/v1/funnels"))
+        .header("Authorization", "Bearer " + t.readKey).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("name", "funnel").put("steps", s)
+            .put("windowSeconds", windowSeconds).put("from", to.minus(7, ChronoUnit.DAYS).toString())
+            .put("to", to.toString()).encode())).build());
+    assertEquals(200, r.status(), r.body());
+    return r.json();
+  }
+
   static String fmtInt(double v) {
     return NumberFormat.getIntegerInstance(Locale.US).format(Math.round(v));
   }
@@ -284,7 +335,19 @@ class DashboardBrowserTest {
     key.clear();
     key.sendKeys(t.writeKey, Keys.ENTER);
     wait.until(d -> text("#signin-error").contains("write key"));
-    assertTrue(driver.findElement(By.id("nav")).getAttribute("hidden") != null, "views stay hidden");
+    onlyTheSignInForm();
+  }
+
+  /** Before sign-in only the sign-in form shows: no views, filters or buttons to press, and no view is drawn. */
+  static void onlyTheSignInForm() {
+    for (String id : List.of("nav", "filters", "sign-out", "print")) {
+      assertFalse(driver.findElement(By.id(id)).isDisplayed(), id + " shows before sign-in");
+    }
+    assertTrue(driver.findElement(By.id("signin")).isDisplayed());
+    assertEquals(0L, ((Number) ((JavascriptExecutor) driver).executeScript(
+        "return document.querySelectorAll('#view *').length")).longValue(), "no view drawn");
+    driver.findElement(By.tagName("body")).sendKeys("2"); // the keyboard's view switch does nothing either
+    assertFalse(driver.getCurrentUrl().contains("#/usage"), driver.getCurrentUrl());
   }
 
   /** Verifies that after sign-in the Overview shows the same numbers as the API and as the test's own count. */
@@ -316,6 +379,9 @@ class DashboardBrowserTest {
     // what a person reads is the same number, formatted
     assertEquals(fmtInt(all.messages), text("output[data-metric=messages]"));
     assertEquals(fmtInt(all.tokens), text("output[data-metric=tokens]"));
+    // money shows its currency
+    assertEquals(NumberFormat.getCurrencyInstance(Locale.US).format(all.cost), text("output[data-metric=cost]"));
+    assertTrue(text("output[data-metric=revenue]").startsWith("$"), text("output[data-metric=revenue]"));
     assertTrue(text("#period-label").startsWith("Last 7 days"), text("#period-label"));
     assertFalse(driver.findElements(By.cssSelector("#charts canvas")).isEmpty(), "time-series charts drawn");
     shot("overview");
@@ -427,26 +493,53 @@ class DashboardBrowserTest {
     assertTrue(text(".empty").contains("No events were ever stored"));
   }
 
-  /** Verifies building a funnel in the page: its steps equal the persons the test sent through each step. */
+  /**
+   * Verifies the Funnels view: the funnel the insights watch runs at once (no button to press) and equals the API's;
+   * a funnel built in the page has the persons the test sent through each step, and each step's time from the previous
+   * shows its median beside its mean, both the API's.
+   */
   @Test
   @Order(6)
   void buildAndSaveAFunnel() throws IOException {
     open("#/funnels");
     List<WebElement> inputs = driver.findElements(By.cssSelector("#funnel-steps input"));
-    assertEquals(3, inputs.size(), "a three-step starting funnel");
+    JsonArray watched = t.http.get("/v1/insights/settings").json().getJsonArray("funnelSteps");
+    assertEquals(watched.getList(), inputs.stream().map(i -> i.getAttribute("value")).toList(),
+        "the insights' funnel");
+    assertEquals(watched.size(), driver.findElements(By.cssSelector(".step-users")).size(), "shown at once");
+    JsonObject api = funnelApi(watched.stream().map(String::valueOf).toList(), 86_400);
+    assertEquals(api.getJsonArray("steps").stream().map(x -> ((JsonObject) x).getDouble("users")).toList(),
+        driver.findElements(By.cssSelector(".step-users")).stream()
+            .map(u -> Double.parseDouble(u.getAttribute("data-value"))).toList());
+
+    driver.findElements(By.cssSelector("#funnel-steps button")).get(3).click(); // remove the fourth step
+    inputs = driver.findElements(By.cssSelector("#funnel-steps input"));
+    assertEquals(3, inputs.size());
     inputs.get(0).clear();
     inputs.get(0).sendKeys("page_view");
     inputs.get(1).clear();
     inputs.get(1).sendKeys("message_sent");
     inputs.get(2).clear();
     inputs.get(2).sendKeys("message_received");
+    new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("funnel-window"))).selectByVisibleText("7 days");
     driver.findElement(By.id("funnel-run")).click();
-    wait.until(d -> !d.findElements(By.cssSelector(".step-users")).isEmpty());
+    wait.until(d -> d.getCurrentUrl().contains("steps=page_view"));
     ready("funnels");
     noErrorBoxes();
     List<WebElement> users = driver.findElements(By.cssSelector(".step-users"));
     assertEquals(List.of((double) funnel1, (double) funnel2, (double) funnel3),
         users.stream().map(u -> Double.parseDouble(u.getAttribute("data-value"))).toList());
+    // the median beside the mean, for every step after the first
+    JsonObject built = funnelApi(List.of("page_view", "message_sent", "message_received"), 7 * 86_400);
+    List<Double> medians = driver.findElements(By.cssSelector(".step-median")).stream()
+        .map(m -> Double.parseDouble(m.getAttribute("data-value"))).toList();
+    List<Double> means = driver.findElements(By.cssSelector(".step-mean")).stream()
+        .map(m -> Double.parseDouble(m.getAttribute("data-value"))).toList();
+    assertEquals(built.getJsonArray("steps").stream().skip(1).map(x -> ((JsonObject) x).getDouble("medianTime"))
+        .toList(), medians);
+    assertEquals(built.getJsonArray("steps").stream().skip(1).map(x -> ((JsonObject) x).getDouble("averageTime"))
+        .toList(), means);
+    assertTrue(text("#funnel-results").contains("median") && text("#funnel-results").contains("mean"));
     shot("funnels");
 
     driver.findElement(By.id("funnel-save")).click();
@@ -603,7 +696,9 @@ class DashboardBrowserTest {
     driver.findElement(By.cssSelector("#patterns button")).click();
     wait.until(d -> text("#pattern-users").contains("quiet-1"));
     assertTrue(text("#pattern-users").contains("(40, first 1 shown)"), text("#pattern-users"));
-    assertTrue(text("#insights").contains("Error rate 7 %"));
+    assertTrue(text("#insights").contains("7 % of the messages sent in this period ended in an error"),
+        text("#insights"));
+    assertFalse(text("#insights").contains("errorRate"), text("#insights"));
     assertEquals(1, driver.findElements(By.cssSelector("#anomalies tbody tr")).size(), "one anomaly listed");
     assertTrue(text("#anomalies").contains("90"));
     shot("insights-issue6-shapes");
@@ -782,36 +877,176 @@ class DashboardBrowserTest {
       double change = Double.parseDouble(driver.findElement(By.cssSelector("section[aria-label=Events] .delta"))
           .getAttribute("data-change"));
       assertEquals((double) (justAfter + recent - justBefore) / justBefore, change, 1e-9);
+      driver.get("about:blank"); // before its server stops: the page would keep asking it
     }
   }
 
-  /** Verifies the --demo traffic fills the dashboard: every Overview widget has a number, the live counter moves. */
+  /**
+   * Verifies every view after the --demo back-fill (the generator of DemoTrafficTest: five weeks), and takes the
+   * screenshots of the tour: the Overview's every change is a number (a previous period exists), money shows its
+   * currency, the Users view lists people who link to their pages, the default funnel is drawn, retention fits the
+   * range, the insights read as sentences and the anomaly names its provider, the present plays into the live tail;
+   * in every view no number wraps (at laptop and phone width), every bar of a chart is labelled, every user id links
+   * to that person, and the console stays clean.
+   */
   @Test
   @Order(18)
-  void demoTrafficFillsTheDashboard() throws Exception {
+  void demoTourOfEveryView() throws Exception {
     try (TestTally demoTally = TestTally.start()) {
-      DemoTraffic demo = new DemoTraffic(demoTally.tally.vertx(), demoTally.tally.port(), demoTally.writeKey);
-      demo.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      Clock now = Clock.fixed(Instant.now(), ZoneOffset.UTC);
+      DemoTraffic demo = new DemoTraffic(demoTally.tally.vertx(), demoTally.tally.port(), demoTally.writeKey,
+          demoTally.readKey, DemoTrafficTest.FIVE_WEEKS, now);
       try {
-        Eventually.until("demo history derived", () -> demoTally.http.get("/v1/metrics/usage?" + period7d()).json()
-            .getJsonObject("users").getInteger("active") > 0);
-        driver.get("http://127.0.0.1:" + demoTally.tally.port() + "/#/overview");
+        demo.start().toCompletionStage().toCompletableFuture().get(90, TimeUnit.SECONDS);
+        demoTally.awaitDerived();
+        String base = "http://127.0.0.1:" + demoTally.tally.port() + "/";
+        driver.get(base + "#/overview");
+        onlyTheSignInForm();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("key"))).sendKeys(demoTally.readKey, Keys.ENTER);
         ready("overview");
         noErrorBoxes();
-        for (String m : List.of("active_users", "sessions", "events", "messages", "tokens", "cost")) {
-          assertTrue(value("output[data-metric=" + m + "]") > 0, m);
+        // every headline figure is compared with the previous period: a number, not "new"
+        List<WebElement> deltas = driver.findElements(By.cssSelector("#kpis .delta"));
+        assertEquals(12, deltas.size());
+        for (WebElement d : deltas) {
+          assertTrue(d.getAttribute("data-change") != null, "a change, not: " + d.getText());
         }
-        double live = value("#live-total");
-        wait.until(d -> value("#live-total") > live); // the demo keeps sending every second
-        shot("demo-overview");
-        open("#/usage");
-        shot("demo-usage");
+        assertTrue(text("output[data-metric=cost]").startsWith("$"));
+        tourChecks("overview");
+
+        driver.get(base + "#/usage?metric=cost");
+        ready("usage");
+        assertTrue(driver.findElement(By.cssSelector("[data-dimension=model] td.num")).getText().startsWith("$"));
+        tourChecks("usage");
+
+        driver.get(base + "#/users");
+        ready("users");
+        List<String> active = ids(demoTally.http.get("/v1/people?limit=15&" + period7d()).json());
+        assertEquals(active, driver.findElements(By.cssSelector("#people-active a.user-link")).stream()
+            .map(WebElement::getText).toList());
+        tourChecks("users");
+        driver.findElement(By.cssSelector("#people-active a.user-link")).click();
+        wait.until(d -> d.getCurrentUrl().contains("user=" + active.get(0)));
+        ready("users");
+        assertTrue(driver.findElements(By.cssSelector("#user-events tbody tr")).size() > 0);
+        tourChecks("user");
+
+        driver.get(base + "#/funnels");
+        ready("funnels");
+        assertEquals(4, driver.findElements(By.cssSelector(".step-users")).size(), "the default funnel, at once");
+        tourChecks("funnels");
+
+        driver.get(base + "#/retention?range=30d");
+        ready("retention");
+        assertEquals(30, driver.findElements(By.cssSelector("table.heat thead th")).size() - 2, "d0 to d29");
+        tourChecks("retention");
+
+        driver.get(base + "#/insights");
+        ready("insights");
+        assertTrue(driver.findElements(By.cssSelector("#insights article")).size() >= 3);
+        String insights = text("#insights");
+        for (String raw : List.of("dropOffRate", "stepIndex", "usersBefore", "error_rate", "averageResponseTime")) {
+          assertFalse(insights.contains(raw), raw + " in " + insights);
+        }
+        assertTrue(insights.contains("Error rate spiked on"), insights);
+        wait.until(d -> !d.findElements(By.cssSelector("article[data-type=anomaly] .why[data-provider]")).isEmpty());
+        assertEquals(DemoCatalog.INCIDENT_PROVIDER, driver.findElement(By.cssSelector(
+            "article[data-type=anomaly] .why[data-provider]")).getAttribute("data-provider"), "the incident's provider");
+        tourChecks("insights");
+
+        driver.get(base + "#/live");
+        ready("live");
+        int played = demo.tick(now.instant().plus(2, ChronoUnit.HOURS)).toCompletionStage().toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+        assertTrue(played > 0);
+        wait.until(d -> d.findElements(By.cssSelector("#live-rows tr")).size() >= Math.min(played, 50));
+        tourChecks("live");
+
+        driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 2000));
+        try {
+          for (String view : List.of("overview", "users", "funnels", "insights")) {
+            driver.get(base + "#/" + view);
+            ready(view);
+            tourChecks(view + "-phone");
+          }
+        } finally {
+          driver.manage().window().setSize(new org.openqa.selenium.Dimension(1366, 2200));
+        }
       } finally {
         demo.stop();
+        driver.get("about:blank"); // before its server stops: the page would keep asking it
       }
     }
   }
+
+  static List<String> ids(JsonObject people) {
+    return people.getJsonArray("people").stream().map(p -> ((JsonObject) p).getString("userId")).toList();
+  }
+
+  /**
+   * The checks of every view of the tour, then its screenshot (demo-{name}.png): no error shown, no number or number
+   * with its unit broken over two lines, every bar of a bar chart labelled, every user id shown a link to that person.
+   */
+  @SuppressWarnings("unchecked")
+  static void tourChecks(String name) throws IOException {
+    noErrorBoxes();
+    wait.until(d -> Boolean.TRUE.equals(((JavascriptExecutor) d).executeScript("return typeof Chart === 'undefined' "
+        + "|| [...document.querySelectorAll('main canvas')].every((c) => Chart.getChart(c))")));
+    List<String> wrapped = (List<String>) ((JavascriptExecutor) driver).executeScript(NUMBERS_ON_TWO_LINES);
+    assertEquals(List.of(), wrapped, name + ": numbers broken over two lines");
+    List<String> unlabelled = (List<String>) ((JavascriptExecutor) driver).executeScript(UNLABELLED_BARS);
+    assertEquals(List.of(), unlabelled, name + ": bar charts with unlabelled bars");
+    List<String> bare = (List<String>) ((JavascriptExecutor) driver).executeScript(UNLINKED_USER_IDS);
+    assertEquals(List.of(), bare, name + ": user ids without a link to the person");
+    shot("demo-" + name);
+  }
+
+  /**
+   * Each number in the page (with its sign, currency and unit; a date), and each user id, whose text lies on two lines.
+   */
+  static final String NUMBERS_ON_TWO_LINES = """
+      const out = [];
+      const re = /\\d{4}-\\d\\d-\\d\\d|(?<![\\p{L}\\p{N}_])[$+\u2212-]?\\d[\\d,.]*(?:[\u00a0 ](?:%|ms|s|min|h)(?![\\w]))?/gu;
+      const walk = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+      while (walk.nextNode()) {
+        const n = walk.currentNode;
+        if (!n.parentElement || !n.parentElement.getClientRects().length) continue;
+        for (const m of n.data.matchAll(re)) {
+          const r = document.createRange();
+          r.setStart(n, m.index);
+          r.setEnd(n, m.index + m[0].length);
+          const tops = new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top)));
+          if (tops.size > 1) out.push(m[0] + ' in ' + n.parentElement.outerHTML.slice(0, 120));
+        }
+      }
+      for (const a of document.querySelectorAll('main a.user-link')) { // ids too stay whole
+        if (new Set([...a.getClientRects()].map((x) => Math.round(x.top))).size > 1) out.push(a.textContent);
+      }
+      return out;""";
+
+  /** Bar charts whose category axis leaves a category without its label. */
+  static final String UNLABELLED_BARS = """
+      if (typeof Chart === 'undefined') return [];
+      return [...document.querySelectorAll('main canvas')].map((c) => Chart.getChart(c))
+        .filter((c) => c && c.config.type === 'bar')
+        .flatMap((c) => Object.values(c.scales).filter((s) => s.type === 'category'
+          && s.ticks.length !== c.data.labels.length).map((s) => c.canvas.getAttribute('aria-label') + ': '
+          + s.ticks.length + ' of ' + c.data.labels.length + ' labelled'));""";
+
+  /** Text that is a user id the page shows (from its own user links and tables) but not inside a link to the person. */
+  static final String UNLINKED_USER_IDS = """
+      const ids = new Set([...document.querySelectorAll('a.user-link')].map((a) => a.textContent));
+      const out = [];
+      const walk = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+      while (walk.nextNode()) {
+        const n = walk.currentNode;
+        const text = n.data.trim();
+        if (!/^[a-z]+-[0-9a-z]{4}$/.test(text) && !ids.has(text)) continue;
+        if (!n.parentElement.closest('a[href^="#/users?user="]') && !n.parentElement.closest('h1, input, option')) {
+          out.push(text + ' in ' + n.parentElement.outerHTML.slice(0, 120));
+        }
+      }
+      return out;""";
 
   /**
    * Verifies a fresh load of the Overview takes its answers from the page's boot script: GIVEN a signed-in tab WHEN the
@@ -895,5 +1130,144 @@ class DashboardBrowserTest {
     } finally {
       chrome.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of()));
     }
+  }
+
+  /**
+   * Verifies the Users view without a person: the most active and the most recent people of the period, as the API
+   * lists them, each linking to their page; typing the start of an id narrows both lists, an exact id opens its page.
+   */
+  @Test
+  @Order(21)
+  void peopleAreListedAndFoundByPrefix() throws IOException {
+    open("#/users");
+    noErrorBoxes();
+    List<String> active = ids(t.http.get("/v1/people?limit=15&" + period7d()).json());
+    List<String> recent = ids(t.http.get("/v1/people?limit=15&sort=recent&" + period7d()).json());
+    assertEquals(active, linksIn("#people-active"));
+    assertEquals(recent, linksIn("#people-recent"));
+    assertTrue(active.contains(someUser) || active.size() == 15, active.toString());
+    shot("users-list");
+    // WHEN the start of an id is typed THEN both lists hold only the people whose id starts with it
+    driver.findElement(By.id("user-id")).sendKeys("person-1");
+    wait.until(d -> "person-1".equals(d.findElement(By.id("people")).getAttribute("data-prefix")));
+    List<String> expected = ids(t.http.get("/v1/people?limit=15&prefix=person-1&" + period7d()).json());
+    assertFalse(expected.isEmpty());
+    assertEquals(expected, linksIn("#people-active"));
+    assertTrue(linksIn("#people-recent").stream().allMatch(id -> id.startsWith("person-1")));
+    assertTrue(driver.getCurrentUrl().contains("q=person-1"), "the search is in the URL");
+    // AND a link opens the person's page
+    driver.findElement(By.cssSelector("#people-active a.user-link")).click();
+    wait.until(d -> d.getCurrentUrl().contains("user=" + expected.get(0)));
+    ready("users");
+    assertEquals(1, driver.findElements(By.cssSelector("#user-sessions tbody tr")).size());
+    // AND an exact id typed and submitted opens that person
+    open("#/users");
+    WebElement input = driver.findElement(By.id("user-id"));
+    input.sendKeys(someUser, Keys.ENTER);
+    wait.until(d -> d.getCurrentUrl().contains("user=" + someUser));
+    ready("users");
+    assertEquals(String.valueOf(messagesSentBy.getOrDefault(someUser, 0)),
+        text("output[data-metric=messagesSent]").replace(",", ""));
+  }
+
+  static List<String> linksIn(String css) {
+    return driver.findElements(By.cssSelector(css + " a.user-link")).stream().map(WebElement::getText).toList();
+  }
+
+  /**
+   * Verifies the insights read as sentences: GIVEN an answer with one insight of each global kind (the route's own
+   * shape, figures in metrics) WHEN the view shows them THEN each is a sentence with its figures formatted (money with
+   * its currency, shares as percentages, times with units), and no metric name or raw figure is dumped.
+   */
+  @Test
+  @Order(22)
+  void insightsReadAsSentences() throws IOException {
+    JsonObject settings = new JsonObject().put("errorRateAbove", 0.05).put("funnelSteps", new JsonArray()
+        .add("page_view").add("conversation_created").add("message_sent").add("conversation_completed"));
+    JsonArray list = new JsonArray()
+        .add(insight("performance_alert", null, "high", new JsonObject().put("errorRate", 0.0712)))
+        .add(insight("funnel_dropoff", "conversation_completed", "low", new JsonObject().put("dropOffRate", 0.4213)
+            .put("usersBefore", 1234).put("usersAfter", 714).put("stepIndex", 4)))
+        .add(insight("active_users_growth", null, "low", new JsonObject().put("activeUsers", 507)
+            .put("previousActiveUsers", 412).put("change", 0.2306)))
+        .add(insight("cost_spike", "gpt-4o", "high", new JsonObject().put("cost", 1234.5).put("previousCost", 410.25)
+            .put("ratio", 3.0091)))
+        .add(insight("slow_provider", "google", "medium", new JsonObject().put("averageResponseTime", 3883.2)
+            .put("othersAverageResponseTime", 1704.9).put("ratio", 2.2776)))
+        .add(insight("pattern", "power-users", "high", new JsonObject().put("frequency", 16).put("share", 0.0687)
+            .put("confidence", 0.9333)).put("title", "Power users"))
+        .add(insight("anomaly", "error_rate@2026-12-04T00:00:00Z", "high", new JsonObject().put("actual", 0.21)
+            .put("expected", 0.012).put("score", 18.8)).put("anomaly", new JsonObject().put("metric", "error_rate")
+            .put("granularity", "day").put("timestamp", "2026-12-04T00:00:00Z").put("actual", 0.21)
+            .put("expected", 0.012).put("score", 18.8).put("direction", "up").put("severity", "high")));
+    JsonObject insights = new JsonObject().put("insights", list).put("settings", settings);
+    JsonObject detect = new JsonObject().put("patterns", new JsonArray().add(new JsonObject().put("id", "power-users")
+        .put("name", "Power users").put("description", "Very active users").put("type", "engagement")
+        .put("frequency", 16).put("share", 0.0687).put("confidence", 0.9333).put("impact", "high")
+        .put("reported", true)));
+    JsonObject anomalies = new JsonObject().put("points", new JsonArray()).put("series", new JsonArray());
+    stubAndOpenInsights(detect, new JsonObject().put("users", new JsonArray()), insights, anomalies, "power-users");
+    noErrorBoxes();
+    Map<String, String> said = new HashMap<>();
+    for (WebElement a : driver.findElements(By.cssSelector("#insights article"))) {
+      said.put(a.getAttribute("data-type"), a.findElement(By.cssSelector("p.what")).getText());
+    }
+    assertEquals(7, said.size(), said.toString());
+    assertEquals("7.1 % of the messages sent in this period ended in an error, above the alert threshold of 5 %.",
+        said.get("performance_alert"));
+    assertEquals("42.1 % of the people who got to “message sent” did not go on to “conversation completed” "
+        + "(1,234 → 714), the largest loss between two steps of the funnel.", said.get("funnel_dropoff"));
+    assertEquals("507 people were active in this period, 23.1 % more than in the previous period of the same length "
+        + "(412).", said.get("active_users_growth"));
+    assertEquals("gpt-4o cost $1,234.50 in this period, 3.01 times the $410.25 of the previous period.",
+        said.get("cost_spike"));
+    assertEquals("google took 3,883 ms on average to answer, 2.28 times as long as the other providers (1,705 ms).",
+        said.get("slow_provider"));
+    assertEquals("16 people (6.9 % of the active people) match “Power users”: very active users. Checked against the "
+        + "window before: it held for 93.3 % of the cases.", said.get("pattern"));
+    assertEquals("Error rate was 21 % on Fri 4 Dec, against about 1.2 % expected for that day of the week, 17.5 "
+        + "times as high.", said.get("anomaly"));
+    String all = text("#insights");
+    for (String raw : List.of("dropOffRate", "stepIndex", "usersBefore", "errorRate", "previousCost", "ratio:",
+        "error_rate", "0.0712", "raw title", "raw description")) {
+      assertFalse(all.contains(raw), raw + " shown in " + all);
+    }
+    shot("insights-sentences");
+  }
+
+  static JsonObject insight(String type, String subject, String severity, JsonObject metrics) {
+    return new JsonObject().put("id", type + ":" + subject).put("type", type).put("subject", subject)
+        .put("severity", severity).put("title", "raw title").put("description", "raw description")
+        .put("recommendations", new JsonArray().add("Do something")).put("metrics", metrics);
+  }
+
+  /**
+   * Verifies retention's default periods fit the chosen range: as many periods after the first cohort as the range
+   * holds (7 days: d0-d6, 30 days: d0-d29), cohorts by week beyond a month (90 days: w0-w12).
+   */
+  @Test
+  @Order(23)
+  void retentionPeriodsFitTheRange() {
+    for (Object[] c : new Object[][] {{"7d", 7, "d"}, {"30d", 30, "d"}, {"90d", 13, "w"}}) {
+      open("#/retention?range=" + c[0]);
+      noErrorBoxes();
+      List<String> heads = driver.findElements(By.cssSelector("table.heat thead th")).stream()
+          .map(WebElement::getText).skip(2).toList();
+      assertEquals((int) c[1], heads.size(), c[0] + ": " + heads);
+      assertEquals(c[2] + "0", heads.get(0));
+      assertEquals((String) c[2] + ((int) c[1] - 1), heads.get(heads.size() - 1));
+    }
+  }
+
+  /** Verifies the page has a favicon, served by Tally as an image (a missing one is a console error, checked after). */
+  @Test
+  @Order(24)
+  void favicon() {
+    open("#/overview");
+    String href = driver.findElement(By.cssSelector("link[rel=icon]")).getAttribute("href");
+    Http.Response r = t.http.get(href.replace("http://127.0.0.1:" + t.tally.port(), ""));
+    assertEquals(200, r.status());
+    assertEquals("image/svg+xml", r.headers().firstValue("Content-Type").orElse("").split(";")[0]);
+    assertTrue(r.body().startsWith("<svg"), r.body());
   }
 }

@@ -16,7 +16,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** Verifies the live tail: batch order kept, bounded per project, bots left out, totals and sequence numbers. */
 class LiveFeedTest {
   static Event event(String project, String type, boolean bot) {
-    return new Event(project, UUID.randomUUID(), Instant.now(), Instant.now(), type, null, null, null, null, "s",
+    return event(project, type, bot, Instant.now());
+  }
+
+  static Event event(String project, String type, boolean bot, Instant at) {
+    return new Event(project, UUID.randomUUID(), at, Instant.now(), type, null, null, null, null, "s",
         "u", null, null, null, null, bot ? Event.FLAG_BOT : 0, null,
         new Event.Enrichment(null, null, "DE", "mobile", "Safari", null),
         new Event.Measures("openai", "gpt-4o", 12, 0.5, 0, 0, 0, Event.Measures.TOKENS | Event.Measures.COST));
@@ -51,5 +55,22 @@ class LiveFeedTest {
     assertEquals(6, next.getLong("total"));
     assertEquals(1, feed.since("a", 0, 1).getJsonArray("events").size(), "max respected");
     assertThrows(IllegalArgumentException.class, () -> new LiveFeed(0));
+  }
+
+  /**
+   * Verifies the live window: GIVEN events 59 and 61 minutes older than their receipt and one a minute ahead WHEN
+   * recorded THEN the 61-minute-old one (history arriving late) is neither counted nor shown.
+   */
+  @Test
+  void leavesOutEventsReceivedLongAfterTheyHappened() {
+    LiveFeed feed = new LiveFeed(10);
+    Instant now = Instant.now();
+    feed.record(List.of(event("a", "recent", false, now.minusSeconds(59 * 60)),
+        event("a", "late", false, now.minusSeconds(61 * 60)),
+        event("a", "ahead", false, now.plusSeconds(60))));
+    JsonObject a = feed.since("a", 0, 10);
+    assertEquals(2, a.getLong("total"));
+    assertEquals(List.of("recent", "ahead"), a.getJsonArray("events").stream()
+        .map(e -> ((JsonObject) e).getString("type")).toList());
   }
 }
