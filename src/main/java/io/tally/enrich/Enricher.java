@@ -52,6 +52,11 @@ public final class Enricher {
     this.metrics = metrics;
   }
 
+  /** Where locations come from, for GET /v1/about. */
+  public io.vertx.core.json.JsonObject location() {
+    return geo.describe();
+  }
+
   public Sessionizer sessions() {
     return sessions;
   }

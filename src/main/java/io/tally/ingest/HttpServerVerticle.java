@@ -70,6 +70,8 @@ public final class HttpServerVerticle extends VerticleBase {
     new io.tally.lifecycle.PrivacyRoutes(vertx, auth).mount(router);
     router.get("/v1/event-types").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> ctx.json(catalog.toJson()
         .put("strict", KeyAuth.principal(ctx).project().strictEventTypes())));
+    router.get("/v1/about").handler(auth.require(KeyAuth.Role.READ))
+        .handler(ctx -> ctx.json(new JsonObject().put("location", ingest.location())));
     router.get("/health/live").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(ctx -> ctx.response()

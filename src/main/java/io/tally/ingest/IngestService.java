@@ -55,6 +55,11 @@ public final class IngestService {
   }
 
   /** The parsed request plus the future answer; {@code seq} is what the client sent, if anything. */
+  /** Where the enrichment's locations come from (GET /v1/about). */
+  public JsonObject location() {
+    return enricher.location();
+  }
+
   public record Submission(Long seq, Future<JsonObject> answer) {}
 
   /**

@@ -20,6 +20,7 @@ export async function render(root, ctx) {
 
   const answers = await Promise.allSettled(DIMENSIONS.map(([d]) => api('/v1/breakdown' + qs({ dimension: d, metric,
     limit: 20, from: P.from, to: P.to, ...F }), { signal })));
+  const about = await api('/v1/about', { signal }).catch(() => null);
   if (signal.aborted) return;
   let allEmpty = true;
   DIMENSIONS.forEach(([d, title], i) => {
@@ -40,6 +41,7 @@ export async function render(root, ctx) {
       ], r.rows);
     const c = card(head, body);
     c.dataset.dimension = d;
+    if (d === 'country' && about) c.append(locationNote(about.location));
     c.dataset.total = r.total;
     if (d === 'event' && r.rows.length) {
       const canvas = h('canvas', { role: 'img', 'aria-label': `${metric} by event type` });
@@ -51,4 +53,11 @@ export async function render(root, ctx) {
     grid.append(c);
   });
   if (allEmpty) root.insertBefore(empty('No events in this period.', h('p', {}, SEND_HINT)), grid);
+}
+
+/** Where countries come from (the bundled database, a configured one, or none) and how to get regions and cities. */
+function locationNote(loc) {
+  return h('p', { class: 'muted small', id: 'location-source', dataset: { level: loc.level } },
+    `Location: ${loc.source}, ${loc.level === 'none' ? 'off' : loc.level + ' level'}.`,
+    loc.hint ? ' ' + loc.hint : '');
 }

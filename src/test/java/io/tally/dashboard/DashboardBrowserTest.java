@@ -433,6 +433,11 @@ class DashboardBrowserTest {
     }
     assertEquals(all.events, (long) Double.parseDouble(driver.findElement(By.cssSelector("[data-dimension=event]"))
         .getAttribute("data-total")));
+    // AND the Country card says where locations come from (the bundled database) and how to get cities
+    WebElement source = driver.findElement(By.cssSelector("[data-dimension=country] #location-source"));
+    assertEquals("country", source.getAttribute("data-level"));
+    assertTrue(source.getText().contains("bundled country database"), source.getText());
+    assertTrue(source.getText().contains("enrich.geoipDatabase to a city database"), source.getText());
     shot("usage");
 
     // WHEN the provider card's CSV button is pressed THEN a CSV with the same rows is downloaded

@@ -81,6 +81,18 @@ class DemoTrafficTest {
       // AND a pattern is reported
       JsonObject patterns = t.http.get("/v1/patterns/detect?" + period).json();
       assertTrue(patterns.getJsonArray("patterns").size() >= 1, patterns.encode());
+
+      // AND people are placed by their address, as a proxy would forward it: every event has the country the demo's
+      // catalogue gives its address, found by the bundled geo-IP database
+      assertEquals(0, Db.count("SELECT count(*) FROM events WHERE project_id = ? AND country IS NULL", t.project));
+      Set<String> countries = new HashSet<>();
+      Db.query("SELECT DISTINCT country FROM events WHERE project_id = ?", t.project)
+          .forEach(r -> countries.add((String) r.get("country")));
+      Set<String> expected = new HashSet<>();
+      for (String[] place : DemoCatalog.PLACES) {
+        expected.add(place[1]);
+      }
+      assertEquals(expected, countries);
     }
   }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Verifies that with no geo-IP database configured (the default), an event from a known public address, behind a
@@ -36,6 +37,13 @@ class BundledLocationTest {
       assertEquals("US", Db.query("SELECT country FROM events WHERE id = ?::uuid", us).get(0).get("country"));
       assertEquals("8.8.8.0", Db.query("SELECT ip FROM events WHERE id = ?::uuid", us).get(0).get("ip"));
       assertEquals("JP", Db.query("SELECT country FROM events WHERE id = ?::uuid", jp).get(0).get("country"));
+      // AND GET /v1/about tells a dashboard user where locations come from and how to get cities
+      JsonObject location = t.http.get("/v1/about").json().getJsonObject("location");
+      assertEquals("country", location.getString("level"));
+      assertEquals(GeoIpLookup.BUNDLED_SOURCE, location.getString("source"));
+      assertTrue(location.getString("hint").contains("enrich.geoipDatabase"), location.encode());
+      // AND it is a read route: a write key (which lives in browsers) is refused
+      assertEquals(403, t.http.getWith("Bearer " + t.writeKey, "/v1/about").status());
     }
   }
 }

@@ -11,6 +11,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GeoIpLookupTest {
 
@@ -31,6 +32,11 @@ class GeoIpLookupTest {
       assertNull(loc.isp());
       // an address outside every block has no location
       assertNull(geo.lookup(InetAddress.getByName("198.51.100.1")));
+      // AND the dashboard is told: city level from the configured file, named without its directory, no hint
+      io.vertx.core.json.JsonObject about = geo.describe();
+      assertEquals("city", about.getString("level"));
+      assertEquals("the configured database " + db.getFileName() + " (DBIP-City-Lite)", about.getString("source"));
+      assertNull(about.getString("hint"));
     }
   }
 
@@ -40,6 +46,9 @@ class GeoIpLookupTest {
       assertFalse(geo.enabled());
       assertEquals("none", geo.level());
       assertNull(geo.lookup(InetAddress.getByName("8.8.8.8")));
+      // AND the dashboard says location is off and how to turn it on
+      assertEquals("none", geo.describe().getString("level"));
+      assertTrue(geo.describe().getString("hint").contains("enrich.geoipDatabase"));
     }
   }
 
