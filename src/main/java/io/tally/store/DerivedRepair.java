@@ -117,7 +117,7 @@ final class DerivedRepair {
           OffsetDateTime since = r.getBoolean("all_events") ? OffsetDateTime.parse("0001-01-01T00:00:00Z")
               : r.getOffsetDateTime("applied_until");
           LOG.info(r.getBoolean("all_events") ? "deriving sessions, people, touchpoints and rollups again from every "
-              + "stored event (the derived tables are of an earlier release or of unknown age)"
+              + "stored event (a new database, or derived tables of an earlier release)"
               : "re-deriving sessions, people, touchpoints and rollups touched by events received since {}", since);
           long t0 = System.currentTimeMillis();
           return pool.getConnection().compose(c -> repair(c, since, started).eventually(c::close))
