@@ -66,6 +66,7 @@ public final class HttpServerVerticle extends VerticleBase {
         .handler(new RawBody(in.maxBodyBytes()))
         .handler(this::ingestHttp);
     router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in, perimeter.metrics));
+    new io.tally.compat.SdkRoutes(auth, ingest, catalog, in).mount(router);
     new QueryRoutes(vertx, auth).mount(router);
     new io.tally.lifecycle.PrivacyRoutes(vertx, auth).mount(router);
     router.get("/v1/event-types").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> ctx.json(catalog.toJson()
