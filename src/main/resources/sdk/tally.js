@@ -126,8 +126,14 @@
       this.s.del('q.' + old.id);
       this.dropped++;
     }
-    this.kick();
+    this.soon();
     return e.id;
+  };
+
+  /** Sends on the next turn, so that events tracked together travel in one message. */
+  P.soon = function () {
+    var self = this;
+    if (!self.tick) self.tick = setTimeout(function () { self.tick = 0; self.kick(); }, 0);
   };
 
   P.track = function (name, properties) { return this.event(String(name), properties); };
