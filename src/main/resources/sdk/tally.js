@@ -195,7 +195,7 @@
   /** The next events to send, in order: at most BATCH of them and BATCH_BYTES. */
   P.take = function () {
     var out = [], bytes = 0;
-    for (var i = 0; i < this.q.length && out.length < BATCH; i++) {
+    for (var i = 0; i < this.q.length && out.length < (this.batch || BATCH); i++) {
       var it = this.q[i];
       if (it.m) continue;
       var len = JSON.stringify(it.e).length;
@@ -271,7 +271,8 @@
       this.remove(items);
       return false;
     }
-    // 401/403 (wrong key or origin), 413 of a batch, 429, 5xx: kept, retried after a pause
+    // a batch over a server limit goes again in halves; 401/403 (wrong key or origin), 429, 5xx: kept, retried later
+    if (status === 413) this.batch = Math.max(1, items.length >> 1);
     this.later(retryMs);
     return true;
   };

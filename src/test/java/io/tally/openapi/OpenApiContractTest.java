@@ -7,6 +7,7 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.tally.support.Events;
+import io.tally.support.Eventually;
 import io.tally.support.Http;
 import io.tally.support.TestTally;
 import io.vertx.core.json.JsonArray;
@@ -64,6 +65,8 @@ class OpenApiContractTest {
     JsonObject e = Events.event("message_sent", "u-contract").put("sessionId", "s-contract");
     assertEquals(200, t.http.post(Events.batch(e, Events.event("page_view", "u-contract")
         .put("sessionId", "s-contract")).encode()).status());
+    // sessions are derived from committed events within a second or so (longer on a loaded machine)
+    Eventually.until("the session derived", 30, () -> t.http.get("/v1/sessions/s-contract").status() == 200);
     Instant now = Instant.now();
     from = now.minus(1, ChronoUnit.DAYS).truncatedTo(ChronoUnit.HOURS).toString();
     to = now.plus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.HOURS).toString();
