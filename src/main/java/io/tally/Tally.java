@@ -294,6 +294,11 @@ public final class Tally {
     }
   }
 
+  /** The routes of the HTTP server ("METHOD path"), as its first verticle mounted them. */
+  public java.util.List<String> routes() {
+    return httpVerticles.get(0).routes();
+  }
+
   public int port() {
     return port;
   }

@@ -4,6 +4,7 @@ import io.tally.ApiError;
 import io.tally.config.TallyConfig;
 import io.tally.enrich.Enricher;
 import io.tally.event.EventCatalog;
+import io.tally.ingest.BrowserOrigins;
 import io.tally.ingest.IngestService;
 import io.tally.ingest.KeyAuth;
 import io.vertx.core.buffer.Buffer;
@@ -30,14 +31,18 @@ public final class SdkRoutes {
   private static final List<String> POSTHOG_PATHS = List.of("/batch", "/capture", "/e", "/i/v0/e", "/i/v0/ai/batch");
 
   private final KeyAuth auth;
+  /** posthog-js and analytics.js post from pages: CORS follows the key's project, as on POST /v1/events. */
+  private final BrowserOrigins origins;
   private final IngestService ingest;
   private final int maxBatchBytes;
   private final SegmentMapping segment;
   private final PostHogMapping posthog;
 
   /** {@code auth}: the HTTP verticle's, guarded by the perimeter (failed keys are counted per client). */
-  public SdkRoutes(KeyAuth auth, IngestService ingest, EventCatalog catalog, TallyConfig.Ingest limits) {
+  public SdkRoutes(KeyAuth auth, IngestService ingest, EventCatalog catalog, TallyConfig.Ingest limits,
+                   BrowserOrigins origins) {
     this.auth = auth;
+    this.origins = origins;
     this.ingest = ingest;
     this.maxBatchBytes = Math.min(SdkLimits.MAX_BATCH_BYTES, limits.maxBodyBytes());
     this.segment = new SegmentMapping(catalog, limits.maxBatchEvents());
@@ -56,7 +61,8 @@ public final class SdkRoutes {
 
   private void route(Router router, String path, Function<Object, MappedBatch> mapping, boolean sniffGzip) {
     for (String p : List.of(path, path + "/")) {
-      router.post(p).handler(this::keyFromHeader).handler(new SdkBody(maxBatchBytes))
+      router.options(p).handler(origins.headers());
+      router.post(p).handler(origins.headers()).handler(this::keyFromHeader).handler(new SdkBody(maxBatchBytes))
           .handler(ctx -> ingest(ctx, mapping, sniffGzip));
     }
   }
@@ -94,6 +100,10 @@ public final class SdkRoutes {
               + " as writeKey in the body (Segment) or as api_key / token (PostHog)");
         }
         principal = auth.forClient(req).authenticate(null, batch.bodyKey(), KeyAuth.Role.WRITE);
+      }
+      String origin = req.getHeader("Origin");
+      if (origin != null && !origins.allows(principal.project(), origin)) {
+        throw BrowserOrigins.refusal(origin);
       }
       if (batch.events().isEmpty()) {
         answer(ctx, SdkAnswer.of(batch, null));

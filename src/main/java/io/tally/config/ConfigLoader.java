@@ -426,7 +426,30 @@ public final class ConfigLoader {
             + "events) or 0 (forever)");
       }
       out.add(new ProjectConfig(s, write, read, zone, strictFlag, ipMode, admin, privacy,
-          rateLimits(p, where, ingest), flag(p, where, "trustEventIp", false)));
+          rateLimits(p, where, ingest), flag(p, where, "trustEventIp", false), origins(p, where)));
+    }
+    return out;
+  }
+
+  /**
+   * A project's optional {@code allowedOrigins} (absent: null, those of {@code ingest.allowedOrigins}): each entry is
+   * {@code *} or an origin as browsers send it, {@code scheme://host[:port]} with no path.
+   */
+  private static List<String> origins(JsonObject p, String where) {
+    if (!p.containsKey("allowedOrigins")) {
+      return null;
+    }
+    if (!(p.getValue("allowedOrigins") instanceof JsonArray arr)) {
+      throw new ConfigException(where + ".allowedOrigins must be an array of origins (\"https://app.example\") or "
+          + "[\"*\"]");
+    }
+    List<String> out = new ArrayList<>();
+    for (Object o : arr) {
+      if (!(o instanceof String s) || !(s.equals("*") || s.matches("[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\\s]{1,253}"))) {
+        throw new ConfigException(where + ".allowedOrigins entries must be \"*\" or scheme://host[:port] without a "
+            + "path, got " + o);
+      }
+      out.add(s);
     }
     return out;
   }

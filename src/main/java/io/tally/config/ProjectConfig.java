@@ -16,10 +16,13 @@ import java.util.List;
  *                         names its client — for a backend forwarding its users' addresses; by default (false) the
  *                         connection's address (through the trusted proxies) is the client's and those fields are
  *                         ignored, since any holder of a write key could otherwise place its events anywhere
+ * @param allowedOrigins   browser origins ({@code https://app.example}, or {@code *}) whose pages may write with this
+ *                         project's keys (CORS of the write routes, the WebSocket's Origin check); null: those of
+ *                         {@code ingest.allowedOrigins}
  */
 public record ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
                             boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy,
-                            RateLimits rateLimits, boolean trustEventIp) {
+                            RateLimits rateLimits, boolean trustEventIp, List<String> allowedOrigins) {
   public enum IpMode { ANONYMIZE, FULL, NONE }
 
   /**
@@ -62,6 +65,14 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
     writeKeys = List.copyOf(writeKeys);
     readKeys = List.copyOf(readKeys);
     adminKeys = List.copyOf(adminKeys);
+    allowedOrigins = allowedOrigins == null ? null : List.copyOf(allowedOrigins);
+  }
+
+  public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
+                       boolean strictEventTypes, IpMode ipMode, List<String> adminKeys, Privacy privacy,
+                       RateLimits rateLimits, boolean trustEventIp) {
+    this(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, rateLimits, trustEventIp,
+        null);
   }
 
   public ProjectConfig(String id, List<String> writeKeys, List<String> readKeys, ZoneId timezone,
@@ -80,21 +91,27 @@ public record ProjectConfig(String id, List<String> writeKeys, List<String> read
 
   public ProjectConfig withAdminKeys(List<String> keys) {
     return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, keys, privacy, rateLimits,
-        trustEventIp);
+        trustEventIp, allowedOrigins);
   }
 
   public ProjectConfig withPrivacy(Privacy p) {
     return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, p, rateLimits,
-        trustEventIp);
+        trustEventIp, allowedOrigins);
   }
 
   public ProjectConfig withRateLimits(RateLimits r) {
     return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy, r,
-        trustEventIp);
+        trustEventIp, allowedOrigins);
   }
 
   public ProjectConfig withTrustEventIp(boolean trust) {
     return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy,
-        rateLimits, trust);
+        rateLimits, trust, allowedOrigins);
+  }
+
+  /** {@code origins} null: those of {@code ingest.allowedOrigins}. */
+  public ProjectConfig withAllowedOrigins(List<String> origins) {
+    return new ProjectConfig(id, writeKeys, readKeys, timezone, strictEventTypes, ipMode, adminKeys, privacy,
+        rateLimits, trustEventIp, origins);
   }
 }

@@ -38,6 +38,7 @@ public final class HttpServerVerticle extends VerticleBase {
   private final EventCatalog catalog;
   private final LiveFeed live;
   private HttpServer server;
+  private Router router;
   private ConnectionGuard guard;
   private long sweep;
 
@@ -62,11 +63,14 @@ public final class HttpServerVerticle extends VerticleBase {
     // every route checks its key (and the client's failed keys, and a read key's bucket) before reading any body
     KeyAuth auth = this.auth.guardedBy(perimeter);
     Router router = Router.router(vertx);
-    router.post("/v1/events").handler(auth.require(KeyAuth.Role.WRITE))
+    BrowserOrigins origins = new BrowserOrigins(config.projects(), in.allowedOrigins());
+    router.options("/v1/events").handler(origins.headers());
+    router.post("/v1/events").handler(origins.headers()).handler(auth.requireWriteOrBeacon())
+        .handler(origins.enforce())
         .handler(new RawBody(in.maxBodyBytes()))
         .handler(this::ingestHttp);
-    router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in, perimeter.metrics));
-    new io.tally.compat.SdkRoutes(auth, ingest, catalog, in).mount(router);
+    router.get("/v1/stream").handler(new StreamUpgrade(vertx, auth, ingest, state, in, perimeter.metrics, origins));
+    new io.tally.compat.SdkRoutes(auth, ingest, catalog, in, origins).mount(router);
     new QueryRoutes(vertx, auth).mount(router);
     new io.tally.lifecycle.PrivacyRoutes(vertx, auth).mount(router);
     router.get("/v1/event-types").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> ctx.json(catalog.toJson()
@@ -77,10 +81,12 @@ public final class HttpServerVerticle extends VerticleBase {
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(registry.scrape()));
+    new io.tally.sdk.ClientAssets().mount(router);
     new DashboardRoutes(vertx, auth, live, config.http().host(), config.http().port()).mount(router);
     router.route().last().handler(ctx -> ctx.fail(ApiError.notFound("no route for "
         + ctx.request().method() + " " + ctx.request().path())));
     router.route().failureHandler(this::failure);
+    this.router = router;
 
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.http().host()).setPort(config.http().port())
@@ -117,6 +123,22 @@ public final class HttpServerVerticle extends VerticleBase {
 
   public int actualPort() {
     return server.actualPort();
+  }
+
+  /** Every route mounted, as "METHOD path" (a route for any method: "* path"), for the API contract's test. */
+  public java.util.List<String> routes() {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (io.vertx.ext.web.Route r : router.getRoutes()) {
+      if (r.getPath() == null) {
+        continue; // the catch-all 404 and the failure handler
+      }
+      if (r.methods() == null || r.methods().isEmpty()) {
+        out.add("* " + r.getPath());
+      } else {
+        r.methods().forEach(m -> out.add(m.name() + " " + r.getPath()));
+      }
+    }
+    return out;
   }
 
   private void ingestHttp(RoutingContext ctx) {

@@ -163,11 +163,31 @@ public final class KeyAuth {
 
   /** {@link #require} accepting a key of any of these roles (e.g. read or admin). */
   public Handler<RoutingContext> requireAny(Role... roles) {
+    return requireAny(req -> null, roles);
+  }
+
+  /**
+   * {@link #require}({@code WRITE}) that also takes the key from {@code ?key=} when the body is {@code text/plain} and
+   * no Authorization header came: {@code navigator.sendBeacon}, which a page uses as it closes, can set no header,
+   * and only a CORS-safelisted type goes out without a preflight. Everything else about the key (the failed-key
+   * throttle, the write bucket) is the same.
+   */
+  public Handler<RoutingContext> requireWriteOrBeacon() {
+    return requireAny(req -> {
+      String type = req.getHeader("Content-Type");
+      return req.getHeader("Authorization") == null && type != null
+          && type.regionMatches(true, 0, "text/plain", 0, 10) ? req.getParam("key") : null;
+    }, Role.WRITE);
+  }
+
+  private Handler<RoutingContext> requireAny(java.util.function.Function<HttpServerRequest, String> queryKey,
+                                             Role... roles) {
     java.util.Set<Role> allowed = java.util.EnumSet.copyOf(java.util.List.of(roles));
     // a PlatformHandler, because vertx-web only lets those run before a BodyHandler on a route
     return (PlatformHandler) ctx -> {
       try {
-        Principal p = authenticate(ctx.request().getHeader("Authorization"), null, allowed, ctx.request(), null);
+        Principal p = authenticate(ctx.request().getHeader("Authorization"), queryKey.apply(ctx.request()), allowed,
+            ctx.request(), null);
         long now = System.nanoTime();
         Role role = p.role();
         long wait = role == Role.WRITE ? p.bucket().untilOne(now) : p.bucket().take(1, now);

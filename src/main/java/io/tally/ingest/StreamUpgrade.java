@@ -24,9 +24,11 @@ final class StreamUpgrade implements Handler<RoutingContext> {
   private final ServerState state;
   private final TallyConfig.Ingest cfg;
   private final PerimeterMetrics metrics;
+  private final BrowserOrigins origins;
 
   StreamUpgrade(Vertx vertx, KeyAuth auth, IngestService ingest, ServerState state, TallyConfig.Ingest cfg,
-                PerimeterMetrics metrics) {
+                PerimeterMetrics metrics, BrowserOrigins origins) {
+    this.origins = origins;
     this.vertx = vertx;
     this.auth = auth;
     this.ingest = ingest;
@@ -40,8 +42,8 @@ final class StreamUpgrade implements Handler<RoutingContext> {
     HttpServerRequest req = ctx.request();
     KeyAuth.Principal principal = auth.authenticate(req, req.getParam("key"), KeyAuth.Role.WRITE);
     String origin = req.getHeader("Origin");
-    if (origin != null && !originAllowed(origin)) {
-      throw ApiError.forbidden("Origin '" + origin + "' is not in ingest.allowedOrigins");
+    if (origin != null && !origins.allows(principal.project(), origin)) {
+      throw BrowserOrigins.refusal(origin);
     }
     if (state.closing()) {
       throw ApiError.unavailable("shutting_down", "server is shutting down", cfg.retryAfterMs());
@@ -58,14 +60,5 @@ final class StreamUpgrade implements Handler<RoutingContext> {
             ctx.fail(ApiError.badRequest("Upgrade", "WebSocket upgrade failed"));
           }
         });
-  }
-
-  private boolean originAllowed(String origin) {
-    for (String allowed : cfg.allowedOrigins()) {
-      if (allowed.equals("*") || allowed.equalsIgnoreCase(origin)) {
-        return true;
-      }
-    }
-    return false;
   }
 }
