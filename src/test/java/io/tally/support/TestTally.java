@@ -70,10 +70,20 @@ public final class TestTally implements AutoCloseable {
    * Waits until no stored person or session has events waiting to be written (after a burst of at least
    * {@code DerivedUpdater.MIN_WAIT_EVENTS} events in one flush they may wait one more flush).
    */
+  /**
+   * Waits until the derived tables hold every committed event: no stored event waits for a derived flush (the lag
+   * gauge is 0) and no derived row waits for its newer events, seen on two readings in a row (the writer hands a
+   * committed batch to the derived pipeline just after acking it).
+   */
   public void awaitDerived() {
-    Eventually.until("no derived rows waiting", () -> http.get("/metrics").body().lines()
-        .filter(l -> l.startsWith("analytics_derived_rows_waiting{"))
-        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum() == 0);
+    int[] quiet = {0};
+    Eventually.until("derived tables caught up", 60, () -> {
+      double behind = http.get("/metrics").body().lines()
+          .filter(l -> l.startsWith("analytics_derived_rows_waiting{") || l.startsWith("analytics_derived_lag_seconds"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      quiet[0] = behind == 0 ? quiet[0] + 1 : 0;
+      return quiet[0] >= 2;
+    });
   }
 
   public void stop() {
