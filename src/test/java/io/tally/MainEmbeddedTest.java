@@ -1,5 +1,6 @@
 package io.tally;
 
+import io.tally.support.ChildJvm;
 import io.tally.support.Events;
 import io.tally.support.Http;
 import org.junit.jupiter.api.Test;
@@ -8,7 +9,6 @@ import org.junit.jupiter.api.Timeout;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,8 +32,8 @@ class MainEmbeddedTest {
     }
     Path log = Files.createTempFile(Path.of("target"), "main-embedded-", ".log");
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(List.of(javaBin, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-        "io.tally.Main"));
+    ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(javaBin, "-Xmx512m", "-cp",
+        System.getProperty("java.class.path"), "io.tally.Main"));
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("TALLY_"));
     pb.environment().put("TALLY_DATA_DIR", dataDir.resolve("data").toString());

@@ -1,5 +1,6 @@
 package io.tally;
 
+import io.tally.support.ChildJvm;
 import io.tally.support.Events;
 import io.tally.support.Http;
 import io.tally.support.TestServers;
@@ -10,7 +11,6 @@ import java.io.File;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,7 +24,7 @@ class MainProcessTest {
   private static ProcessBuilder tally(Path log, String... env) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // with the collector flags README.md's run command gives
-    ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-XX:MaxTenuringThreshold=1",
+    ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(java, "-Xmx512m", "-XX:MaxTenuringThreshold=1",
         "-XX:MaxGCPauseMillis=30", "-cp", System.getProperty("java.class.path"), "io.tally.Main"));
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("TALLY_"));

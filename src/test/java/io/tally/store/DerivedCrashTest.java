@@ -1,5 +1,6 @@
 package io.tally.store;
 
+import io.tally.support.ChildJvm;
 import io.tally.support.Db;
 import io.tally.support.DerivedDataset;
 import io.tally.support.DerivedOracle;
@@ -181,7 +182,7 @@ class DerivedCrashTest {
     void start() throws Exception {
       TestServers s = TestServers.get();
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-XX:MaxTenuringThreshold=1",
+      ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(java, "-Xmx512m", "-XX:MaxTenuringThreshold=1",
           "-XX:MaxGCPauseMillis=30", "-cp", System.getProperty("java.class.path"), "io.tally.Main"));
       pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
       pb.environment().keySet().removeIf(k -> k.startsWith("TALLY_"));

@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Tally's load generator. {@code java -cp target/tally.jar io.tally.loadtest.Bench <mode> [--option=value ...]}
+ * Tally's load generator. {@code java -cp target/tally-loadtest.jar io.tally.loadtest.Bench <mode> [--option=value ...]}
  * <ul>
  *   <li>{@code http} / {@code ws}: open-model load at {@code --rate} events/s for {@code --duration} s;</li>
  *   <li>{@code max}: steps the rate up until p99 > 10 ms or any error, reports the highest sustainable rate;</li>

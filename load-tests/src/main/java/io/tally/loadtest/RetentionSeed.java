@@ -12,7 +12,7 @@ import java.time.ZoneOffset;
  * Seeds expired raw events for a retention measurement: {@code --rows} message events on one old UTC day
  * ({@code --days-ago}, default 60), alternating between project {@code default} and project {@code other}, so the
  * day's partition is shared and the retention job has to archive and delete {@code default}'s half row by row.
- * <pre>java -cp target/tally.jar io.tally.loadtest.RetentionSeed --pg-url=postgresql://postgres@localhost:PORT/postgres</pre>
+ * <pre>java -cp target/tally-loadtest.jar io.tally.loadtest.RetentionSeed --pg-url=postgresql://postgres@localhost:PORT/postgres</pre>
  */
 public final class RetentionSeed {
   private RetentionSeed() {

@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.LongAdder;
  * the event index, so a retry or a re-run is answered as duplicates, never stored twice).
  *
  * <pre>
- * java -cp target/tally.jar io.tally.loadtest.query.GenerateDataset [--events=10000000] [--users=100000]
+ * java -cp target/tally-loadtest.jar io.tally.loadtest.query.GenerateDataset [--events=10000000] [--users=100000]
  *     [--days=30] [--seed=42] [--data-dir=load-tests/target/qbench-data] [--batch=500] [--connections=6]
  *     [--skip=N --count=N] [--fresh] [--dry-run] [--url=http://host:port --write-key=K --pg-url=postgresql://...]
  * </pre>

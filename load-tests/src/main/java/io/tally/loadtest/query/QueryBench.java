@@ -32,7 +32,7 @@ import java.util.function.Function;
  * Query latency of the analytics routes over a loaded dataset ({@link GenerateDataset}).
  *
  * <pre>
- * java -cp target/tally.jar io.tally.loadtest.query.QueryBench [--data-dir=load-tests/target/qbench-data]
+ * java -cp target/tally-loadtest.jar io.tally.loadtest.query.QueryBench [--data-dir=load-tests/target/qbench-data]
  *     [--requests=200] [--warmup=20] [--warm-repeats=200] [--routes=user,usage,...] [--raw=true] [--label=10M]
  *     [--url=http://host:port --read-key=K --pg-url=postgresql://... --meta=dataset.json]
  * </pre>
