@@ -47,11 +47,16 @@ class MainProcessTest {
         "TALLY_HTTP_PORT", String.valueOf(port)).start();
     try {
       Http http = new Http(port, "dev-write-key", "dev-read-key");
+      // a start on a loaded machine takes a while (YAUAA's matchers alone take seconds): up to 90 s, asked every 100 ms
       boolean ready = false;
-      for (int i = 0; i < 200 && !ready; i++) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+      while (!ready && System.nanoTime() < deadline && p.isAlive()) {
         try {
           ready = http.get("/health/ready").status() == 200;
         } catch (RuntimeException notYet) {
+          // not listening yet
+        }
+        if (!ready) {
           Thread.sleep(100);
         }
       }
