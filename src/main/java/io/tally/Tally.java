@@ -3,29 +3,36 @@ package io.tally;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tally.auth.KeyAuth;
 import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
+import io.tally.dashboard.DashboardRoutes;
 import io.tally.dashboard.DashboardVerticle;
 import io.tally.dashboard.LiveFeed;
-import io.tally.event.Addresses;
-import io.tally.event.Event;
-import io.tally.event.EventCatalog;
-import io.tally.event.EventParser;
+import io.tally.embedded.EmbeddedPostgresServer;
+import io.tally.embedded.EmbeddedRedisServer;
 import io.tally.enrich.ClientAddress;
 import io.tally.enrich.Enricher;
 import io.tally.enrich.GeoIpLookup;
 import io.tally.enrich.Sessionizer;
 import io.tally.enrich.UserAgentParser;
-import io.tally.ingest.HttpServerVerticle;
+import io.tally.event.Addresses;
+import io.tally.event.Event;
+import io.tally.event.EventCatalog;
+import io.tally.event.EventParser;
+import io.tally.http.HttpServerVerticle;
+import io.tally.http.ServerState;
+import io.tally.ingest.IngestRoutes;
 import io.tally.ingest.IngestService;
-import io.tally.ingest.KeyAuth;
-import io.tally.ingest.ServerState;
+import io.tally.insight.InsightModule;
+import io.tally.insight.InsightRoutes;
+import io.tally.insight.WebhookAddresses;
+import io.tally.lifecycle.PrivacyRoutes;
 import io.tally.metrics.MicrometerTallyMetrics;
 import io.tally.query.AnalyticsQueryVerticle;
+import io.tally.query.QueryRoutes;
 import io.tally.realtime.RedisCounters;
 import io.tally.store.BatchWriterVerticle;
-import io.tally.store.EmbeddedPostgresServer;
-import io.tally.store.EmbeddedRedisServer;
 import io.tally.store.Migrations;
 import io.tally.store.PgUrl;
 import io.tally.store.StoreHealth;
@@ -49,8 +56,8 @@ import org.slf4j.LoggerFactory;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
-import java.time.Duration;
 import java.net.ServerSocket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -158,7 +165,7 @@ public final class Tally {
         .onFailure(err -> health.markDown(err.getMessage())));
     RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
     LiveFeed live = new LiveFeed(200);
-    io.tally.query.EventTimeline timeline = new io.tally.query.EventTimeline(queryPool);
+    io.tally.index.EventTimeline timeline = new io.tally.index.EventTimeline(queryPool);
     BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, derivedPool, wc, metrics, health, (stored, xid) -> {
       timeline.committed(stored, xid);
       counters.record(stored);
@@ -206,13 +213,18 @@ public final class Tally {
           // up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
           // its handlers one at a time, so the indexes stay confined to it
           .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
-              config.projects(), catalog, timeline,
-              new io.tally.insight.WebhookAddresses(config.alerts().allowedWebhookNetworks())),
+              config.projects(), catalog, timeline, List.of(new InsightModule(queryPool, catalog, metrics,
+                  new WebhookAddresses(config.alerts().allowedWebhookNetworks())))),
               new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
           .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
           .compose(id -> vertx.deployVerticle(() -> {
-            HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
-                catalog, live);
+            HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, state, health, registry, List.of(
+                new IngestRoutes(vertx, ic, ingest, state, catalog),
+                new QueryRoutes(vertx),
+                new InsightRoutes(vertx),
+                (router, keys, perimeter) -> new PrivacyRoutes(vertx, keys).mount(router),
+                (router, keys, perimeter) -> new DashboardRoutes(vertx, keys, live, httpConfig.http().host(),
+                    httpConfig.http().port()).mount(router)));
             http.add(v);
             return v;
           }, new DeploymentOptions().setInstances(config.http().instances())))

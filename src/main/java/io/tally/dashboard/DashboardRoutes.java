@@ -1,8 +1,10 @@
 package io.tally.dashboard;
 
-import io.tally.ApiError;
+import io.tally.auth.KeyAuth;
+import io.tally.error.ApiError;
 import io.tally.event.Addresses;
-import io.tally.ingest.KeyAuth;
+import io.tally.http.BodyLimit;
+import io.tally.query.QueryParams;
 import io.tally.query.QueryRoutes;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -54,8 +56,8 @@ public final class DashboardRoutes {
       new LiveSocket(vertx, auth.forClient(ctx.request()), feed).handle(ctx);
     });
     router.get("/v1/users/:id/events").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_USER_EVENTS, QueryRoutes.period(ctx, Duration.ofDays(30))
-            .put("userId", ctx.pathParam("id")).put("limit", QueryRoutes.intParam(ctx, "limit", 1, 1000, 50))));
+        .handler(ctx -> forward(ctx, Addresses.QUERY_USER_EVENTS, QueryParams.period(ctx, Duration.ofDays(30))
+            .put("userId", ctx.pathParam("id")).put("limit", QueryParams.intParam(ctx, "limit", 1, 1000, 50))));
     savedRoutes(router, "/v1/segments", "segment");
     savedRoutes(router, "/v1/saved-funnels", "funnel");
     router.get("/v1/export/:view").handler(auth.require(KeyAuth.Role.READ))
@@ -76,6 +78,7 @@ public final class DashboardRoutes {
     router.get(path).handler(auth.require(KeyAuth.Role.READ))
         .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_LIST, base(ctx, kind)));
     router.put(path + "/:name").handler(auth.require(KeyAuth.Role.READ))
+        .handler(new BodyLimit(MAX_BODY, null).mark())
         .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY))
         .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_PUT, base(ctx, kind).put("name", name(ctx))
             .put("body", kind.equals("segment") ? segment(ctx) : funnel(ctx))));

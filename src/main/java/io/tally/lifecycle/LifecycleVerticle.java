@@ -1,7 +1,7 @@
 package io.tally.lifecycle;
 
-import io.tally.ApiError;
 import io.tally.config.TallyConfig;
+import io.tally.error.ApiError;
 import io.tally.event.Addresses;
 import io.tally.realtime.RedisKeys;
 import io.vertx.core.Future;

@@ -1,8 +1,8 @@
 package io.tally.lifecycle;
 
-import io.tally.ApiError;
+import io.tally.auth.KeyAuth;
+import io.tally.error.ApiError;
 import io.tally.event.Addresses;
-import io.tally.ingest.KeyAuth;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;

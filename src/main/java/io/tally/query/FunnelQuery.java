@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -22,7 +23,7 @@ import java.util.UUID;
  * conditions evaluated in SQL as a bit mask), the best attempt of each person is found in memory, then the drop-off
  * reasons are counted from the dropped persons' events. Both paths give the same answer (tested).
  */
-final class FunnelQuery {
+public final class FunnelQuery {
   private final Pool pool;
   private final EventTimeline timeline;
 
@@ -34,7 +35,7 @@ final class FunnelQuery {
   /** One person's best attempt: the number of steps reached and the time of each. */
   record Attempt(int reached, long[] times) {}
 
-  Future<JsonObject> run(JsonObject q) {
+  public Future<JsonObject> run(JsonObject q) {
     String project = q.getString("projectId");
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));

@@ -1,5 +1,7 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -21,7 +23,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** Time series of one metric, and one metric broken down by a dimension. */
-final class SeriesQuery {
+public final class SeriesQuery {
   static final Set<String> METRICS = Set.of("events", "active_users", "messages", "tokens", "cost", "errors",
       "revenue");
   static final Set<String> INTERVALS = Set.of("minute", "hour", "day");
@@ -43,7 +45,7 @@ final class SeriesQuery {
    * loaded). The
    * first bucket counts from {@code from}, the last up to {@code to}, as the SQL does.
    */
-  static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
+  public static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
                                                  Instant from, Instant to, String interval, ZoneId zone, Filters f) {
     EventTimeline.Project p = f.raw() || timeline == null ? null : timeline.project(project);
     if (p == null) {

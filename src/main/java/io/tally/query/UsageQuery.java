@@ -1,5 +1,7 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -19,7 +21,7 @@ import java.util.List;
  * filtered, persons, sessions and uptime come from the event timeline (raw events while it loads, or with
  * {@code raw}).
  */
-final class UsageQuery {
+public final class UsageQuery {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UsageQuery.class);
   private final Pool pool;
   private final PersonIndex index;
@@ -31,7 +33,7 @@ final class UsageQuery {
     this.timeline = timeline;
   }
 
-  Future<JsonObject> run(JsonObject q) {
+  public Future<JsonObject> run(JsonObject q) {
     String project = q.getString("projectId");
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
@@ -96,7 +98,7 @@ final class UsageQuery {
   }
 
   /** Filtered usage's persons (as {@link #users}), sessions (as {@link #sessions}) and uptime (as {@link #uptime}). */
-  record Filtered(long[] users, double[] sessions, double[] uptime) {}
+  public record Filtered(long[] users, double[] sessions, double[] uptime) {}
 
   /** Periods longer than this many minutes leave filtered uptime (and so the rest) to SQL: one int per minute. */
   private static final long MAX_MINUTES = 4L << 20;

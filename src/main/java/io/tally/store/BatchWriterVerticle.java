@@ -2,6 +2,8 @@ package io.tally.store;
 
 import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
+import io.tally.derive.DerivedRepair;
+import io.tally.derive.DerivedVerticle;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;

@@ -1,5 +1,7 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
