@@ -1,7 +1,6 @@
 package io.tally.derive;
 
 import io.tally.event.Event;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Tuple;
 
@@ -443,11 +442,11 @@ final class DerivedBatch {
   }
 
   /** A time as PostgreSQL writes a timestamptz in JSON (how the repair's per-row insert names a key). */
-  private static String at(long ms) {
+  static String at(long ms) {
     return java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ssxxx").format(odt(ms));
   }
 
-  private static OffsetDateTime odt(long ms) {
+  static OffsetDateTime odt(long ms) {
     return DerivedOrder.time(ms * 1_000L);
   }
 
@@ -466,7 +465,7 @@ final class DerivedBatch {
                       String model, String feature) {}
 
   /** feature_used's "feature" property when it is a string, else "" (as {@code tally_str} reads it in SQL). */
-  private static String feature(Event e) {
+  static String feature(Event e) {
     if (e.propertiesJson() == null) {
       return "";
     }
@@ -507,274 +506,6 @@ final class DerivedBatch {
       if (m.has(Event.Measures.DURATION)) {
         durSum += m.durationMs();
         durN++;
-      }
-    }
-  }
-
-  /**
-   * A session's events within one flush. Its user and anonymous ids are the greatest its events carry; its entry
-   * (exit) page is the path of its earliest (latest) event with one, ties to the smaller (greater) path; its context,
-   * country, device and browser are those of its earliest event with a context, and its attribution that of its
-   * earliest event with one, ties to the smaller event id: the rules {@link DerivedSql#FLUSH} merges rows with and
-   * the re-derivation applies to all of a session's events.
-   */
-  static final class SessionAgg extends WaitingRows.Row<SessionAgg> {
-    final String project;
-    final String session;
-    String user;
-    String anon;
-    long firstUs = Long.MAX_VALUE;
-    long lastUs = Long.MIN_VALUE;
-    int count;
-    int pages;
-    String entry;
-    long entryUs;
-    String exit;
-    long exitUs;
-    String context;
-    String country;
-    String device;
-    String browser;
-    long contextUs;
-    UUID contextEvent;
-    String attribution;
-    long attributionUs;
-    UUID attributionEvent;
-    boolean serverAssigned;
-
-    SessionAgg(String project, String session) {
-      this.project = project;
-      this.session = session;
-    }
-
-    /**
-     * Whether these events change only the stored session's end, counts and exit page, which may wait: no earlier
-     * event, no greater user or anonymous id, no earlier entry page, context or attribution.
-     */
-    boolean onlyLater(KnownSession k) {
-      return firstUs >= k.startUs && DerivedOrder.text(user, k.user) <= 0 && DerivedOrder.text(anon, k.anon) <= 0
-          && (entry == null || k.entryUs != Long.MAX_VALUE && entryUs > k.entryUs)
-          && (contextEvent == null || k.contextEvent != null
-              && !DerivedOrder.before(contextUs, contextEvent, k.contextUs, k.contextEvent))
-          && (attributionEvent == null || k.attributionEvent != null
-              && !DerivedOrder.before(attributionUs, attributionEvent, k.attributionUs, k.attributionEvent))
-          && (!serverAssigned || k.serverAssigned);
-    }
-
-    void add(Event e, Event.Enrichment en, long t) {
-      count++;
-      if ("page_view".equals(e.type())) {
-        pages++;
-      }
-      user = DerivedOrder.max(user, e.userId());
-      anon = DerivedOrder.max(anon, e.anonymousId());
-      String path = e.client().pagePath();
-      if (path != null) {
-        entry(path, t);
-        exit(path, t);
-      }
-      firstUs = Math.min(firstUs, t);
-      lastUs = Math.max(lastUs, t);
-      if (en.contextJson() != null) {
-        context(en.contextJson(), en.country(), en.deviceType(), en.browser(), t, e.id());
-      }
-      if (en.attributionJson() != null) {
-        attribution(en.attributionJson(), t, e.id());
-      }
-      serverAssigned |= (e.flags() & Event.FLAG_SESSION_ASSIGNED) != 0;
-    }
-
-    private void entry(String path, long t) {
-      if (entry == null || t < entryUs || t == entryUs && DerivedOrder.text(path, entry) < 0) {
-        entry = path;
-        entryUs = t;
-      }
-    }
-
-    private void exit(String path, long t) {
-      if (exit == null || t > exitUs || t == exitUs && DerivedOrder.text(path, exit) > 0) {
-        exit = path;
-        exitUs = t;
-      }
-    }
-
-    private void context(String json, String country, String device, String browser, long t, UUID id) {
-      if (contextEvent == null || DerivedOrder.before(t, id, contextUs, contextEvent)) {
-        context = json;
-        this.country = country;
-        this.device = device;
-        this.browser = browser;
-        contextUs = t;
-        contextEvent = id;
-      }
-    }
-
-    private void attribution(String json, long t, UUID id) {
-      if (attributionEvent == null || DerivedOrder.before(t, id, attributionUs, attributionEvent)) {
-        attribution = json;
-        attributionUs = t;
-        attributionEvent = id;
-      }
-    }
-
-    @Override
-    void absorb(SessionAgg o) {
-      count += o.count;
-      pages += o.pages;
-      user = DerivedOrder.max(user, o.user);
-      anon = DerivedOrder.max(anon, o.anon);
-      if (o.entry != null) {
-        entry(o.entry, o.entryUs);
-      }
-      if (o.exit != null) {
-        exit(o.exit, o.exitUs);
-      }
-      if (o.contextEvent != null) {
-        context(o.context, o.country, o.device, o.browser, o.contextUs, o.contextEvent);
-      }
-      if (o.attributionEvent != null) {
-        attribution(o.attribution, o.attributionUs, o.attributionEvent);
-      }
-      firstUs = Math.min(firstUs, o.firstUs);
-      lastUs = Math.max(lastUs, o.lastUs);
-      serverAssigned |= o.serverAssigned;
-    }
-  }
-
-  /** What this process stored of a session: enough to tell whether newer events may wait and what not to resend. */
-  static final class KnownSession {
-    long startUs = Long.MAX_VALUE;
-    String user;
-    String anon;
-    /** The earliest entry page time stored (MAX_VALUE: none). */
-    long entryUs = Long.MAX_VALUE;
-    long contextUs;
-    UUID contextEvent;
-    long attributionUs;
-    UUID attributionEvent;
-    boolean serverAssigned;
-
-    KnownSession(SessionAgg s) {
-      add(s);
-    }
-
-    void add(SessionAgg s) {
-      startUs = Math.min(startUs, s.firstUs);
-      user = DerivedOrder.max(user, s.user);
-      anon = DerivedOrder.max(anon, s.anon);
-      if (s.entry != null) {
-        entryUs = Math.min(entryUs, s.entryUs);
-      }
-      if (s.contextEvent != null && (contextEvent == null
-          || DerivedOrder.before(s.contextUs, s.contextEvent, contextUs, contextEvent))) {
-        contextUs = s.contextUs;
-        contextEvent = s.contextEvent;
-      }
-      if (s.attributionEvent != null && (attributionEvent == null
-          || DerivedOrder.before(s.attributionUs, s.attributionEvent, attributionUs, attributionEvent))) {
-        attributionUs = s.attributionUs;
-        attributionEvent = s.attributionEvent;
-      }
-      serverAssigned |= s.serverAssigned;
-    }
-  }
-
-  /**
-   * A person's events within one flush: first and last times, count, traits (for each key, the value of the latest
-   * event that set it, ties to the greater event id) and first and last touch (the attribution of the earliest and
-   * latest events with one).
-   */
-  static final class PersonAgg extends WaitingRows.Row<PersonAgg> {
-    final String project;
-    final String user;
-    final String anon;
-    long firstUs = Long.MAX_VALUE;
-    long lastUs = Long.MIN_VALUE;
-    long count;
-    /** key → {time µs, event id, value}; null until an event sets a trait. */
-    Map<String, Trait> traits;
-    String firstTouch;
-    long firstTouchUs;
-    UUID firstTouchEvent;
-    String lastTouch;
-    long lastTouchUs;
-    UUID lastTouchEvent;
-
-    /** One trait's value and the event it comes from. */
-    record Trait(long us, UUID event, Object value) {}
-
-    PersonAgg(String project, String user, String anon) {
-      this.project = project;
-      this.user = user;
-      this.anon = anon;
-    }
-
-    void add(Event e, Event.Enrichment en, long t) {
-      count++;
-      firstUs = Math.min(firstUs, t);
-      lastUs = Math.max(lastUs, t);
-      String props = e.client().userPropertiesJson();
-      if (props != null) {
-        JsonObject o;
-        try {
-          o = new JsonObject(props);
-        } catch (RuntimeException bad) {
-          o = null; // only an object is sliced; stored as sent, it is read the same way by the re-derivation
-        }
-        if (o != null) {
-          for (Map.Entry<String, Object> kv : o) {
-            trait(kv.getKey(), new Trait(t, e.id(), kv.getValue()));
-          }
-        }
-      }
-      if (en.attributionJson() != null) {
-        touch(en.attributionJson(), t, e.id(), en.attributionJson(), t, e.id());
-      }
-    }
-
-    private void trait(String key, Trait v) {
-      if (traits == null) {
-        traits = new HashMap<>(8);
-      }
-      Trait old = traits.get(key);
-      if (old == null || DerivedOrder.before(old.us(), old.event(), v.us(), v.event())) {
-        traits.put(key, v);
-      }
-    }
-
-    private void touch(String first, long firstT, UUID firstId, String last, long lastT, UUID lastId) {
-      if (firstTouchEvent == null || DerivedOrder.before(firstT, firstId, firstTouchUs, firstTouchEvent)) {
-        firstTouch = first;
-        firstTouchUs = firstT;
-        firstTouchEvent = firstId;
-      }
-      if (lastTouchEvent == null || DerivedOrder.before(lastTouchUs, lastTouchEvent, lastT, lastId)) {
-        lastTouch = last;
-        lastTouchUs = lastT;
-        lastTouchEvent = lastId;
-      }
-    }
-
-    /** The traits as {@code {key: [epoch µs, event id, value]}} (what {@code tally_traits_merge} merges), or null. */
-    String traitsSource() {
-      if (traits == null) {
-        return null;
-      }
-      JsonObject src = new JsonObject();
-      traits.forEach((k, v) -> src.put(k, new JsonArray().add(v.us()).add(v.event().toString()).add(v.value())));
-      return src.encode();
-    }
-
-    @Override
-    void absorb(PersonAgg o) {
-      count += o.count;
-      firstUs = Math.min(firstUs, o.firstUs);
-      lastUs = Math.max(lastUs, o.lastUs);
-      if (o.traits != null) {
-        o.traits.forEach(this::trait);
-      }
-      if (o.firstTouchEvent != null) {
-        touch(o.firstTouch, o.firstTouchUs, o.firstTouchEvent, o.lastTouch, o.lastTouchUs, o.lastTouchEvent);
       }
     }
   }

@@ -74,7 +74,7 @@ public final class DerivedUpdater {
    * ({@link #waitingSessions}) and what need not be sent (nor parsed as JSON) again. Forgotten with the known
    * person-days ({@link #forgetStored}).
    */
-  private final Map<String, DerivedBatch.KnownSession> knownSessions = new HashMap<>();
+  private final Map<String, KnownSession> knownSessions = new HashMap<>();
   private static final int MAX_KNOWN_SESSIONS = 200_000;
 
   /**
@@ -89,8 +89,8 @@ public final class DerivedUpdater {
    * {@code writer.derivedRefreshMs}: written sooner with any other change to their row, a bounded number at a time by
    * a flush of few events, and all on {@link #sync}.
    */
-  private final WaitingRows<DerivedBatch.PersonAgg> waitingPeople;
-  private final WaitingRows<DerivedBatch.SessionAgg> waitingSessions;
+  private final WaitingRows<PersonAgg> waitingPeople;
+  private final WaitingRows<SessionAgg> waitingSessions;
   private static final int MAX_WAITING = 200_000;
   /** Rows wait only in a flush of at least this many events (1,000 per 500 ms flush: 2,000 events/s). */
   static final int MIN_WAIT_EVENTS = 1_000;
@@ -432,7 +432,7 @@ public final class DerivedUpdater {
       return mayWait && known != null && p.firstUs >= known && p.traits == null && p.firstTouch == null;
     });
     waitingSessions.sort(batch.sessions, batch.oldestReceivedMs, now, (key, s) -> {
-      DerivedBatch.KnownSession known = knownSessions.get(key);
+      KnownSession known = knownSessions.get(key);
       return mayWait && known != null && s.onlyLater(known);
     });
     waitingPeople.due(batch.people, now, beyondDue,
@@ -440,7 +440,7 @@ public final class DerivedUpdater {
     waitingSessions.due(batch.sessions, now, beyondDue, x -> { });
   }
 
-  private void rememberPeople(Map<String, DerivedBatch.PersonAgg> stored) {
+  private void rememberPeople(Map<String, PersonAgg> stored) {
     if (knownPeople.size() + stored.size() > MAX_KNOWN_PEOPLE) {
       knownPeople.clear();
     }
@@ -466,14 +466,14 @@ public final class DerivedUpdater {
     }
   }
 
-  private void rememberSessions(Map<String, DerivedBatch.SessionAgg> stored) {
+  private void rememberSessions(Map<String, SessionAgg> stored) {
     if (knownSessions.size() + stored.size() > MAX_KNOWN_SESSIONS) {
       knownSessions.clear();
     }
     stored.forEach((key, s) -> {
-      DerivedBatch.KnownSession k = knownSessions.get(key);
+      KnownSession k = knownSessions.get(key);
       if (k == null) {
-        knownSessions.put(key, new DerivedBatch.KnownSession(s));
+        knownSessions.put(key, new KnownSession(s));
       } else {
         // updated in place: no new object in an old entry for the collector to scan
         k.add(s);

@@ -37,187 +37,10 @@ import java.util.function.Function;
  */
 public final class PatternIndex {
   private static final Logger LOG = LoggerFactory.getLogger(PatternIndex.class);
-  private static final int[] NO_IDS = new int[0];
-  private static final long[] NO_COUNTS = new long[0];
-
-  /** One person-day. */
-  public static final class Day {
-    public int pid;
-    public long events;
-    public long sent;
-    public long msgs;
-    public long errors;
-    public long conversions;
-    public long sessions;
-    public double tokens;
-    public double cost;
-    public double revenue;
-    public double sessionMs;
-    // shared empty arrays: most person-days use no feature, provider or model (16 bytes each saved per record)
-    public int[] features = NO_IDS;
-    long[] featureCounts = NO_COUNTS;
-    public int[] providers = NO_IDS;
-    public int[] models = NO_IDS;
-  }
-
-  /** One day's records as columns (sets as CSR: the ids of record i are at [off[i], off[i + 1])). */
-  public static final class Cols {
-    public final int n;
-    public final int[] pid;
-    public final long[] events;
-    public final long[] sent;
-    public final long[] msgs;
-    public final long[] errors;
-    public final long[] conv;
-    public final long[] sessions;
-    public final double[] tokens;
-    public final double[] cost;
-    public final double[] revenue;
-    public final double[] sessionMs;
-    public final int[] featOff;
-    public final int[] featId;
-    public final long[] featCount;
-    public final int[] provOff;
-    public final int[] provId;
-    public final int[] modelOff;
-    public final int[] modelId;
-
-    public Cols(java.util.Collection<Day> days) {
-      n = days.size();
-      pid = new int[n];
-      events = new long[n];
-      sent = new long[n];
-      msgs = new long[n];
-      errors = new long[n];
-      conv = new long[n];
-      sessions = new long[n];
-      tokens = new double[n];
-      cost = new double[n];
-      revenue = new double[n];
-      sessionMs = new double[n];
-      featOff = new int[n + 1];
-      provOff = new int[n + 1];
-      modelOff = new int[n + 1];
-      int nf = 0;
-      int np = 0;
-      int nm = 0;
-      for (Day d : days) {
-        nf += d.features.length;
-        np += d.providers.length;
-        nm += d.models.length;
-      }
-      featId = new int[nf];
-      featCount = new long[nf];
-      provId = new int[np];
-      modelId = new int[nm];
-      int i = 0;
-      nf = 0;
-      np = 0;
-      nm = 0;
-      for (Day d : days) {
-        pid[i] = d.pid;
-        events[i] = d.events;
-        sent[i] = d.sent;
-        msgs[i] = d.msgs;
-        errors[i] = d.errors;
-        conv[i] = d.conversions;
-        sessions[i] = d.sessions;
-        tokens[i] = d.tokens;
-        cost[i] = d.cost;
-        revenue[i] = d.revenue;
-        sessionMs[i] = d.sessionMs;
-        featOff[i] = nf;
-        for (int k = 0; k < d.features.length; k++) {
-          featId[nf] = d.features[k];
-          featCount[nf++] = d.featureCounts[k];
-        }
-        provOff[i] = np;
-        for (int v : d.providers) {
-          provId[np++] = v;
-        }
-        modelOff[i] = nm;
-        for (int v : d.models) {
-          modelId[nm++] = v;
-        }
-        i++;
-      }
-      featOff[n] = nf;
-      provOff[n] = np;
-      modelOff[n] = nm;
-    }
-  }
-
-  /** Names ↔ dense ids (features, providers, models). */
-  public static final class Dict {
-    public final Map<String, Integer> ids = new HashMap<>();
-    public final List<String> names = new ArrayList<>();
-
-    public int id(String name) {
-      return ids.computeIfAbsent(name, n -> {
-        names.add(n);
-        return names.size() - 1;
-      });
-    }
-  }
-
-  public static final class Project {
-    final Map<String, TreeMap<Integer, Day>> persons = new HashMap<>();
-    /** The same records by day: a window's features read only its days. */
-    public final TreeMap<Integer, HashMap<String, Day>> byDay = new TreeMap<>();
-    /** Column snapshots of whole days, built on first use and dropped when a record of the day changes. */
-    public final HashMap<Integer, Cols> cols = new HashMap<>();
-    /** Dense person numbers (never reused). */
-    public final Map<String, Integer> ids = new HashMap<>();
-    public final List<String> keys = new ArrayList<>();
-    /** Number of person-days held. */
-    public long size;
-
-    public int pid(String person) {
-      return ids.computeIfAbsent(person, k -> {
-        keys.add(k);
-        return keys.size() - 1;
-      });
-    }
-
-    Day day(String person, int day) {
-      return persons.computeIfAbsent(person, k -> new TreeMap<>()).computeIfAbsent(day, k -> {
-        Day d = new Day();
-        d.pid = pid(person);
-        size++;
-        byDay.computeIfAbsent(k, x -> new HashMap<>()).put(person, d);
-        cols.remove(k);
-        return d;
-      });
-    }
-
-    void remove(String person, Integer day) {
-      TreeMap<Integer, Day> days = persons.get(person);
-      if (days == null) {
-        return;
-      }
-      for (Integer d : day == null ? new ArrayList<>(days.keySet()) : List.of(day)) {
-        if (days.remove(d) != null) {
-          size--;
-          cols.remove(d);
-          HashMap<String, Day> m = byDay.get(d);
-          m.remove(person);
-          if (m.isEmpty()) {
-            byDay.remove(d);
-          }
-        }
-      }
-      if (days.isEmpty()) {
-        persons.remove(person);
-      }
-    }
-    public final Dict features = new Dict();
-    public final Dict providers = new Dict();
-    public final Dict models = new Dict();
-  }
 
   private final Pool pool;
   private final List<String> conversionTypes;
-  private final Map<String, Project> projects = new HashMap<>();
+  private final Map<String, PatternProject> projects = new HashMap<>();
   private boolean ready;
   private List<JsonObject> pending = new ArrayList<>();
   private volatile long personDays;
@@ -228,8 +51,8 @@ public final class PatternIndex {
   }
 
   /** The project's index, or null while loading. */
-  public Project project(String id) {
-    return ready ? projects.computeIfAbsent(id, k -> new Project()) : null;
+  public PatternProject project(String id) {
+    return ready ? projects.computeIfAbsent(id, k -> new PatternProject()) : null;
   }
 
   public long personDays() {
@@ -279,8 +102,8 @@ public final class PatternIndex {
   }
 
   private void putDay(Row r) {
-    Project p = projects.computeIfAbsent(r.getString(0), k -> new Project());
-    Day d = p.day(r.getString(1), r.getInteger(2));
+    PatternProject p = projects.computeIfAbsent(r.getString(0), k -> new PatternProject());
+    PatternProject.Day d = p.day(r.getString(1), r.getInteger(2));
     p.cols.remove(r.getInteger(2));
     d.events = r.getLong(3);
     d.sent = r.getLong(4);
@@ -295,15 +118,15 @@ public final class PatternIndex {
     String[] feats = r.getArrayOfStrings(13);
     d.features = ids(p.features, feats);
     Long[] counts = r.getArrayOfLongs(14);
-    d.featureCounts = d.features.length == 0 ? NO_COUNTS : new long[d.features.length];
+    d.featureCounts = d.features.length == 0 ? PatternProject.NO_COUNTS : new long[d.features.length];
     for (int i = 0; i < d.features.length; i++) {
       d.featureCounts[i] = counts[i];
     }
   }
 
-  private static int[] ids(Dict dict, String[] names) {
+  private static int[] ids(PatternProject.Dict dict, String[] names) {
     if (names == null || names.length == 0) {
-      return NO_IDS;
+      return PatternProject.NO_IDS;
     }
     int[] out = new int[names.length];
     for (int i = 0; i < names.length; i++) {
@@ -313,8 +136,8 @@ public final class PatternIndex {
   }
 
   private void putSessions(Row r) {
-    Project p = projects.computeIfAbsent(r.getString(0), k -> new Project());
-    Day d = p.day(r.getString(1), r.getInteger(2));
+    PatternProject p = projects.computeIfAbsent(r.getString(0), k -> new PatternProject());
+    PatternProject.Day d = p.day(r.getString(1), r.getInteger(2));
     p.cols.remove(r.getInteger(2));
     d.sessions = r.getLong(3);
     d.sessionMs = r.getDouble(4);
@@ -378,8 +201,8 @@ public final class PatternIndex {
           pending = null;
           replay.forEach(this::apply);
           // the day columns windows read, built now rather than by the first detection
-          for (Project p : projects.values()) {
-            p.byDay.forEach((day, records) -> p.cols.computeIfAbsent(day, k -> new Cols(records.values())));
+          for (PatternProject p : projects.values()) {
+            p.byDay.forEach((day, records) -> p.cols.computeIfAbsent(day, k -> new PatternProject.Cols(records.values())));
           }
           count();
           LOG.info("pattern index loaded: {} person-days ({} ms)", personDays, System.currentTimeMillis() - start);
@@ -391,7 +214,7 @@ public final class PatternIndex {
 
   /** A project's records, one line per person-day in key order (tests compare indexes with it). */
   String describe(String project) {
-    Project p = projects.get(project);
+    PatternProject p = projects.get(project);
     if (p == null) {
       return "";
     }
@@ -411,7 +234,7 @@ public final class PatternIndex {
     return out.toString();
   }
 
-  private static java.util.TreeSet<String> names(Dict dict, int[] ids) {
+  private static java.util.TreeSet<String> names(PatternProject.Dict dict, int[] ids) {
     java.util.TreeSet<String> out = new java.util.TreeSet<>();
     for (int id : ids) {
       out.add(dict.names.get(id));
@@ -421,7 +244,7 @@ public final class PatternIndex {
 
   private void count() {
     long n = 0;
-    for (Project p : projects.values()) {
+    for (PatternProject p : projects.values()) {
       n += p.size;
     }
     personDays = n;
@@ -501,7 +324,7 @@ public final class PatternIndex {
     // a deleted person (DELETE /v1/users/{id}): every id of theirs
     for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
       JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new Project()).remove(a.getString(1), null);
+      projects.computeIfAbsent(a.getString(0), k -> new PatternProject()).remove(a.getString(1), null);
       if (reading != null) {
         deletedWhileReading.add(new String[] {a.getString(0), a.getString(1)});
       }
@@ -557,9 +380,9 @@ public final class PatternIndex {
 
   /** One per-person rollup row added to its person-day, as the feature SQL ({@link #daysSqlOf}) sums it. */
   private void addRollup(PersonDayDeltas d, int i) {
-    Project p = projects.computeIfAbsent(d.project[i], k -> new Project());
+    PatternProject p = projects.computeIfAbsent(d.project[i], k -> new PatternProject());
     int day = d.day[i];
-    Day r = p.day(d.person[i], day);
+    PatternProject.Day r = p.day(d.person[i], day);
     p.cols.remove(day);
     String type = d.type[i];
     long n = d.events[i];
@@ -611,9 +434,9 @@ public final class PatternIndex {
 
   /** Sessions started on a person-day added (or, for a session whose start or person moved, taken away). */
   private void addSessions(PersonDayDeltas d, int i) {
-    Project p = projects.computeIfAbsent(d.sProject[i], k -> new Project());
+    PatternProject p = projects.computeIfAbsent(d.sProject[i], k -> new PatternProject());
     int day = d.sDay[i];
-    Day r = p.day(d.sPerson[i], day);
+    PatternProject.Day r = p.day(d.sPerson[i], day);
     p.cols.remove(day);
     r.sessions += d.sessions[i];
     r.sessionMs += d.sessionMs[i];
@@ -724,7 +547,7 @@ public final class PatternIndex {
       if (ar.succeeded()) {
         Read r = ar.result();
         batch.forEach((project, persons) -> {
-          Project p = projects.computeIfAbsent(project, x -> new Project());
+          PatternProject p = projects.computeIfAbsent(project, x -> new PatternProject());
           persons.forEach(person -> p.remove(person, null));
         });
         r.put();
@@ -736,7 +559,7 @@ public final class PatternIndex {
         }
         guards.add(new Guard(r.snapshot(), batch));
         for (String[] gone : deletedWhileReading) {
-          projects.computeIfAbsent(gone[0], x -> new Project()).remove(gone[1], null);
+          projects.computeIfAbsent(gone[0], x -> new PatternProject()).remove(gone[1], null);
         }
         deletedWhileReading.clear();
         count();

@@ -3,6 +3,7 @@ package io.tally.insight;
 import io.tally.error.ApiError;
 import io.tally.event.EventCatalog;
 import io.tally.index.PatternIndex;
+import io.tally.index.PatternProject;
 import io.tally.query.Agg;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -28,10 +29,8 @@ import java.util.UUID;
  * preceding window. Definitions: README "Behaviour patterns".
  */
 final class PatternEngine {
-  /** Message events: the ones tokens, cost, providers and models are read from (as in UserAnalytics). */
-  private static final String MSG = "('message_sent', 'message_received')";
   /** A rollup row's feature (as UserAnalytics' featureUsage): feature_used's feature, or chat/share/export/settings. */
-  private static final String FEAT = "CASE type WHEN 'feature_used' THEN nullif(feature, '') "
+  static final String FEAT = "CASE type WHEN 'feature_used' THEN nullif(feature, '') "
       + "WHEN 'message_sent' THEN 'chat' WHEN 'share_created' THEN 'share' WHEN 'export_generated' THEN 'export' "
       + "WHEN 'customization_made' THEN 'settings' END";
   static final List<String> FIXED_FEATURES = List.of("chat", "share", "export", "settings");
@@ -61,7 +60,7 @@ final class PatternEngine {
   }
 
   /** The in-memory index of the project, unless loading or the query asks for the SQL path ({@code index=false}). */
-  private PatternIndex.Project indexed(JsonObject q) {
+  private PatternProject indexed(JsonObject q) {
     return q.getBoolean("noIndex", false) ? null : index.project(q.getString("projectId"));
   }
 
@@ -98,147 +97,6 @@ final class PatternEngine {
     return new Window(a, b);
   }
 
-  // ---------------------------------------------------------------------------------------------------- SQL
-
-  /** CTEs {@code <n>_d} (rollup rows), {@code <n>} (one row of features per person active in the window). */
-  private static String features(String n, Window w, Tuple t, List<String> rateFeatures) {
-    t.addLocalDate(w.a()).addLocalDate(w.b());
-    int ia = t.size() - 1;
-    int ib = t.size();
-    t.addOffsetDateTime(Agg.odt(w.a().atStartOfDay(ZoneOffset.UTC).toInstant()))
-        .addOffsetDateTime(Agg.odt(w.b().atStartOfDay(ZoneOffset.UTC).toInstant()));
-    int sa = t.size() - 1;
-    int sb = t.size();
-    StringBuilder rates = new StringBuilder();
-    for (int i = 0; i < rateFeatures.size(); i++) {
-      t.addString(rateFeatures.get(i));
-      rates.append(", coalesce(sum(events) FILTER (WHERE feat = $").append(t.size())
-          .append("), 0)::float8 / sum(events) AS fr_").append(i);
-    }
-    return n + "_d AS (SELECT user_key, day, type, provider, model, events, tokens, cost, amount, " + FEAT + " AS feat "
-        + "FROM user_daily WHERE project_id = $1 AND day >= $" + ia + " AND day < $" + ib + "), "
-        + n + "_s AS (SELECT coalesce(user_id, anonymous_id) AS user_key, count(*) AS sessions, "
-        + "avg(duration_ms) / 1000.0 AS dur FROM sessions WHERE project_id = $1 AND started_at >= $" + sa
-        + " AND started_at < $" + sb + " AND coalesce(user_id, anonymous_id) IS NOT NULL GROUP BY 1), "
-        + n + "_n AS (SELECT count(DISTINCT feat) AS n FROM " + n + "_d), "
-        + n + " AS (SELECT g.*, coalesce(s.sessions, 0) AS sessions, s.dur AS session_duration, "
-        + "coalesce(s.sessions, 0) / (" + w.days() + " / 7.0) AS session_frequency, "
-        + "g.sent::float8 / g.usage_frequency AS messages_per_day, "
-        + "CASE WHEN g.sent > 0 THEN g.errors::float8 / g.sent END AS error_rate, "
-        + "CASE WHEN g.messages > 0 THEN g.tokens / g.messages END AS tokens_per_message, "
-        + "CASE WHEN (SELECT n FROM " + n + "_n) > 0 THEN cardinality(g.features)::float8 / (SELECT n FROM " + n
-        + "_n) ELSE 0 END AS feature_adoption "
-        + "FROM (SELECT user_key, ($" + ib + "::date - 1) - max(day) AS last_activity_days, "
-        + "count(DISTINCT day) AS usage_frequency, sum(events) AS events, "
-        + "coalesce(sum(events) FILTER (WHERE type = 'message_sent'), 0) AS sent, "
-        + "coalesce(sum(events) FILTER (WHERE type IN " + MSG + "), 0) AS messages, "
-        + "coalesce(sum(tokens) FILTER (WHERE type IN " + MSG + "), 0) AS tokens, "
-        + "coalesce(sum(cost) FILTER (WHERE type IN " + MSG + "), 0) AS cost, "
-        + "coalesce(sum(amount) FILTER (WHERE type = 'payment'), 0) AS revenue, "
-        + "coalesce(sum(events) FILTER (WHERE type = 'error'), 0) AS errors, "
-        + "coalesce(array_agg(DISTINCT provider) FILTER (WHERE provider <> '' AND type IN " + MSG + "), '{}') "
-        + "AS providers, "
-        + "coalesce(array_agg(DISTINCT model) FILTER (WHERE model <> '' AND type IN " + MSG + "), '{}') AS models, "
-        + "coalesce(array_agg(DISTINCT feat) FILTER (WHERE feat IS NOT NULL), '{}') AS features" + rates
-        + " FROM " + n + "_d GROUP BY user_key) g LEFT JOIN " + n + "_s s USING (user_key))";
-  }
-
-  /** Features a pattern's {@code feature_usage_rate.<f>} conditions need, in order. */
-  private static List<String> rateFeatures(PatternDef p) {
-    List<String> out = new ArrayList<>();
-    for (PatternDef.Condition c : p.conditions()) {
-      if (c.field().startsWith(PatternDef.FEATURE_RATE + ".")) {
-        String f = c.field().substring(PatternDef.FEATURE_RATE.length() + 1);
-        if (!out.contains(f)) {
-          out.add(f);
-        }
-      }
-    }
-    return out;
-  }
-
-  /** The boolean SQL of "person x matches p" (conditions, weights, threshold, minOccurrences). */
-  private static String match(PatternDef p, String x, Tuple t, List<String> rateFeatures) {
-    List<String> terms = new ArrayList<>();
-    double total = 0;
-    for (PatternDef.Condition c : p.conditions()) {
-      terms.add(c.weight() + " * (coalesce(" + condition(c, x, t, rateFeatures) + ", false))::int");
-      total += c.weight();
-    }
-    String occ = switch (p.aggregation()) {
-      case "count" -> x + ".events";
-      case "sum" -> x + ".sent";
-      case "average" -> x + ".events::float8 / " + x + ".usage_frequency";
-      default -> x + ".usage_frequency";
-    };
-    return "((" + String.join(" + ", terms) + ") / " + total + " >= " + (p.threshold() - 1e-9) + " AND " + occ
-        + " >= " + p.minOccurrences() + ")";
-  }
-
-  private static String condition(PatternDef.Condition c, String x, Tuple t, List<String> rateFeatures) {
-    String col;
-    if (c.field().startsWith(PatternDef.FEATURE_RATE + ".")) {
-      col = x + ".fr_" + rateFeatures.indexOf(c.field().substring(PatternDef.FEATURE_RATE.length() + 1));
-    } else {
-      col = x + "." + c.field();
-    }
-    if (PatternDef.ARRAYS.contains(c.field())) {
-      switch (c.operator()) {
-        case "in", "not_in" -> t.addArrayOfString(((JsonArray) c.value()).stream().map(String::valueOf)
-            .toArray(String[]::new));
-        default -> t.addString((String) c.value());
-      }
-      int k = t.size();
-      return switch (c.operator()) {
-        case "in" -> "(" + col + " && $" + k + "::text[])";
-        case "not_in" -> "(NOT (" + col + " && $" + k + "::text[]))";
-        case "ne" -> "(NOT ($" + k + "::text = ANY(" + col + ")))";
-        default -> "($" + k + "::text = ANY(" + col + "))";
-      };
-    }
-    if (c.operator().equals("in") || c.operator().equals("not_in")) {
-      t.addArrayOfDouble(((JsonArray) c.value()).stream().map(v -> ((Number) v).doubleValue())
-          .toArray(Double[]::new));
-      String in = "(" + col + "::float8 = ANY($" + t.size() + "::float8[]))";
-      return c.operator().equals("in") ? in : "(NOT " + in + ")";
-    }
-    t.addDouble(((Number) c.value()).doubleValue());
-    String op = switch (c.operator()) {
-      case "eq" -> "=";
-      case "ne" -> "<>";
-      case "gt" -> ">";
-      case "gte" -> ">=";
-      case "lt" -> "<";
-      default -> "<=";
-    };
-    return "(" + col + "::float8 " + op + " $" + t.size() + "::float8)";
-  }
-
-  /** The outcome a backtest checks for a person y matched at the start of the window that followed. */
-  private String outcome(PatternDef p, String y, Tuple t) {
-    return switch (p.type()) {
-      case "churn" -> "(" + y + ".user_key NOT IN (SELECT user_key FROM cur))";
-      case "retention" -> "(" + y + ".user_key IN (SELECT user_key FROM cur))";
-      case "conversion" -> {
-        t.addArrayOfString(conversionTypes.toArray(String[]::new));
-        yield "(" + y + ".user_key IN (SELECT user_key FROM cur_d WHERE type = ANY($" + t.size() + ")))";
-      }
-      case "engagement" -> "(" + y + ".user_key IN (SELECT user_key FROM cur WHERE sent > 0 AND sent >= "
-          + "(SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY sent) FROM cur)))";
-      default -> null; // usage: matched again (needs the current match: built by the caller)
-    };
-  }
-
-  private static String outcomeName(PatternDef p) {
-    return switch (p.type()) {
-      case "churn" -> "churned (no activity in the following window)";
-      case "retention" -> "stayed active in the following window";
-      case "conversion" -> "converted in the following window";
-      case "engagement" -> "in the top decile by messages sent in the following window";
-      default -> "still matched at the end of the following window";
-    };
-  }
-
   // ---------------------------------------------------------------------------------------------------- detect
 
   /** Every pattern evaluated; {@code reported} when its backtested confidence exceeds its minimum. */
@@ -253,7 +111,7 @@ final class PatternEngine {
       // them — and "to = now" all day long, as today's partial day is left out — reuses it until a flush brings an
       // event older than the window's end
       Window w = window(p, from, to);
-      PatternIndex.Project ip = indexed(q);
+      PatternProject ip = indexed(q);
       JsonObject key = new JsonObject().put("projectId", project).put("def", p.toJson()).put("fr", french)
           .put("sql", ip == null).put("from", w.before().toJson().getString("from"))
           .put("to", w.toJson().getString("to"));
@@ -278,15 +136,15 @@ final class PatternEngine {
   private Future<JsonObject> evaluate(String project, PatternDef p, Instant from, Instant to, boolean french) {
     Window w = window(p, from, to);
     Window w0 = w.before();
-    List<String> rf = rateFeatures(p);
+    List<String> rf = PatternSql.rateFeatures(p);
     Tuple t = Tuple.tuple().addString(project);
-    String cur = features("cur", w, t, rf);
-    String prev = features("prev", w0, t, rf);
-    String m = match(p, "x", t, rf);
-    String m0 = match(p, "y", t, rf);
-    String o = outcome(p, "y", t);
+    String cur = PatternSql.features("cur", w, t, rf);
+    String prev = PatternSql.features("prev", w0, t, rf);
+    String m = PatternSql.match(p, "x", t, rf);
+    String m0 = PatternSql.match(p, "y", t, rf);
+    String o = PatternSql.outcome(p, "y", t, conversionTypes);
     if (o == null) {
-      o = "(y.user_key IN (SELECT user_key FROM cur x WHERE " + match(p, "x", t, rf) + "))";
+      o = "(y.user_key IN (SELECT user_key FROM cur x WHERE " + PatternSql.match(p, "x", t, rf) + "))";
     }
     String sql = "WITH " + cur + ", " + prev + " SELECT a.*, b.* FROM "
         + "(SELECT count(*) AS active, count(*) FILTER (WHERE " + m + ") AS matched, "
@@ -306,7 +164,7 @@ final class PatternEngine {
       Double confidence = matched0 == 0 ? null : (double) hits / matched0;
       return result(p, french, w, active, matched, evShare, revShare, confidence,
           new JsonObject().put("window", w0.toJson()).put("outcomeWindow", w.toJson())
-              .put("matchedAtStart", matched0).put("outcomeHits", hits).put("outcome", outcomeName(p)));
+              .put("matchedAtStart", matched0).put("outcomeHits", hits).put("outcome", PatternSql.outcomeName(p)));
     });
   }
 
@@ -414,7 +272,7 @@ final class PatternEngine {
     int limit = q.getInteger("limit", 1000);
     Window w = window(p, from, to);
     Future<List<String>> ids;
-    PatternIndex.Project ip = indexed(q);
+    PatternProject ip = indexed(q);
     if (ip != null) {
       ids = Future.succeededFuture(p.featureGap() ? gapUsersIndexed(ip, p, w) : matchedIndexed(ip, p, w));
     } else if (p.featureGap()) {
@@ -432,10 +290,10 @@ final class PatternEngine {
         return gapUsers(project, w, gaps, out).map(x -> out);
       });
     } else {
-      List<String> rf = rateFeatures(p);
+      List<String> rf = PatternSql.rateFeatures(p);
       Tuple t = Tuple.tuple().addString(project);
-      String cur = features("cur", w, t, rf);
-      String m = match(p, "x", t, rf);
+      String cur = PatternSql.features("cur", w, t, rf);
+      String m = PatternSql.match(p, "x", t, rf);
       ids = pool.preparedQuery("WITH " + cur + " SELECT user_key FROM cur x WHERE " + m + " ORDER BY user_key")
           .execute(t).map(rows -> {
             List<String> out = new ArrayList<>(rows.size());
@@ -456,7 +314,7 @@ final class PatternEngine {
 
   /** The window's features, from the current detection's memo when another pattern computed them already. */
   @SuppressWarnings("unchecked")
-  private PatternFeatures.Win features(PatternIndex.Project ip, Window w, int[] cat) {
+  private PatternFeatures.Win features(PatternProject ip, Window w, int[] cat) {
     Object[] hit = memo == null ? null : memo.get(w.a() + "/" + w.b());
     if (hit != null) {
       cat[0] = (Integer) hit[1];
@@ -469,7 +327,7 @@ final class PatternEngine {
     return f;
   }
 
-  private List<String> matchedIndexed(PatternIndex.Project ip, PatternDef p, Window w) {
+  private List<String> matchedIndexed(PatternProject ip, PatternDef p, Window w) {
     int[] cat = new int[1];
     PatternFeatures.Win cur = features(ip, w, cat);
     List<String> out = new ArrayList<>();
@@ -482,7 +340,7 @@ final class PatternEngine {
     return out;
   }
 
-  private JsonObject evaluateIndexed(PatternIndex.Project ip, PatternDef p, Instant from, Instant to, boolean french) {
+  private JsonObject evaluateIndexed(PatternProject ip, PatternDef p, Instant from, Instant to, boolean french) {
     Window w = window(p, from, to);
     Window w0 = w.before();
     int[] cat = new int[1];
@@ -528,11 +386,11 @@ final class PatternEngine {
     Double confidence = matched0 == 0 ? null : (double) hits / matched0;
     return result(p, french, w, cur.size(), matched, Agg.div(mEvents, events), Agg.div(mRevenue, revenue),
         confidence, new JsonObject().put("window", w0.toJson()).put("outcomeWindow", w.toJson())
-            .put("matchedAtStart", matched0).put("outcomeHits", hits).put("outcome", outcomeName(p)));
+            .put("matchedAtStart", matched0).put("outcomeHits", hits).put("outcome", PatternSql.outcomeName(p)));
   }
 
   /** The gap features of w: catalogue features used by fewer than the pattern's share of w's active persons. */
-  private static Set<String> gaps(PatternIndex.Project ip, PatternFeatures.Win cur, double limit,
+  private static Set<String> gaps(PatternProject ip, PatternFeatures.Win cur, double limit,
                                   Map<String, long[]> use, PatternFeatures.Win prev) {
     FIXED_FEATURES.forEach(ip.features::id);
     long[][] counts = new long[ip.features.names.size()][];
@@ -566,7 +424,7 @@ final class PatternEngine {
     return gaps;
   }
 
-  private List<String> gapUsersIndexed(PatternIndex.Project ip, PatternDef p, Window w) {
+  private List<String> gapUsersIndexed(PatternProject ip, PatternDef p, Window w) {
     int[] cat = new int[1];
     PatternFeatures.Win cur = features(ip, w, cat);
     Set<String> gaps = gaps(ip, cur, ((Number) p.conditions().get(0).value()).doubleValue(), null, null);
@@ -580,7 +438,7 @@ final class PatternEngine {
     return out;
   }
 
-  private static boolean usesAny(PatternIndex.Project ip, PatternFeatures.F f, Set<String> gaps) {
+  private static boolean usesAny(PatternProject ip, PatternFeatures.F f, Set<String> gaps) {
     for (String g : gaps) {
       Integer id = ip.features.ids.get(g);
       if (id != null && f.hasFeature(id)) {
@@ -590,7 +448,7 @@ final class PatternEngine {
     return false;
   }
 
-  private JsonObject featureGapIndexed(PatternIndex.Project ip, PatternDef p, Instant from, Instant to,
+  private JsonObject featureGapIndexed(PatternProject ip, PatternDef p, Instant from, Instant to,
                                       boolean french) {
     Window w = window(p, from, to);
     Window w0 = w.before();

@@ -1,9 +1,9 @@
 package io.tally.insight;
 
-import io.tally.index.PatternIndex.Cols;
-import io.tally.index.PatternIndex.Day;
-import io.tally.index.PatternIndex.Dict;
-import io.tally.index.PatternIndex.Project;
+import io.tally.index.PatternProject.Cols;
+import io.tally.index.PatternProject.Day;
+import io.tally.index.PatternProject.Dict;
+import io.tally.index.PatternProject;
 import io.tally.insight.PatternDef;
 import io.vertx.core.json.JsonArray;
 
@@ -93,11 +93,11 @@ final class PatternFeatures {
 
   /** The features of a window: one entry per active person. */
   public static final class Win {
-    public final Project project;
+    public final PatternProject project;
     final F[] byId;
     final List<F> list = new ArrayList<>();
 
-    Win(Project project) {
+    Win(PatternProject project) {
       this.project = project;
       this.byId = new F[project.keys.size()];
     }
@@ -125,7 +125,7 @@ final class PatternFeatures {
   }
 
   /** Features of every person with a rollup row in the days [a, b); the catalogue size is in {@code catalogue[0]}. */
-  public static Win features(Project p, int a, int b, int[] catalogue) {
+  public static Win features(PatternProject p, int a, int b, int[] catalogue) {
     Win out = new Win(p);
     int persons = out.byId.length;
     int[] activeDays = new int[persons];
@@ -260,7 +260,7 @@ final class PatternFeatures {
   }
 
   /** Whether person f matches p (conditions, weights, threshold, minOccurrences), as the SQL evaluates it. */
-  public static boolean matches(PatternDef p, F f, int windowDays, int b, int catalogue, Project proj) {
+  public static boolean matches(PatternDef p, F f, int windowDays, int b, int catalogue, PatternProject proj) {
     double total = 0;
     double sat = 0;
     for (PatternDef.Condition c : p.conditions()) {
@@ -278,7 +278,7 @@ final class PatternFeatures {
     return sat / total >= p.threshold() - 1e-9 && occ >= p.minOccurrences();
   }
 
-  private static boolean holds(PatternDef.Condition c, F f, int windowDays, int b, int catalogue, Project p) {
+  private static boolean holds(PatternDef.Condition c, F f, int windowDays, int b, int catalogue, PatternProject p) {
     if (PatternDef.ARRAYS.contains(c.field())) {
       java.util.function.IntPredicate set;
       Dict dict;

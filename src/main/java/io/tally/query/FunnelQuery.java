@@ -1,6 +1,7 @@
 package io.tally.query;
 
 import io.tally.index.EventTimeline;
+import io.tally.index.TimelineProject;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -47,7 +48,7 @@ public final class FunnelQuery {
       JsonObject where = steps.getJsonObject(i).getJsonObject("where");
       typesOnly &= where == null || where.isEmpty();
     }
-    EventTimeline.Project events = typesOnly && !q.getBoolean("raw", false) && timeline != null
+    TimelineProject events = typesOnly && !q.getBoolean("raw", false) && timeline != null
         ? timeline.project(project) : null;
     if (events != null) {
       return Future.succeededFuture(inMemory(q, events, from.toEpochMilli(), to.toEpochMilli(), windowMs, steps));
@@ -110,7 +111,7 @@ public final class FunnelQuery {
   }
 
   /** The same funnel from the per-person timelines: best attempts, then the drop-off reasons, in one pass each. */
-  static JsonObject inMemory(JsonObject q, EventTimeline.Project events, long fromMs, long toMs, long windowMs,
+  static JsonObject inMemory(JsonObject q, TimelineProject events, long fromMs, long toMs, long windowMs,
                              JsonArray steps) {
     int n = steps.size();
     List<String> stepTypes = new ArrayList<>();
@@ -127,7 +128,7 @@ public final class FunnelQuery {
       excluded[i] = id == null ? -1 : id;
     }
     for (int p = 0; p < events.persons(); p++) {
-      EventTimeline.Track track = events.tracks[p];
+      TimelineProject.Track track = events.tracks[p];
       long[] ev = track.ev;
       int lo = events.from(p, fromMs);
       int hi = events.from(p, toMs);

@@ -2,6 +2,8 @@ package io.tally.query;
 
 import io.tally.index.EventTimeline;
 import io.tally.index.PersonIndex;
+import io.tally.index.TimelineProject;
+import io.tally.index.TimelineScans;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -47,7 +49,7 @@ public final class SeriesQuery {
    */
   public static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
                                                  Instant from, Instant to, String interval, ZoneId zone, Filters f) {
-    EventTimeline.Project p = f.raw() || timeline == null ? null : timeline.project(project);
+    TimelineProject p = f.raw() || timeline == null ? null : timeline.project(project);
     if (p == null) {
       return null;
     }
@@ -62,8 +64,8 @@ public final class SeriesQuery {
     bounds[0] = Math.max(bounds[0], from.toEpochMilli());
     bounds[buckets.size()] = Math.min(to.toEpochMilli(),
         next(buckets.get(buckets.size() - 1), interval, zone).toEpochMilli());
-    long[] counts = EventTimeline.distinctPerBucket(p, bounds, f.any()
-        ? EventTimeline.passing(p, f.provider(), f.model(), f.country(), f.device()) : null);
+    long[] counts = TimelineScans.distinctPerBucket(p, bounds, f.any()
+        ? TimelineScans.passing(p, f.provider(), f.model(), f.country(), f.device()) : null);
     for (int i = 0; i < counts.length; i++) {
       if (counts[i] > 0) {
         out.put(buckets.get(i), (double) counts[i]);
@@ -255,7 +257,7 @@ public final class SeriesQuery {
     };
     Future<List<JsonObject>> rows;
     Future<Double> total;
-    EventTimeline.Project inMemory = metric.equals("active_users") && !f.raw() && timeline != null
+    TimelineProject inMemory = metric.equals("active_users") && !f.raw() && timeline != null
         ? timeline.project(project) : null;
     if (inMemory != null) {
       int dim = switch (dimension) {
@@ -267,8 +269,8 @@ public final class SeriesQuery {
         case "browser" -> EventTimeline.BROWSER;
         default -> EventTimeline.PAGE;
       };
-      EventTimeline.PerValue per = EventTimeline.distinctPerValue(inMemory, dim,
-          EventTimeline.passing(inMemory, f.provider(), f.model(), f.country(), f.device()), from.toEpochMilli(),
+      TimelineScans.PerValue per = TimelineScans.distinctPerValue(inMemory, dim,
+          TimelineScans.passing(inMemory, f.provider(), f.model(), f.country(), f.device()), from.toEpochMilli(),
           to.toEpochMilli());
       List<JsonObject> list = new ArrayList<>();
       per.counts().forEach((k, v) -> list.add(new JsonObject().put("key", k).put("value", (double) v)));
