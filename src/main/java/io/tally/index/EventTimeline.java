@@ -1,5 +1,6 @@
 package io.tally.index;
 
+import io.tally.config.TallyConfig;
 import io.tally.event.Event;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -37,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * table, then each merge notice), else the anonymous id; a merge notice moves the anonymous id's history to the user,
  * as the identity merge does in SQL. A deleted person is forgotten; a retention run (history rewritten) reloads.
  *
- * <p>Bounded: past {@code tally.timeline.maxEvents} events (JVM property, default max heap ÷ 64, ~16 bytes each plus ~40 per session) or
+ * <p>Bounded: past {@code query.timelineMaxEvents} events (default max heap ÷ 64, ~16 bytes each plus ~40 per session) or
  * 4,096 event types in a project, or while loading, {@link #project} answers null and callers use SQL.
  */
 public final class EventTimeline {
@@ -53,17 +54,14 @@ public final class EventTimeline {
    * 64 bytes of maximum heap (16 bytes an event and its share of the session table, plus room for array growth and
    * everything else Tally holds).
    */
-  static final long MAX_EVENTS = Long.getLong("tally.timeline.maxEvents", Runtime.getRuntime().maxMemory() / 64);
+  private final long maxEvents;
   /** Events handed over but not yet drained past which the hand-over stops and a reload is due. */
-  static final long MAX_INBOX = Long.getLong("tally.timeline.maxInbox", 5_000_000L);
-
+  private final long maxInbox;
   /**
-   * Test hook: a pause between starting to keep handed-over batches and taking the load's snapshot, so that a test
-   * can make batches land in both (default 0).
+   * A pause between starting to keep handed-over batches and taking the load's snapshot, so that a test can make
+   * batches land in both (default 0).
    */
-  private static long loadDelayMs() {
-    return Long.getLong("tally.timeline.loadDelayMs", 0L);
-  }
+  private final long loadDelayMs;
 
   /** A committed batch: the columns the index needs, and the storing transaction's id. */
   private record Batch(long xid, String[] project, String[] user, String[] anon, String[] session, long[] ms,
@@ -125,7 +123,15 @@ public final class EventTimeline {
   private volatile long indexed;
 
   public EventTimeline(Pool pool) {
+    this(pool, TallyConfig.Query.DEFAULTS);
+  }
+
+  /** Bounded by {@code query.timelineMaxEvents} and {@code query.timelineMaxInbox}. */
+  public EventTimeline(Pool pool, TallyConfig.Query config) {
     this.pool = pool;
+    this.maxEvents = config.timelineMaxEventsResolved();
+    this.maxInbox = config.timelineMaxInbox();
+    this.loadDelayMs = config.timelineLoadDelayMs();
   }
 
   /** Events held (0 until loaded); read from the metrics thread. */
@@ -168,7 +174,7 @@ public final class EventTimeline {
       }
     }
     inbox.add(new Batch(xid, project, user, anon, session, ms, type, dims));
-    if (inboxEvents.addAndGet(n) > MAX_INBOX) {
+    if (inboxEvents.addAndGet(n) > maxInbox) {
       // nobody drains (still loading, or the query side is stuck): stop holding events, reload when possible
       accepting = false;
     }
@@ -222,7 +228,7 @@ public final class EventTimeline {
       return;
     }
     if (!accepting) {
-      reload("hand-over overflowed (more than " + MAX_INBOX + " events waiting)");
+      reload("hand-over overflowed (more than " + maxInbox + " events waiting)");
       return;
     }
     Batch b;
@@ -231,9 +237,9 @@ public final class EventTimeline {
       apply(b);
     }
     indexed = total();
-    if (indexed > MAX_EVENTS) {
+    if (indexed > maxEvents) {
       LOG.warn("event timeline holds {} events, more than tally.timeline.maxEvents ({}): funnels, distinct persons "
-          + "per bucket or value and filtered usage go back to SQL", indexed, MAX_EVENTS);
+          + "per bucket or value and filtered usage go back to SQL", indexed, maxEvents);
       ready = false;
       accepting = false;
       inbox.clear();
@@ -344,7 +350,7 @@ public final class EventTimeline {
     accepting = true;
     Map<String, TimelineProject> fresh = new HashMap<>();
     long[] rows = {0};
-    long delay = loadDelayMs();
+    long delay = loadDelayMs;
     return pool.getConnection().compose(c -> (delay > 0
         ? c.query("SELECT pg_sleep(" + delay / 1000.0 + ")").execute().<Void>mapEmpty()
         : Future.<Void>succeededFuture()).compose(d -> c.begin()).compose(tx -> c.query(
@@ -465,9 +471,9 @@ public final class EventTimeline {
                 System.currentTimeMillis() - start);
           }
           long total = into.values().stream().mapToLong(x -> x.size).sum();
-          if (total > MAX_EVENTS) {
+          if (total > maxEvents) {
             overBound = true;
-            return Future.failedFuture(new IllegalStateException("more than tally.timeline.maxEvents (" + MAX_EVENTS
+            return Future.failedFuture(new IllegalStateException("more than query.timelineMaxEvents (" + maxEvents
                 + ") events stored: funnels, distinct persons per bucket or value and filtered usage stay on SQL"));
           }
           return readDays(c, days, i + 1, into, rows, start);

@@ -1,5 +1,6 @@
 package io.tally.index;
 
+import io.tally.config.TallyConfig;
 import io.tally.derive.PersonDayDeltas;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -46,8 +47,13 @@ public final class PatternIndex {
   private volatile long personDays;
 
   public PatternIndex(Pool pool, List<String> conversionTypes) {
+    this(pool, conversionTypes, TallyConfig.Query.DEFAULTS.patternIndexBulkThreshold());
+  }
+
+  public PatternIndex(Pool pool, List<String> conversionTypes, int bulkThreshold) {
     this.pool = pool;
     this.conversionTypes = conversionTypes;
+    this.small = bulkThreshold;
   }
 
   /** The project's index, or null while loading. */
@@ -281,11 +287,8 @@ public final class PatternIndex {
   private volatile long queuedGauge;
   private int failures;
   private static final int CHUNK = 5_000;
-  /**
-   * Up to this many queued persons are re-read at once, without waiting (system property
-   * {@code tally.patternIndex.bulkThreshold}, read at start: a tuning and test knob).
-   */
-  private final int small = Integer.getInteger("tally.patternIndex.bulkThreshold", 2_000);
+  /** Up to this many queued persons are re-read at once, without waiting ({@code query.patternIndexBulkThreshold}). */
+  private final int small;
   private volatile long bulkReads;
   /**
    * Beyond that: one re-read of at most PER_READ persons every BIG_EVERY_MS, or three times as long as the last such

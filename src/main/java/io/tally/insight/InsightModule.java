@@ -1,5 +1,6 @@
 package io.tally.insight;
 
+import io.tally.config.TallyConfig;
 import io.tally.event.Addresses;
 import io.tally.event.EventCatalog;
 import io.tally.metrics.TallyMetrics;
@@ -23,15 +24,13 @@ import java.util.List;
  */
 public final class InsightModule implements QueryModule {
   private static final Logger LOG = LoggerFactory.getLogger(InsightModule.class);
-  /** How often projects with a webhook have the last 24 hours' global insights checked for new high alerts. */
-  static final long ALERT_SCAN_MS = Long.getLong("tally.alerts.scanMs", 300_000L);
-  /** How often the default pattern detection (to = now) is computed ahead if its cached answer is gone. */
-  static final long WARM_MS = Long.getLong("tally.patterns.warmMs", 300_000L);
 
   private final Pool pool;
   private final EventCatalog catalog;
   private final TallyMetrics metrics;
   private final WebhookAddresses webhookAddresses;
+  /** The alert scan's and the warm-up's periods, the insights' budget, the pattern index's bulk threshold. */
+  private final TallyConfig.Query config;
   private PatternEngine patterns;
   private AlertWebhook webhook;
   private InsightUpkeep upkeep;
@@ -39,7 +38,9 @@ public final class InsightModule implements QueryModule {
   private long warmTimer = -1;
 
   /** @param webhookAddresses where alert webhooks may deliver (public addresses, and the networks allowed) */
-  public InsightModule(Pool pool, EventCatalog catalog, TallyMetrics metrics, WebhookAddresses webhookAddresses) {
+  public InsightModule(Pool pool, EventCatalog catalog, TallyMetrics metrics, WebhookAddresses webhookAddresses,
+                       TallyConfig.Query config) {
+    this.config = config;
     this.pool = pool;
     this.catalog = catalog;
     this.metrics = metrics;
@@ -50,9 +51,10 @@ public final class InsightModule implements QueryModule {
   public Future<?> start(QueryHost host) {
     QueryAnswers a = host.answers();
     QueryFamilies f = host.families();
-    patterns = new PatternEngine(pool, catalog, a::cachedAs);
+    patterns = new PatternEngine(pool, catalog, a::cachedAs, config.patternIndexBulkThreshold());
     AnomalyQuery anomalies = new AnomalyQuery(pool, f.timeline());
-    InsightQuery insights = new InsightQuery(pool, f.user(), f.usage(), f.funnel(), anomalies, patterns, a::cachedAs);
+    InsightQuery insights = new InsightQuery(pool, f.user(), f.usage(), f.funnel(), anomalies, patterns, a::cachedAs,
+        config.insightBudgetMs());
     webhook = new AlertWebhook(host.vertx(), AlertWebhook.Options.defaults(), webhookAddresses);
     AlertService alerts = new AlertService(pool, webhook, metrics);
     upkeep = new InsightUpkeep(host, patterns, insights, alerts, metrics);
@@ -88,8 +90,8 @@ public final class InsightModule implements QueryModule {
         a.consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", q -> alerts.checkWebhook(q)
             .compose(insights::saveSettings))))
         .onSuccess(v -> {
-          alertTimer = host.vertx().setPeriodic(ALERT_SCAN_MS, id -> upkeep.scanForAlerts());
-          warmTimer = host.vertx().setPeriodic(10_000, WARM_MS, id -> upkeep.warm());
+          alertTimer = host.vertx().setPeriodic(config.alertScanMs(), id -> upkeep.scanForAlerts());
+          warmTimer = host.vertx().setPeriodic(10_000, config.patternWarmMs(), id -> upkeep.warm());
         });
   }
 

@@ -43,7 +43,8 @@ final class InsightQuery {
   private final PatternEngine.ResultCache cache;
 
   InsightQuery(Pool pool, UserAnalyticsQuery user, UsageQuery usage, FunnelQuery funnel, AnomalyQuery anomalies,
-               PatternEngine patterns, PatternEngine.ResultCache cache) {
+               PatternEngine patterns, PatternEngine.ResultCache cache, long budgetMs) {
+    this.budgetMs = budgetMs;
     this.pool = pool;
     this.cache = cache;
     this.user = user;
@@ -92,7 +93,7 @@ final class InsightQuery {
    * cached yet: a part not ready in time is listed in {@code pending} and keeps computing into the cache, so a
    * later call has it. 0 waits for everything (the periodic warm-up does).
    */
-  static final long BUDGET_MS = Long.getLong("tally.insights.budgetMs", 700L);
+  private final long budgetMs;
   /**
    * Slow parts computing at once (more are reported pending without starting, so a burst cannot pile up): one answer's
    * worth (funnel, patterns, up to 7 anomaly metrics, plus room) since funnels and hourly distinct persons come from
@@ -132,7 +133,7 @@ final class InsightQuery {
     boolean fr = "fr".equals(q.getString("lang"));
     List<String> pending = java.util.Collections.synchronizedList(new ArrayList<>());
     Future<List<JsonObject>> out = q.getString("userId") != null ? forUser(q, zone, s, fr)
-        : global(q, zone, s, fr, q.getLong("budgetMs", BUDGET_MS), pending);
+        : global(q, zone, s, fr, q.getLong("budgetMs", budgetMs), pending);
     return out.map(list -> {
       list.sort(Comparator.comparingInt((JsonObject i) -> rank(i.getString("severity"))).reversed());
       JsonObject r = new JsonObject().put("from", q.getString("from")).put("to", q.getString("to"))

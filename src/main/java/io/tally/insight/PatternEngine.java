@@ -47,12 +47,12 @@ final class PatternEngine {
   /** Window features computed during the current detection (shared by the patterns with the same windows). */
   private Map<String, Object[]> memo;
 
-  PatternEngine(Pool pool, EventCatalog catalog, ResultCache cache) {
+  PatternEngine(Pool pool, EventCatalog catalog, ResultCache cache, int bulkThreshold) {
     this.pool = pool;
     this.cache = cache;
     List<String> conv = catalog.typesOf("conversion");
     this.conversionTypes = conv.isEmpty() ? List.of("signup", "subscription", "upgrade", "payment", "referral") : conv;
-    this.index = new PatternIndex(pool, conversionTypes);
+    this.index = new PatternIndex(pool, conversionTypes, bulkThreshold);
   }
 
   public PatternIndex index() {

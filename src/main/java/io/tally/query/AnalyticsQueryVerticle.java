@@ -1,6 +1,7 @@
 package io.tally.query;
 
 import io.tally.config.ProjectConfig;
+import io.tally.config.TallyConfig;
 import io.tally.event.Addresses;
 import io.tally.event.EventCatalog;
 import io.tally.index.EventTimeline;
@@ -31,15 +32,16 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
   private final EventCatalog catalog;
   private final EventTimeline timeline;
   private final List<QueryModule> modules;
-  /**
-   * The largest answer a query may give (its JSON text): the period limits keep every route well under it. A test
-   * lowers it with {@code -Dtally.query.maxAnswerBytes} (read when the verticle is made).
-   */
-  private final int maxAnswerBytes = Integer.getInteger("tally.query.maxAnswerBytes", 16 << 20);
+  /** The largest answer a query may give (its JSON text): the period limits keep every route well under it. */
+  private final int maxAnswerBytes;
+  private final long statementTimeoutMs;
   private long drainTimer = -1;
 
   public AnalyticsQueryVerticle(Pool pool, Redis redis, TallyMetrics metrics, List<ProjectConfig> projects,
-                                EventCatalog catalog, EventTimeline timeline, List<QueryModule> modules) {
+                                EventCatalog catalog, EventTimeline timeline, List<QueryModule> modules,
+                                TallyConfig.Query config) {
+    this.maxAnswerBytes = config.maxAnswerBytes();
+    this.statementTimeoutMs = config.statementTimeoutMs();
     this.pool = pool;
     this.redis = redis;
     this.metrics = metrics;
@@ -51,7 +53,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    QueryAnswers answers = new QueryAnswers(vertx, metrics, maxAnswerBytes);
+    QueryAnswers answers = new QueryAnswers(vertx, metrics, maxAnswerBytes, statementTimeoutMs);
     QueryFamilies families = new QueryFamilies(pool, redis, catalog, timeline);
     QueryHost host = new QueryHost(vertx, answers, families, zones);
     vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> flushed(m.body(), families, answers));

@@ -32,11 +32,13 @@ public final class QueryAnswers {
   private final Vertx vertx;
   private final TallyMetrics metrics;
   private final int maxAnswerBytes;
+  private final long statementTimeoutMs;
   private final QueryCache cache = new QueryCache(CACHE_BYTES, Duration.ofMinutes(10));
   private final Map<String, Future<JsonObject>> inflight = new HashMap<>();
 
   /** @param maxAnswerBytes the largest answer a query may give (its JSON text) */
-  QueryAnswers(Vertx vertx, TallyMetrics metrics, int maxAnswerBytes) {
+  QueryAnswers(Vertx vertx, TallyMetrics metrics, int maxAnswerBytes, long statementTimeoutMs) {
+    this.statementTimeoutMs = statementTimeoutMs;
     this.vertx = vertx;
     this.metrics = metrics;
     this.maxAnswerBytes = maxAnswerBytes;
@@ -114,11 +116,16 @@ public final class QueryAnswers {
     }
   }
 
-  private static void fail(Message<JsonObject> msg, String family, Throwable err) {
+  /** "25 s", or "1500 ms" when not whole seconds. */
+  private static String seconds(long ms) {
+    return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
+  }
+
+  private void fail(Message<JsonObject> msg, String family, Throwable err) {
     if (err instanceof ApiError api) {
       msg.fail(api.status(), api.toJson().encode());
     } else if (err instanceof io.vertx.pgclient.PgException pg && "57014".equals(pg.getSqlState())) {
-      msg.fail(503, ApiError.unavailable("query_timeout", family + " query exceeded the 25 s statement timeout "
+      msg.fail(503, ApiError.unavailable("query_timeout", family + " query exceeded the " + seconds(statementTimeoutMs) + " statement timeout "
           + "and was cancelled: narrow the period or the filters", 5000).toJson().encode());
     } else {
       // the cause (PostgreSQL's words, an exception) stays in the log

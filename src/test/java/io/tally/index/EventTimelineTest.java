@@ -338,8 +338,7 @@ class EventTimelineTest {
     t.stop();
     // each load waits 300 ms between keeping new batches and taking its snapshot: batches committed then are in
     // both, and must be applied once
-    System.setProperty("tally.timeline.loadDelayMs", "300");
-    t = TestTally.start(t.project, t.writeKey, t.readKey, UnaryOperator.identity());
+    t = TestTally.start(t.project, t.writeKey, t.readKey, c -> c.withQuery(c.query().withTimelineLoadDelayMs(300)));
     String stored = "SELECT count(*) FROM events WHERE NOT is_bot";
     // every project of the shared database is held; nothing else writes while this test runs
     Eventually.until("the timeline loaded after the restart", 60, () ->
@@ -368,7 +367,6 @@ class EventTimelineTest {
           .put("merged", new JsonArray().add(t.project)).put("deleted", new JsonArray()).put("rewritten", true));
     }
     sender.join();
-    System.clearProperty("tally.timeline.loadDelayMs");
     Eventually.until("the timeline holds every stored event once", 60, () ->
         metric("analytics_event_timeline_events") == Db.count(stored));
     assertEquals(Db.count(stored), (long) metric("analytics_event_timeline_events"));

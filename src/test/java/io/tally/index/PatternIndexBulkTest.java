@@ -32,12 +32,7 @@ class PatternIndexBulkTest {
   @BeforeAll
   static void start() {
     // bulk re-reads from 100 queued persons on (2,000 by default)
-    System.setProperty("tally.patternIndex.bulkThreshold", "100");
-    try {
-      t = TestTally.start();
-    } finally {
-      System.clearProperty("tally.patternIndex.bulkThreshold");
-    }
+    t = TestTally.start(c -> c.withQuery(c.query().withPatternIndexBulkThreshold(100)));
   }
 
   @AfterAll
