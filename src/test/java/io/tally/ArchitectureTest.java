@@ -72,6 +72,7 @@ class ArchitectureTest {
       .whereLayer("Index").mayOnlyBeAccessedByLayers("Root", "Query", "Insight")
       // lifecycle drops suppressed persons through ingestion's SuppressionList
       .whereLayer("Ingest").mayOnlyBeAccessedByLayers("Root", "Lifecycle")
-      .whereLayer("Derive").mayOnlyBeAccessedByLayers("Root", "Store", "Index")
+      // its addresses: the query side and retention listen for flushes, retention asks for a sync
+      .whereLayer("Derive").mayOnlyBeAccessedByLayers("Root", "Store", "Index", "Query", "Lifecycle")
       .whereLayer("Embedded").mayOnlyBeAccessedByLayers("Root", "Lifecycle");
 }

@@ -1,7 +1,6 @@
 package io.tally.derive;
 
 import io.tally.config.TallyConfig;
-import io.tally.event.Addresses;
 import io.tally.event.Event;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Context;
@@ -50,15 +49,15 @@ public final class DerivedVerticle extends VerticleBase {
   public Future<?> start() {
     Context own = context;
     derived = new DerivedUpdater(pool, () -> writerOldestPendingMs.apply(own), cfg.derivedRefreshMs(), metrics,
-        notice -> vertx.eventBus().publish(Addresses.DERIVED_FLUSHED, notice));
+        notice -> vertx.eventBus().publish(DerivedAddresses.DERIVED_FLUSHED, notice));
     // a notice not from a flush of this updater (a person deleted, retention, an identity merge) may have removed
     // user_days or sessions rows the updater knows as stored
-    vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> {
+    vertx.eventBus().<JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> {
       if (!m.body().containsKey("personDays")) {
         derived.forgetStored();
       }
     });
-    vertx.eventBus().<Object>consumer(Addresses.DERIVED_SYNC, m ->
+    vertx.eventBus().<Object>consumer(DerivedAddresses.DERIVED_SYNC, m ->
         derived.sync().onComplete(ar -> m.reply(ar.succeeded())));
     vertx.setPeriodic(cfg.derivedFlushMs(), id -> derived.flush());
     return Future.succeededFuture();

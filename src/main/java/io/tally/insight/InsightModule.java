@@ -1,7 +1,6 @@
 package io.tally.insight;
 
 import io.tally.config.TallyConfig;
-import io.tally.event.Addresses;
 import io.tally.event.EventCatalog;
 import io.tally.metrics.TallyMetrics;
 import io.tally.query.QueryAnswers;
@@ -63,31 +62,31 @@ public final class InsightModule implements QueryModule {
     metrics.patternIndexBulkReadsGauge(patterns.index()::bulkReads);
     patterns.index().load().onFailure(err -> LOG.error("pattern index failed to load; patterns stay on SQL", err));
     return Future.all(List.of(
-        a.consume(Addresses.QUERY_PATTERNS, "patterns", q -> patterns.all(q.getString("projectId")).map(list -> {
+        a.consume(InsightAddresses.QUERY_PATTERNS, "patterns", q -> patterns.all(q.getString("projectId")).map(list -> {
           JsonArray arr = new JsonArray();
           list.forEach(p -> arr.add(p.toJson()));
           return new JsonObject().put("patterns", arr);
         })),
-        a.consume(Addresses.QUERY_PATTERN_CREATE, "patterns_create", patterns::create),
-        a.consume(Addresses.QUERY_PATTERN_DELETE, "patterns_delete", patterns::delete),
-        a.consume(Addresses.QUERY_PATTERNS_DETECT, "patterns_detect", q -> patterns.all(q.getString("projectId"))
+        a.consume(InsightAddresses.QUERY_PATTERN_CREATE, "patterns_create", patterns::create),
+        a.consume(InsightAddresses.QUERY_PATTERN_DELETE, "patterns_delete", patterns::delete),
+        a.consume(InsightAddresses.QUERY_PATTERNS_DETECT, "patterns_detect", q -> patterns.all(q.getString("projectId"))
             .compose(defs -> patterns.detect(q, defs, "fr".equals(q.getString("lang"))).onSuccess(r -> r
                 .getJsonArray("patterns").forEach(p -> metrics.patternsDetected(((JsonObject) p).getString("id"),
                     1))))),
-        a.consume(Addresses.QUERY_PATTERN_USERS, "pattern_users", a.cached("pattern_users", q -> patterns
+        a.consume(InsightAddresses.QUERY_PATTERN_USERS, "pattern_users", a.cached("pattern_users", q -> patterns
             .one(q.getString("projectId"), q.getString("id")).compose(p -> patterns.users(q, p)))),
-        a.consume(Addresses.QUERY_ANOMALIES, "anomalies", q -> insights.settings(q.getString("projectId"))
+        a.consume(InsightAddresses.QUERY_ANOMALIES, "anomalies", q -> insights.settings(q.getString("projectId"))
             .compose(s -> a.cachedAs("anomalies", q, () -> anomalies.run(q, host.zone(q)))
                 // offered on every answer (cached or not): alerts_sent makes each one go out once
                 .onSuccess(r -> alerts.offer(q.getString("projectId"), s.webhookUrl(), "anomaly", found(r))))),
-        a.consume(Addresses.QUERY_INSIGHTS, "insights", q -> insights.settings(q.getString("projectId"))
+        a.consume(InsightAddresses.QUERY_INSIGHTS, "insights", q -> insights.settings(q.getString("projectId"))
             .compose(s -> a.cachedAs("insights", q.copy().put("settings", s.values()),
                     () -> insights.run(q, host.zone(q), s).onSuccess(upkeep::counted))
                 .onSuccess(r -> upkeep.offer(r, s, q.getString("projectId"))))),
         // the webhook URL whole for an admin key only (InsightRoutes sets "admin" from the caller's key)
-        a.consume(Addresses.QUERY_INSIGHT_SETTINGS, "insight_settings", q -> insights
+        a.consume(InsightAddresses.QUERY_INSIGHT_SETTINGS, "insight_settings", q -> insights
             .settings(q.getString("projectId")).map(s -> s.effective(q.getBoolean("admin", false)))),
-        a.consume(Addresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", q -> alerts.checkWebhook(q)
+        a.consume(InsightAddresses.QUERY_INSIGHT_SETTINGS_SAVE, "insight_settings", q -> alerts.checkWebhook(q)
             .compose(insights::saveSettings))))
         .onSuccess(v -> {
           alertTimer = host.vertx().setPeriodic(config.alertScanMs(), id -> upkeep.scanForAlerts());

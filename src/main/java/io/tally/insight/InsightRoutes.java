@@ -3,7 +3,6 @@ package io.tally.insight;
 import io.tally.auth.KeyAuth;
 import io.tally.auth.Perimeter;
 import io.tally.error.ApiError;
-import io.tally.event.Addresses;
 import io.tally.http.BodyLimit;
 import io.tally.http.BusForward;
 import io.tally.http.RouteGroup;
@@ -31,7 +30,7 @@ public final class InsightRoutes implements RouteGroup {
   @Override
   public void mount(Router router, KeyAuth auth, Perimeter perimeter) {
     router.get("/v1/patterns").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_PATTERNS, base(ctx).put("lang", lang(ctx))));
+        .handler(ctx -> bus.forward(ctx, InsightAddresses.QUERY_PATTERNS, base(ctx).put("lang", lang(ctx))));
     router.post("/v1/patterns").handler(auth.require(KeyAuth.Role.READ))
         .handler(BODY_LIMIT.mark())
         .handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(FUNNEL_MAX_BYTES))
@@ -42,15 +41,15 @@ public final class InsightRoutes implements RouteGroup {
           } catch (RuntimeException e) {
             throw ApiError.badRequest("body", "the body must be a JSON object (it is not valid JSON)");
           }
-          bus.forward(ctx, Addresses.QUERY_PATTERN_CREATE, base(ctx).put("body", body), 201);
+          bus.forward(ctx, InsightAddresses.QUERY_PATTERN_CREATE, base(ctx).put("body", body), 201);
         });
     router.get("/v1/patterns/detect").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_PATTERNS_DETECT,
+        .handler(ctx -> bus.forward(ctx, InsightAddresses.QUERY_PATTERNS_DETECT,
             noIndex(ctx, period(ctx, Duration.ofDays(PatternDef.MAX_WINDOW_DAYS)).put("lang", lang(ctx)))));
     router.delete("/v1/patterns/:id").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_PATTERN_DELETE, base(ctx).put("id", ctx.pathParam("id"))));
+        .handler(ctx -> bus.forward(ctx, InsightAddresses.QUERY_PATTERN_DELETE, base(ctx).put("id", ctx.pathParam("id"))));
     router.get("/v1/patterns/:id/users").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_PATTERN_USERS, noIndex(ctx, period(ctx,
+        .handler(ctx -> bus.forward(ctx, InsightAddresses.QUERY_PATTERN_USERS, noIndex(ctx, period(ctx,
             Duration.ofDays(PatternDef.MAX_WINDOW_DAYS))
             .put("id", ctx.pathParam("id")).put("limit", intParam(ctx, "limit", 1, 100_000, 1_000)))));
     router.get("/v1/anomalies").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
@@ -70,12 +69,12 @@ public final class InsightRoutes implements RouteGroup {
             + granularity + " points (limit " + AnomalyQuery.MAX_JUDGED + "): shorten it or use granularity=day",
             "to", (long) AnomalyQuery.MAX_JUDGED, null);
       }
-      bus.forward(ctx, Addresses.QUERY_ANOMALIES, q);
+      bus.forward(ctx, InsightAddresses.QUERY_ANOMALIES, q);
     });
     // a read key sees the settings with the webhook URL redacted, an admin key whole; only an admin key changes them
     // (the webhook decides where Tally sends requests)
     router.get("/v1/insights/settings").handler(auth.requireAny(KeyAuth.Role.READ, KeyAuth.Role.ADMIN))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS, base(ctx)
+        .handler(ctx -> bus.forward(ctx, InsightAddresses.QUERY_INSIGHT_SETTINGS, base(ctx)
             .put("admin", KeyAuth.principal(ctx).role() == KeyAuth.Role.ADMIN)));
     router.put("/v1/insights/settings").handler(auth.require(KeyAuth.Role.ADMIN))
         .handler(BODY_LIMIT.mark())
@@ -87,7 +86,7 @@ public final class InsightRoutes implements RouteGroup {
           } catch (RuntimeException e) {
             throw ApiError.badRequest("body", "the body must be a JSON object (it is not valid JSON)");
           }
-          bus.forward(ctx, Addresses.QUERY_INSIGHT_SETTINGS_SAVE, base(ctx).put("body", body));
+          bus.forward(ctx, InsightAddresses.QUERY_INSIGHT_SETTINGS_SAVE, base(ctx).put("body", body));
         });
     router.get("/v1/insights").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       JsonObject q = period(ctx, Duration.ofDays(30)).put("lang", lang(ctx));
@@ -105,7 +104,7 @@ public final class InsightRoutes implements RouteGroup {
         }
         q.put("userId", user);
       }
-      bus.forward(ctx, Addresses.QUERY_INSIGHTS, q);
+      bus.forward(ctx, InsightAddresses.QUERY_INSIGHTS, q);
     });
   }
 }

@@ -2,7 +2,7 @@ package io.tally.query;
 
 import io.tally.config.ProjectConfig;
 import io.tally.config.TallyConfig;
-import io.tally.event.Addresses;
+import io.tally.derive.DerivedAddresses;
 import io.tally.event.EventCatalog;
 import io.tally.index.EventTimeline;
 import io.tally.metrics.TallyMetrics;
@@ -56,7 +56,7 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     QueryAnswers answers = new QueryAnswers(vertx, metrics, maxAnswerBytes, statementTimeoutMs);
     QueryFamilies families = new QueryFamilies(pool, redis, catalog, timeline);
     QueryHost host = new QueryHost(vertx, answers, families, zones);
-    vertx.eventBus().<JsonObject>consumer(Addresses.DERIVED_FLUSHED, m -> flushed(m.body(), families, answers));
+    vertx.eventBus().<JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> flushed(m.body(), families, answers));
     List<Future<?>> registered = new ArrayList<>();
     // the modules first: the pattern index starts loading before the person index and the timeline
     modules.forEach(m -> registered.add(m.start(host)));

@@ -1,6 +1,5 @@
 package io.tally.query;
 
-import io.tally.event.Addresses;
 import io.tally.event.EventCatalog;
 import io.tally.index.EventTimeline;
 import io.tally.index.PersonIndex;
@@ -87,20 +86,20 @@ public final class QueryFamilies {
   List<Future<Void>> register(QueryHost host) {
     QueryAnswers a = host.answers();
     return List.of(
-        a.consume(Addresses.QUERY_REALTIME, "realtime", q -> realtime.run(q.getString("projectId"))),
-        a.consume(Addresses.QUERY_EVENT_COUNT, "events_count", count::run),
-        a.consume(Addresses.QUERY_SESSION, "session", sessions::one),
-        a.consume(Addresses.QUERY_USER_SESSIONS, "user_sessions", sessions::ofUser),
-        a.consume(Addresses.QUERY_USER_ANALYTICS, "user_analytics", a.cached("user_analytics",
+        a.consume(QueryAddresses.QUERY_REALTIME, "realtime", q -> realtime.run(q.getString("projectId"))),
+        a.consume(QueryAddresses.QUERY_EVENT_COUNT, "events_count", count::run),
+        a.consume(QueryAddresses.QUERY_SESSION, "session", sessions::one),
+        a.consume(QueryAddresses.QUERY_USER_SESSIONS, "user_sessions", sessions::ofUser),
+        a.consume(QueryAddresses.QUERY_USER_ANALYTICS, "user_analytics", a.cached("user_analytics",
             q -> user.run(q, host.zone(q)))),
-        a.consume(Addresses.QUERY_USAGE, "usage", a.cached("usage", usage::run)),
-        a.consume(Addresses.QUERY_PEOPLE, "people", a.cached("people", people::run)),
-        a.consume(Addresses.QUERY_FUNNEL, "funnel", a.cached("funnel", funnel::run)),
-        a.consume(Addresses.QUERY_RETENTION, "retention", a.cached("retention",
+        a.consume(QueryAddresses.QUERY_USAGE, "usage", a.cached("usage", usage::run)),
+        a.consume(QueryAddresses.QUERY_PEOPLE, "people", a.cached("people", people::run)),
+        a.consume(QueryAddresses.QUERY_FUNNEL, "funnel", a.cached("funnel", funnel::run)),
+        a.consume(QueryAddresses.QUERY_RETENTION, "retention", a.cached("retention",
             q -> retention.run(q, host.zone(q)))),
-        a.consume(Addresses.QUERY_CONVERSIONS, "conversions", a.cached("conversions", conversions::run)),
-        a.consume(Addresses.QUERY_TIMESERIES, "timeseries", a.cached("timeseries",
+        a.consume(QueryAddresses.QUERY_CONVERSIONS, "conversions", a.cached("conversions", conversions::run)),
+        a.consume(QueryAddresses.QUERY_TIMESERIES, "timeseries", a.cached("timeseries",
             q -> series.timeseries(q, host.zone(q)))),
-        a.consume(Addresses.QUERY_BREAKDOWN, "breakdown", a.cached("breakdown", series::breakdown)));
+        a.consume(QueryAddresses.QUERY_BREAKDOWN, "breakdown", a.cached("breakdown", series::breakdown)));
   }
 }

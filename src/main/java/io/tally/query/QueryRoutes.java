@@ -3,7 +3,6 @@ package io.tally.query;
 import io.tally.auth.KeyAuth;
 import io.tally.auth.Perimeter;
 import io.tally.error.ApiError;
-import io.tally.event.Addresses;
 import io.tally.http.BodyLimit;
 import io.tally.http.BusForward;
 import io.tally.http.RouteGroup;
@@ -29,7 +28,7 @@ public final class QueryRoutes implements RouteGroup {
   @Override
   public void mount(Router router, KeyAuth auth, Perimeter perimeter) {
     router.get("/v1/realtime").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_REALTIME, base(ctx)));
+        .handler(ctx -> bus.forward(ctx, QueryAddresses.QUERY_REALTIME, base(ctx)));
     router.get("/v1/events/count").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       JsonObject q = period(ctx, Duration.ofDays(1));
       String type = ctx.request().getParam("type");
@@ -39,18 +38,18 @@ public final class QueryRoutes implements RouteGroup {
       if ("true".equals(ctx.request().getParam("includeBots"))) {
         q.put("includeBots", true);
       }
-      bus.forward(ctx, Addresses.QUERY_EVENT_COUNT, q);
+      bus.forward(ctx, QueryAddresses.QUERY_EVENT_COUNT, q);
     });
     router.get("/v1/sessions/:id").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_SESSION, base(ctx).put("sessionId", ctx.pathParam("id"))));
+        .handler(ctx -> bus.forward(ctx, QueryAddresses.QUERY_SESSION, base(ctx).put("sessionId", ctx.pathParam("id"))));
     router.get("/v1/users/:id/analytics").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_USER_ANALYTICS,
+        .handler(ctx -> bus.forward(ctx, QueryAddresses.QUERY_USER_ANALYTICS,
             period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
     router.get("/v1/metrics/usage").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_USAGE, raw(ctx, period(ctx, Duration.ofDays(30))
+        .handler(ctx -> bus.forward(ctx, QueryAddresses.QUERY_USAGE, raw(ctx, period(ctx, Duration.ofDays(30))
             .put("filters", filters(ctx)))));
     router.get("/v1/people").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> bus.forward(ctx,
-        Addresses.QUERY_PEOPLE, period(ctx, Duration.ofDays(30))
+        QueryAddresses.QUERY_PEOPLE, period(ctx, Duration.ofDays(30))
             .put("sort", oneOf(ctx, "sort", java.util.List.of("active", "recent"), "active"))
             .put("prefix", PeopleQuery.prefix(ctx.request().getParam("prefix")))
             .put("limit", intParam(ctx, "limit", 1, PeopleQuery.MAX_LIMIT, 20))));
@@ -59,10 +58,10 @@ public final class QueryRoutes implements RouteGroup {
       JsonObject q = period(ctx, Duration.ofDays(30), granularity.equals("week") ? MAX_WEEKLY_PERIOD : MAX_PERIOD);
       q.put("granularity", granularity);
       q.put("periods", intParam(ctx, "periods", 1, 90, 7));
-      bus.forward(ctx, Addresses.QUERY_RETENTION, raw(ctx, q));
+      bus.forward(ctx, QueryAddresses.QUERY_RETENTION, raw(ctx, q));
     });
     router.get("/v1/conversions").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> bus.forward(ctx,
-        Addresses.QUERY_CONVERSIONS, period(ctx, Duration.ofDays(30)).put("limit",
+        QueryAddresses.QUERY_CONVERSIONS, period(ctx, Duration.ofDays(30)).put("limit",
             intParam(ctx, "limit", 1, 10_000, 1_000))));
     router.get("/v1/timeseries").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       JsonObject q = period(ctx, Duration.ofDays(1)).put("filters", filters(ctx));
@@ -76,21 +75,21 @@ public final class QueryRoutes implements RouteGroup {
             + interval + " buckets (limit " + SeriesQuery.MAX_POINTS + " points): use a longer interval or a shorter "
             + "period", "interval", (long) SeriesQuery.MAX_POINTS, null);
       }
-      bus.forward(ctx, Addresses.QUERY_TIMESERIES, raw(ctx, q));
+      bus.forward(ctx, QueryAddresses.QUERY_TIMESERIES, raw(ctx, q));
     });
     router.get("/v1/breakdown").handler(auth.require(KeyAuth.Role.READ)).handler(ctx -> {
       JsonObject q = period(ctx, Duration.ofDays(30)).put("filters", filters(ctx));
       q.put("dimension", oneOf(ctx, "dimension", sorted(SeriesQuery.DIMENSIONS), null));
       q.put("metric", oneOf(ctx, "metric", sorted(SeriesQuery.METRICS), "events"));
       q.put("limit", intParam(ctx, "limit", 1, 1_000, 10));
-      bus.forward(ctx, Addresses.QUERY_BREAKDOWN, raw(ctx, q));
+      bus.forward(ctx, QueryAddresses.QUERY_BREAKDOWN, raw(ctx, q));
     });
     router.post("/v1/funnels").handler(auth.require(KeyAuth.Role.READ))
         .handler(BODY_LIMIT.mark())
         .handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(FUNNEL_MAX_BYTES))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_FUNNEL, raw(ctx, funnel(ctx))));
+        .handler(ctx -> bus.forward(ctx, QueryAddresses.QUERY_FUNNEL, raw(ctx, funnel(ctx))));
     router.get("/v1/users/:id/sessions").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> bus.forward(ctx, Addresses.QUERY_USER_SESSIONS,
+        .handler(ctx -> bus.forward(ctx, QueryAddresses.QUERY_USER_SESSIONS,
             period(ctx, Duration.ofDays(30)).put("userId", ctx.pathParam("id"))));
   }
 

@@ -2,6 +2,7 @@ package io.tally.store;
 
 import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
+import io.tally.derive.DerivedAddresses;
 import io.tally.derive.DerivedRepair;
 import io.tally.derive.DerivedVerticle;
 import io.tally.metrics.TallyMetrics;
@@ -70,7 +71,7 @@ public final class BatchWriterVerticle extends VerticleBase {
     });
     // a notice not from a flush of the updater (a person deleted, retention, an identity merge) may have removed the
     // events holding a session's context
-    vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(io.tally.event.Addresses.DERIVED_FLUSHED, m -> {
+    vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> {
       if (!m.body().containsKey("personDays")) {
         writer.forgetStoredContexts();
       }

@@ -1,5 +1,6 @@
 package io.tally.index;
 
+import io.tally.derive.DerivedAddresses;
 import io.tally.query.KatEvent;
 import io.tally.support.Db;
 import io.tally.support.Eventually;
@@ -363,7 +364,7 @@ class EventTimelineTest {
     for (int i = 0; i < 3; i++) {
       Thread.sleep(150);
       // what the retention job publishes after deleting old events: indexes holding events reload
-      t.tally.vertx().eventBus().publish(io.tally.event.Addresses.DERIVED_FLUSHED, new JsonObject()
+      t.tally.vertx().eventBus().publish(DerivedAddresses.DERIVED_FLUSHED, new JsonObject()
           .put("merged", new JsonArray().add(t.project)).put("deleted", new JsonArray()).put("rewritten", true));
     }
     sender.join();
