@@ -9,6 +9,7 @@ import io.tally.config.TallyConfig;
 import io.tally.dashboard.DashboardRoutes;
 import io.tally.dashboard.DashboardVerticle;
 import io.tally.dashboard.LiveFeed;
+import io.tally.derive.DerivedVerticle;
 import io.tally.embedded.EmbeddedPostgresServer;
 import io.tally.embedded.EmbeddedRedisServer;
 import io.tally.enrich.ClientAddress;
@@ -44,6 +45,7 @@ import io.tally.store.Migrations;
 import io.tally.store.PgUrl;
 import io.tally.store.StoreAddresses;
 import io.tally.store.StoreHealth;
+import io.tally.store.WriterProgress;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
@@ -124,8 +126,12 @@ public final class Tally {
     RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
     LiveFeed live = new LiveFeed(LIVE_FEED_EVENTS);
     EventTimeline timeline = new EventTimeline(pools.query(), config.query());
+    WriterProgress progress = new WriterProgress();
+    // on a worker context of its own: a flush's CPU must not delay the writer's commits and acks
+    DerivedVerticle derived = new DerivedVerticle(pools.derived(), config.writer(), metrics,
+        progress::oldestPendingMs);
     BatchWriterVerticle writer = new BatchWriterVerticle(ring, pools.writer(), pools.derived(), config.writer(),
-        metrics, health, (stored, xid) -> {
+        metrics, health, derived, progress, (stored, xid) -> {
           timeline.committed(stored, xid);
           counters.record(stored);
           live.record(stored);
@@ -146,7 +152,8 @@ public final class Tally {
     List<HttpServerVerticle> http = new CopyOnWriteArrayList<>();
     Tally tally = new Tally(config, servers, vertx, ring, state, http, writer, port, lifecycle);
     try {
-      vertx.deployVerticle(writer)
+      vertx.deployVerticle(derived, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+          .compose(id -> vertx.deployVerticle(writer))
           .compose(id -> vertx.deployVerticle(lifecycle))
           .compose(id -> vertx.deployVerticle(queryVerticle(config, pools.query(), redis, metrics, catalog,
               timeline), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))

@@ -17,7 +17,7 @@ import java.util.function.Function;
  * Hosts the {@link DerivedUpdater} on a context of its own (a worker context: a thread that is neither the writer's
  * nor an HTTP event loop). Building and reading back a flush of thousands of people and sessions takes tens of
  * milliseconds of CPU; on the writer's context every batch committed or sent in that time waited for it, and so did
- * its acks. Deployed by {@link BatchWriterVerticle}, which hands it each committed batch.
+ * its acks. Deployed before the writer's verticle, which hands it each committed batch.
  * <p>
  * The crash watermark needs the writer's oldest uncommitted event. A flush asks the writer's context for it, and the
  * answer comes back as a task on this context. The writer hands each committed batch over as a task on this context
