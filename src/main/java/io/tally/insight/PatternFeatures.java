@@ -4,7 +4,6 @@ import io.tally.index.PatternProject.Cols;
 import io.tally.index.PatternProject.Day;
 import io.tally.index.PatternProject.Dict;
 import io.tally.index.PatternProject;
-import io.tally.insight.PatternDef;
 import io.vertx.core.json.JsonArray;
 
 import java.util.ArrayList;

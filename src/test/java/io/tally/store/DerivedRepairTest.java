@@ -1,4 +1,4 @@
-package io.tally.derive;
+package io.tally.store;
 
 import io.tally.support.Db;
 import io.tally.support.Events;
