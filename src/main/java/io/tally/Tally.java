@@ -3,32 +3,52 @@ package io.tally;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tally.auth.KeyAuth;
 import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
+import io.tally.dashboard.DashboardRoutes;
 import io.tally.dashboard.DashboardVerticle;
 import io.tally.dashboard.LiveFeed;
-import io.tally.event.Addresses;
-import io.tally.event.Event;
-import io.tally.event.EventCatalog;
-import io.tally.event.EventParser;
+import io.tally.derive.DerivedVerticle;
+import io.tally.embedded.EmbeddedPostgresServer;
+import io.tally.embedded.EmbeddedRedisServer;
 import io.tally.enrich.ClientAddress;
 import io.tally.enrich.Enricher;
 import io.tally.enrich.GeoIpLookup;
 import io.tally.enrich.Sessionizer;
 import io.tally.enrich.UserAgentParser;
-import io.tally.ingest.HttpServerVerticle;
+import io.tally.event.Event;
+import io.tally.event.EventCatalog;
+import io.tally.event.EventParser;
+import io.tally.http.HttpServerVerticle;
+import io.tally.http.RouteGroup;
+import io.tally.http.ServerState;
+import io.tally.index.EventTimeline;
+import io.tally.compat.SdkRoutes;
+import io.tally.ingest.BrowserOrigins;
+import io.tally.ingest.IngestRoutes;
+import io.tally.sdk.ClientAssets;
 import io.tally.ingest.IngestService;
-import io.tally.ingest.KeyAuth;
-import io.tally.ingest.ServerState;
+import io.tally.insight.InsightModule;
+import io.tally.insight.InsightRoutes;
+import io.tally.insight.WebhookAddresses;
+import io.tally.lifecycle.ArchiveStore;
+import io.tally.lifecycle.Jdbc;
+import io.tally.lifecycle.LifecycleVerticle;
+import io.tally.lifecycle.PersonData;
+import io.tally.lifecycle.PrivacyRoutes;
+import io.tally.lifecycle.RetentionJob;
+import io.tally.lifecycle.Suppressions;
 import io.tally.metrics.MicrometerTallyMetrics;
 import io.tally.query.AnalyticsQueryVerticle;
+import io.tally.query.QueryRoutes;
 import io.tally.realtime.RedisCounters;
 import io.tally.store.BatchWriterVerticle;
-import io.tally.store.EmbeddedPostgresServer;
-import io.tally.store.EmbeddedRedisServer;
 import io.tally.store.Migrations;
 import io.tally.store.PgUrl;
+import io.tally.store.StoreAddresses;
 import io.tally.store.StoreHealth;
+import io.tally.store.WriterProgress;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
@@ -49,14 +69,16 @@ import org.slf4j.LoggerFactory;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
-import java.time.Duration;
 import java.net.ServerSocket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
 
 /**
@@ -65,38 +87,104 @@ import java.util.stream.Collectors;
  */
 public final class Tally {
   private static final Logger LOG = LoggerFactory.getLogger(Tally.class);
-  private static final long SHUTDOWN_DRAIN_MS = 7_000;
 
   private final TallyConfig config;
-  private final EmbeddedPostgresServer embeddedPg;
-  private final EmbeddedRedisServer embeddedRedis;
-  private final PgUrl pgUrl;
+  private final Servers servers;
   private final Vertx vertx;
   private final EventRing ring;
   private final ServerState state;
   private final List<HttpServerVerticle> httpVerticles;
   private final BatchWriterVerticle writer;
   private final int port;
-  private io.tally.lifecycle.LifecycleVerticle lifecycle;
+  private final LifecycleVerticle lifecycle;
 
-  private Tally(TallyConfig config, EmbeddedPostgresServer embeddedPg, EmbeddedRedisServer embeddedRedis,
-                PgUrl pgUrl, Vertx vertx, EventRing ring, ServerState state, List<HttpServerVerticle> http,
-                BatchWriterVerticle writer, int port) {
+  private Tally(TallyConfig config, Servers servers, Vertx vertx, EventRing ring, ServerState state,
+                List<HttpServerVerticle> http, BatchWriterVerticle writer, int port, LifecycleVerticle lifecycle) {
     this.config = config;
-    this.embeddedPg = embeddedPg;
-    this.embeddedRedis = embeddedRedis;
-    this.pgUrl = pgUrl;
+    this.servers = servers;
     this.vertx = vertx;
     this.ring = ring;
     this.state = state;
     this.httpVerticles = http;
     this.writer = writer;
     this.port = port;
+    this.lifecycle = lifecycle;
   }
 
   /** Starts everything; blocks until Tally serves requests or fails to start. */
   public static Tally start(TallyConfig config) throws Exception {
-    TallyConfig.Storage st = config.storage();
+    Servers servers = startServers(config.storage());
+    LOG.info(collectorSettings());
+    Migrations.migrate(servers.pgUrl());
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Vertx vertx = createVertx(registry);
+    MicrometerTallyMetrics metrics = new MicrometerTallyMetrics(registry);
+    vertx.setPeriodic(10_000, id -> metrics.ackRecorder().roll());
+    Pools pools = Pools.create(vertx, servers.pgUrl(), config);
+    Redis redis = redis(vertx, servers.redisUrl(), config.redis());
+    EventRing ring = new EventRing(config.writer().ringCapacity());
+    metrics.bufferedGauge(ring::occupancy);
+    StoreHealth health = watchHealth(vertx, pools.query());
+
+    RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
+    LiveFeed live = new LiveFeed(LIVE_FEED_EVENTS);
+    EventTimeline timeline = new EventTimeline(pools.query(), config.query());
+    WriterProgress progress = new WriterProgress();
+    // on a worker context of its own: a flush's CPU must not delay the writer's commits and acks
+    DerivedVerticle derived = new DerivedVerticle(pools.derived(), config.writer(), metrics,
+        progress::oldestPendingMs);
+    BatchWriterVerticle writer = new BatchWriterVerticle(ring, pools.writer(), pools.derived(), config.writer(),
+        metrics, health, derived, progress, (stored, xid) -> {
+          timeline.committed(stored, xid);
+          counters.record(stored);
+          live.record(stored);
+          vertx.eventBus().publish(StoreAddresses.EVENTS_COMMITTED, summary(stored));
+        });
+    EventCatalog catalog = EventCatalog.load(config.enrich().eventTypesFile());
+    Suppressions suppressions = loadSuppressions(servers.pgUrl());
+    ServerState state = new ServerState();
+    IngestService ingest = new IngestService(ring, parser(config.ingest(), catalog),
+        enricher(config.enrich(), pools.query(), metrics), metrics, state, config.ingest().retryAfterMs(),
+        suppressions);
+    LifecycleVerticle lifecycle = lifecycle(config, servers.pgUrl(), redis, suppressions);
+    int port = config.http().port() == 0 ? freePort() : config.http().port();
+    TallyConfig httpConfig = config.withHttp(new TallyConfig.Http(config.http().host(), port,
+        config.http().instances()));
+    // one set of keys for every HTTP verticle: a key's rate-limit bucket is shared by all of them
+    KeyAuth keys = new KeyAuth(config.projects());
+    List<HttpServerVerticle> http = new CopyOnWriteArrayList<>();
+    Tally tally = new Tally(config, servers, vertx, ring, state, http, writer, port, lifecycle);
+    try {
+      vertx.deployVerticle(derived, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+          .compose(id -> vertx.deployVerticle(writer))
+          .compose(id -> vertx.deployVerticle(lifecycle))
+          .compose(id -> vertx.deployVerticle(queryVerticle(config, pools.query(), redis, metrics, catalog,
+              timeline), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
+          .compose(id -> vertx.deployVerticle(new DashboardVerticle(pools.query())))
+          .compose(id -> vertx.deployVerticle(() -> {
+            HttpServerVerticle v = new HttpServerVerticle(httpConfig, keys, state, health,
+                registry, routes(vertx, httpConfig, ingest, state, catalog, live));
+            http.add(v);
+            return v;
+          }, new DeploymentOptions().setInstances(config.http().instances())))
+          // generous: after a crash with many un-derived events the writer re-derives them first (logged per step)
+          .toCompletionStage().toCompletableFuture().get(6, TimeUnit.HOURS);
+    } catch (Exception e) {
+      LOG.error("start failed, stopping what was started", e);
+      tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      throw e;
+    }
+    return tally;
+  }
+
+  /** The recent events the dashboard's live views replay to a new viewer. */
+  private static final int LIVE_FEED_EVENTS = 200;
+
+  /** PostgreSQL and Redis: embedded (started here) or external, and where each is reached. */
+  private record Servers(EmbeddedPostgresServer embeddedPg, EmbeddedRedisServer embeddedRedis, PgUrl pgUrl,
+                         String redisUrl) {}
+
+  private static Servers startServers(TallyConfig.Storage st) throws Exception {
     EmbeddedPostgresServer pg = null;
     EmbeddedRedisServer redisServer = null;
     PgUrl pgUrl;
@@ -116,60 +204,64 @@ public final class Tally {
     }
     // PgUrl prints no password; a Redis URL may carry one (the embedded server's always does)
     LOG.info("PostgreSQL at {}, Redis at {}", pgUrl, withoutPassword(redisUrl));
-    LOG.info(collectorSettings());
-    Migrations.migrate(pgUrl);
+    return new Servers(pg, redisServer, pgUrl, redisUrl);
+  }
 
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Vertx vertx = Vertx.builder()
+  private static Vertx createVertx(PrometheusMeterRegistry registry) {
+    return Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
             .setJvmMetricsEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
-    MicrometerTallyMetrics metrics = new MicrometerTallyMetrics(registry);
-    vertx.setPeriodic(10_000, id -> metrics.ackRecorder().roll());
+  }
 
-    TallyConfig.Writer wc = config.writer();
-    // the ingest statement is always the same shape: plan it once (measured: planning was ~0.7 ms of a 100-row batch)
-    Pool writerPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(wc.maxInFlightBatches()))
-        .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
-            .addProperty("application_name", "tally-writer"))
-        .using(vertx).build();
-    // the derived tables' flush, the crash repair and partition upkeep, on a connection of their own (no ack waits
-    // for them; named so pg_stat_activity tells them apart from the ingest statements)
-    Pool derivedPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
-        .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
-            .addProperty("application_name", "tally-derived"))
-        .using(vertx).build();
-    // a query PostgreSQL has not answered when the caller stops waiting (30 s) is cancelled, not left running
-    Pool queryPool = PgBuilder.pool().with(new PoolOptions().setMaxSize(st.pgPoolSize()))
-        .connectingTo(pgUrl.connectOptions().addProperty("statement_timeout", "25s")
-            .addProperty("application_name", "tally-query")).using(vertx).build();
-    // a counter update pipelines a few commands per event of a writer batch, and up to redis.maxInFlightUpdates
-    // batches are in flight: the default of 2,048 commands awaiting replies made updates fail ("waiting queue is
-    // full") whenever Redis lagged a little at 5,000 events/s
-    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(redisUrl)
-        .setMaxPoolSize(8).setMaxPoolWaiting(256).setMaxWaitingHandlers(65_536));
+  /** The three PostgreSQL pools: the ingest writer's, the derived tables', the queries'. */
+  private record Pools(Pool writer, Pool derived, Pool query) {
+    static Pools create(Vertx vertx, PgUrl pgUrl, TallyConfig config) {
+      // the ingest statement is always the same shape: plan it once (measured: planning was ~0.7 ms of a 100-row
+      // batch)
+      Pool writer = PgBuilder.pool().with(new PoolOptions().setMaxSize(config.writer().maxInFlightBatches()))
+          .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
+              .addProperty("application_name", "tally-writer"))
+          .using(vertx).build();
+      // the derived tables' flush, the crash repair and partition upkeep, on a connection of their own (no ack waits
+      // for them; named so pg_stat_activity tells them apart from the ingest statements)
+      Pool derived = PgBuilder.pool().with(new PoolOptions().setMaxSize(1))
+          .connectingTo(pgUrl.connectOptions().addProperty("plan_cache_mode", "force_generic_plan")
+              .addProperty("application_name", "tally-derived"))
+          .using(vertx).build();
+      // a query PostgreSQL has not answered when the caller stops waiting (30 s) is cancelled, not left running
+      Pool query = PgBuilder.pool().with(new PoolOptions().setMaxSize(config.storage().pgPoolSize()))
+          .connectingTo(pgUrl.connectOptions()
+              .addProperty("statement_timeout", config.query().statementTimeoutMs() + "ms")
+              .addProperty("application_name", "tally-query")).using(vertx).build();
+      return new Pools(writer, derived, query);
+    }
+  }
 
-    EventRing ring = new EventRing(wc.ringCapacity());
-    metrics.bufferedGauge(ring::occupancy);
+  private static Redis redis(Vertx vertx, String url, TallyConfig.Redis rc) {
+    return Redis.createClient(vertx, new RedisOptions().setConnectionString(url)
+        .setMaxPoolSize(rc.poolSize()).setMaxPoolWaiting(rc.poolWaiting())
+        .setMaxWaitingHandlers(rc.maxWaitingHandlers()));
+  }
+
+  /** PostgreSQL's health, checked every second with the query pool (readiness answers from it). */
+  private static StoreHealth watchHealth(Vertx vertx, Pool queryPool) {
     StoreHealth health = new StoreHealth();
     vertx.setPeriodic(1000, id -> queryPool.query("SELECT 1").execute()
         .onSuccess(r -> health.markUp())
         .onFailure(err -> health.markDown(err.getMessage())));
-    RedisCounters counters = new RedisCounters(redis, config.redis(), metrics);
-    LiveFeed live = new LiveFeed(200);
-    io.tally.query.EventTimeline timeline = new io.tally.query.EventTimeline(queryPool);
-    BatchWriterVerticle writer = new BatchWriterVerticle(ring, writerPool, derivedPool, wc, metrics, health, (stored, xid) -> {
-      timeline.committed(stored, xid);
-      counters.record(stored);
-      live.record(stored);
-      vertx.eventBus().publish(Addresses.EVENTS_COMMITTED, summary(stored));
-    });
-    ServerState state = new ServerState();
-    KeyAuth auth = new KeyAuth(config.projects());
-    TallyConfig.Ingest ic = config.ingest();
-    TallyConfig.Enrich ec = config.enrich();
-    EventCatalog catalog = EventCatalog.load(ec.eventTypesFile());
+    return health;
+  }
+
+  private static EventParser parser(TallyConfig.Ingest ic, EventCatalog catalog) {
+    return new EventParser(ic.maxEventBytes(), ic.maxBatchEvents(), TimeUnit.HOURS.toMillis(ic.maxFutureSkewHours()),
+        catalog);
+  }
+
+  /** User agents, geo-IP, client addresses and server-cut sessions (re-opened from the sessions table). */
+  private static Enricher enricher(TallyConfig.Enrich ec, Pool queryPool, MicrometerTallyMetrics metrics)
+      throws Exception {
     UserAgentParser.warmUp();
     GeoIpLookup geo = GeoIpLookup.open(ec.geoipDatabase());
     LOG.info("geo-IP: " + (!geo.enabled() ? "off (enrich.geoipDatabase is none): locations stay empty"
@@ -177,53 +269,55 @@ public final class Tally {
             : "; for regions and cities set enrich.geoipDatabase to a city database (README, Enrichment)")));
     Sessionizer sessionizer = new Sessionizer(Duration.ofMinutes(ec.sessionTimeoutMinutes()));
     warmSessions(queryPool, sessionizer, ec.sessionTimeoutMinutes());
-    Enricher enricher = new Enricher(new UserAgentParser(ec.userAgentCacheSize()), geo,
-        new ClientAddress(ec.trustedProxies()), sessionizer, metrics);
-    io.tally.lifecycle.Jdbc jdbc = new io.tally.lifecycle.Jdbc(pgUrl);
-    io.tally.lifecycle.Suppressions suppressions = new io.tally.lifecycle.Suppressions();
-    try (java.sql.Connection c = jdbc.open()) {
+    return new Enricher(new UserAgentParser(ec.userAgentCacheSize()), geo, new ClientAddress(ec.trustedProxies()),
+        sessionizer, metrics);
+  }
+
+  private static Suppressions loadSuppressions(PgUrl pgUrl) throws Exception {
+    Suppressions suppressions = new Suppressions();
+    try (java.sql.Connection c = new Jdbc(pgUrl).open()) {
       suppressions.load(c);
     }
-    io.tally.lifecycle.ArchiveStore archives = new io.tally.lifecycle.ArchiveStore(config.lifecycle().archiveDir());
-    java.util.concurrent.locks.Lock archiveLock = new java.util.concurrent.locks.ReentrantLock();
-    io.tally.lifecycle.LifecycleVerticle lifecycle = new io.tally.lifecycle.LifecycleVerticle(
-        new io.tally.lifecycle.RetentionJob(jdbc, config.projects(), config.lifecycle(), archives, archiveLock),
-        new io.tally.lifecycle.PersonData(jdbc, archives, archiveLock), suppressions, redis, config);
-    IngestService ingest = new IngestService(ring,
-        new EventParser(ic.maxEventBytes(), ic.maxBatchEvents(), TimeUnit.HOURS.toMillis(ic.maxFutureSkewHours()),
-            catalog),
-        enricher, metrics, state, ic.retryAfterMs(), suppressions);
-    int port = config.http().port() == 0 ? freePort() : config.http().port();
-    TallyConfig httpConfig = config.withHttp(new TallyConfig.Http(config.http().host(), port,
-        config.http().instances()));
-    List<HttpServerVerticle> http = new CopyOnWriteArrayList<>();
-    Tally tally = new Tally(config, pg, redisServer, pgUrl, vertx, ring, state, http, writer, port);
-    tally.lifecycle = lifecycle;
-    try {
-      vertx.deployVerticle(writer)
-          .compose(id -> vertx.deployVerticle(lifecycle))
-          // a worker verticle: its in-memory indexes (persons, patterns) are summed over in CPU-bound passes of
-          // up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
-          // its handlers one at a time, so the indexes stay confined to it
-          .compose(id -> vertx.deployVerticle(new AnalyticsQueryVerticle(queryPool, redis, metrics,
-              config.projects(), catalog, timeline,
-              new io.tally.insight.WebhookAddresses(config.alerts().allowedWebhookNetworks())),
-              new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
-          .compose(id -> vertx.deployVerticle(new DashboardVerticle(queryPool)))
-          .compose(id -> vertx.deployVerticle(() -> {
-            HttpServerVerticle v = new HttpServerVerticle(httpConfig, auth, ingest, state, health, registry,
-                catalog, live);
-            http.add(v);
-            return v;
-          }, new DeploymentOptions().setInstances(config.http().instances())))
-          // generous: after a crash with many un-derived events the writer re-derives them first (logged per step)
-          .toCompletionStage().toCompletableFuture().get(6, TimeUnit.HOURS);
-    } catch (Exception e) {
-      LOG.error("start failed, stopping what was started", e);
-      tally.shutdown().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      throw e;
-    }
-    return tally;
+    return suppressions;
+  }
+
+  /** Retention, archives, person deletion and export. */
+  private static LifecycleVerticle lifecycle(TallyConfig config, PgUrl pgUrl, Redis redis, Suppressions suppressions) {
+    Jdbc jdbc = new Jdbc(pgUrl);
+    ArchiveStore archives = new ArchiveStore(config.lifecycle().archiveDir());
+    Lock archiveLock = new ReentrantLock();
+    return new LifecycleVerticle(new RetentionJob(jdbc, config.projects(), config.lifecycle(), archives, archiveLock),
+        new PersonData(jdbc, archives, archiveLock), suppressions, redis, config);
+  }
+
+  /**
+   * The query verticle, deployed as a worker: its in-memory indexes (persons, patterns) are summed over in CPU-bound
+   * passes of up to a few hundred ms at 10M events, which must not hold an event loop; a worker context still runs
+   * its handlers one at a time, so the indexes stay confined to it.
+   */
+  private static AnalyticsQueryVerticle queryVerticle(TallyConfig config, Pool queryPool, Redis redis,
+                                                      MicrometerTallyMetrics metrics, EventCatalog catalog,
+                                                      EventTimeline timeline) {
+    InsightModule insights = new InsightModule(queryPool, catalog, metrics,
+        new WebhookAddresses(config.alerts().allowedWebhookNetworks()), config.query());
+    return new AnalyticsQueryVerticle(queryPool, redis, metrics, config.projects(), catalog, timeline,
+        List.of(insights), config.query());
+  }
+
+  /** Every feature's routes, in the order they are mounted. */
+  private static List<RouteGroup> routes(Vertx vertx, TallyConfig httpConfig, IngestService ingest, ServerState state,
+                                         EventCatalog catalog, LiveFeed live) {
+    // pages of the projects' allowed origins may write (CORS of the write routes, the WebSocket's Origin check)
+    BrowserOrigins origins = new BrowserOrigins(httpConfig.projects(), httpConfig.ingest().allowedOrigins());
+    return List.of(
+        new IngestRoutes(vertx, httpConfig.ingest(), ingest, state, catalog, origins),
+        (router, keys, perimeter) -> new SdkRoutes(keys, ingest, catalog, httpConfig.ingest(), origins).mount(router),
+        (router, keys, perimeter) -> new ClientAssets().mount(router),
+        new QueryRoutes(vertx),
+        new InsightRoutes(vertx),
+        (router, keys, perimeter) -> new PrivacyRoutes(vertx, keys).mount(router),
+        (router, keys, perimeter) -> new DashboardRoutes(vertx, keys, live, httpConfig.http().host(),
+            httpConfig.http().port()).mount(router));
   }
 
   /** The collector flags README.md recommends: under load they halve the young pauses that set the ack tail. */
@@ -312,7 +406,7 @@ public final class Tally {
   }
 
   public PgUrl pgUrl() {
-    return pgUrl;
+    return servers.pgUrl();
   }
 
   public TallyConfig config() {
@@ -320,7 +414,7 @@ public final class Tally {
   }
 
   /** Retention runs, person deletion and export. */
-  public io.tally.lifecycle.LifecycleVerticle lifecycle() {
+  public LifecycleVerticle lifecycle() {
     return lifecycle;
   }
 
@@ -330,14 +424,14 @@ public final class Tally {
    */
   public Future<Void> shutdown() {
     state.startClosing();
-    return writer.drain(SHUTDOWN_DRAIN_MS)
+    return writer.drain(config.writer().shutdownDrainMs())
         .recover(err -> Future.succeededFuture(false))
         .compose(drained -> {
           if (!drained) {
             // under load the derived tables' last sync (every waiting row) can take longer than the drain allows
             LOG.warn("shutdown: not fully drained within {} ms: {} events left unacked in the ring (clients will "
                 + "retry); derived rows not yet written are re-derived from the stored events at the next start",
-                SHUTDOWN_DRAIN_MS, ring.occupancy());
+                config.writer().shutdownDrainMs(), ring.occupancy());
           }
           for (ServerWebSocket ws : new ArrayList<>(state.sockets())) {
             ws.close((short) 1001, "server shutting down");
@@ -358,15 +452,15 @@ public final class Tally {
 
   private void stopEmbedded() {
     try {
-      if (embeddedRedis != null) {
-        embeddedRedis.close();
+      if (servers.embeddedRedis() != null) {
+        servers.embeddedRedis().close();
       }
     } catch (RuntimeException e) {
       LOG.warn("stopping embedded Redis failed: {}", e.toString());
     }
     try {
-      if (embeddedPg != null) {
-        embeddedPg.close();
+      if (servers.embeddedPg() != null) {
+        servers.embeddedPg().close();
       }
     } catch (RuntimeException e) {
       LOG.warn("stopping embedded PostgreSQL failed: {}", e.toString());

@@ -1,6 +1,6 @@
 package io.tally.compat;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.tally.event.EventCatalog;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

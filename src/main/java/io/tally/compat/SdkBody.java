@@ -1,6 +1,6 @@
 package io.tally.compat;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;

@@ -1,12 +1,12 @@
 package io.tally.compat;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.tally.config.TallyConfig;
 import io.tally.enrich.Enricher;
 import io.tally.event.EventCatalog;
 import io.tally.ingest.BrowserOrigins;
 import io.tally.ingest.IngestService;
-import io.tally.ingest.KeyAuth;
+import io.tally.auth.KeyAuth;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
@@ -99,7 +99,7 @@ public final class SdkRoutes {
           throw ApiError.unauthorized("missing write key: send it as the HTTP Basic user name (Segment, RudderStack),"
               + " as writeKey in the body (Segment) or as api_key / token (PostHog)");
         }
-        principal = auth.forClient(req).authenticate(null, batch.bodyKey(), KeyAuth.Role.WRITE);
+        principal = auth.forClient(req).authenticate((String) null, batch.bodyKey(), KeyAuth.Role.WRITE);
       }
       String origin = req.getHeader("Origin");
       if (origin != null && !origins.allows(principal.project(), origin)) {

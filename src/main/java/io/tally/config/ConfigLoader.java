@@ -197,12 +197,16 @@ public final class ConfigLoader {
         r.longIn("writer.retryBackoffMaxMs", 1, 600_000),
         r.intIn("writer.partitionDaysAhead", 1, 366),
         r.longIn("writer.derivedFlushMs", 50, 600_000),
-        r.longIn("writer.derivedRefreshMs", 0, 3_600_000));
+        r.longIn("writer.derivedRefreshMs", 0, 3_600_000),
+        r.longIn("writer.shutdownDrainMs", 0, 600_000));
     TallyConfig.Redis redis = new TallyConfig.Redis(
         r.longIn("redis.minuteTtlSeconds", 3600, 30L * 86400),
         r.longIn("redis.userTtlSeconds", 60, 3650L * 86400),
         r.longIn("redis.dayTtlSeconds", 86400, 3650L * 86400),
-        r.intIn("redis.maxInFlightUpdates", 1, 1024));
+        r.intIn("redis.maxInFlightUpdates", 1, 1024),
+        r.intIn("redis.poolSize", 1, 1024),
+        r.intIn("redis.poolWaiting", 1, 1_000_000),
+        r.intIn("redis.maxWaitingHandlers", 1024, 16 << 20));
     List<String> proxies = r.strings("enrich.trustedProxies");
     for (String cidr : proxies) {
       if (!cidr.matches("[0-9a-fA-F:.]+(/[0-9]{1,3})?")) {
@@ -218,7 +222,35 @@ public final class ConfigLoader {
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
     return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json, ingest), lifecycle(json),
-        perimeter(r), alerts(json));
+        perimeter(r), alerts(json), query(json));
+  }
+
+  /** The optional {@code query} section; a missing key takes its default. */
+  private static TallyConfig.Query query(JsonObject json) {
+    TallyConfig.Query d = TallyConfig.Query.DEFAULTS;
+    Object raw = json.getValue("query");
+    if (raw == null) {
+      return d;
+    }
+    if (!(raw instanceof JsonObject q)) {
+      throw new ConfigException("query must be an object");
+    }
+    Reader r = new Reader(json);
+    return new TallyConfig.Query(
+        q.containsKey("maxAnswerBytes") ? r.intIn("query.maxAnswerBytes", 256, 1 << 30) : d.maxAnswerBytes(),
+        q.containsKey("statementTimeoutMs") ? r.longIn("query.statementTimeoutMs", 100, 3_600_000)
+            : d.statementTimeoutMs(),
+        q.containsKey("insightBudgetMs") ? r.longIn("query.insightBudgetMs", 0, 60_000) : d.insightBudgetMs(),
+        q.containsKey("patternWarmMs") ? r.longIn("query.patternWarmMs", 1_000, 86_400_000) : d.patternWarmMs(),
+        q.containsKey("alertScanMs") ? r.longIn("query.alertScanMs", 1_000, 86_400_000) : d.alertScanMs(),
+        q.containsKey("patternIndexBulkThreshold") ? r.intIn("query.patternIndexBulkThreshold", 1, 10_000_000)
+            : d.patternIndexBulkThreshold(),
+        q.containsKey("timelineMaxEvents") ? r.longIn("query.timelineMaxEvents", 0, Long.MAX_VALUE / 2)
+            : d.timelineMaxEvents(),
+        q.containsKey("timelineMaxInbox") ? r.longIn("query.timelineMaxInbox", 1_000, 1_000_000_000)
+            : d.timelineMaxInbox(),
+        q.containsKey("timelineLoadDelayMs") ? r.longIn("query.timelineLoadDelayMs", 0, 600_000)
+            : d.timelineLoadDelayMs());
   }
 
   /** The {@code http.*} keys beyond host, port and instances. */

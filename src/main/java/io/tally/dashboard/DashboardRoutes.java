@@ -1,8 +1,9 @@
 package io.tally.dashboard;
 
-import io.tally.ApiError;
-import io.tally.event.Addresses;
-import io.tally.ingest.KeyAuth;
+import io.tally.auth.KeyAuth;
+import io.tally.error.ApiError;
+import io.tally.http.BodyLimit;
+import io.tally.query.QueryParams;
 import io.tally.query.QueryRoutes;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -54,8 +55,8 @@ public final class DashboardRoutes {
       new LiveSocket(vertx, auth.forClient(ctx.request()), feed).handle(ctx);
     });
     router.get("/v1/users/:id/events").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.QUERY_USER_EVENTS, QueryRoutes.period(ctx, Duration.ofDays(30))
-            .put("userId", ctx.pathParam("id")).put("limit", QueryRoutes.intParam(ctx, "limit", 1, 1000, 50))));
+        .handler(ctx -> forward(ctx, DashboardAddresses.QUERY_USER_EVENTS, QueryParams.period(ctx, Duration.ofDays(30))
+            .put("userId", ctx.pathParam("id")).put("limit", QueryParams.intParam(ctx, "limit", 1, 1000, 50))));
     savedRoutes(router, "/v1/segments", "segment");
     savedRoutes(router, "/v1/saved-funnels", "funnel");
     router.get("/v1/export/:view").handler(auth.require(KeyAuth.Role.READ))
@@ -74,13 +75,14 @@ public final class DashboardRoutes {
 
   private void savedRoutes(Router router, String path, String kind) {
     router.get(path).handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_LIST, base(ctx, kind)));
+        .handler(ctx -> forward(ctx, DashboardAddresses.DASHBOARD_SAVED_LIST, base(ctx, kind)));
     router.put(path + "/:name").handler(auth.require(KeyAuth.Role.READ))
+        .handler(new BodyLimit(MAX_BODY, null).mark())
         .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY))
-        .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_PUT, base(ctx, kind).put("name", name(ctx))
+        .handler(ctx -> forward(ctx, DashboardAddresses.DASHBOARD_SAVED_PUT, base(ctx, kind).put("name", name(ctx))
             .put("body", kind.equals("segment") ? segment(ctx) : funnel(ctx))));
     router.delete(path + "/:name").handler(auth.require(KeyAuth.Role.READ))
-        .handler(ctx -> forward(ctx, Addresses.DASHBOARD_SAVED_DELETE, base(ctx, kind).put("name", name(ctx))));
+        .handler(ctx -> forward(ctx, DashboardAddresses.DASHBOARD_SAVED_DELETE, base(ctx, kind).put("name", name(ctx))));
   }
 
   private static JsonObject base(RoutingContext ctx, String kind) {

@@ -1,7 +1,6 @@
 package io.tally.dashboard;
 
-import io.tally.ApiError;
-import io.tally.event.Addresses;
+import io.tally.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -26,10 +25,10 @@ public final class DashboardVerticle extends VerticleBase {
     SavedViews saved = new SavedViews(pool);
     RecentEvents recent = new RecentEvents(pool);
     return Future.all(List.of(
-        consume(Addresses.DASHBOARD_SAVED_LIST, saved::list),
-        consume(Addresses.DASHBOARD_SAVED_PUT, saved::save),
-        consume(Addresses.DASHBOARD_SAVED_DELETE, saved::delete),
-        consume(Addresses.QUERY_USER_EVENTS, recent::ofUser)));
+        consume(DashboardAddresses.DASHBOARD_SAVED_LIST, saved::list),
+        consume(DashboardAddresses.DASHBOARD_SAVED_PUT, saved::save),
+        consume(DashboardAddresses.DASHBOARD_SAVED_DELETE, saved::delete),
+        consume(DashboardAddresses.QUERY_USER_EVENTS, recent::ofUser)));
   }
 
   private Future<Void> consume(String address, Function<JsonObject, Future<JsonObject>> handler) {

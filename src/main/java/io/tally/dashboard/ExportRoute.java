@@ -1,7 +1,6 @@
 package io.tally.dashboard;
 
-import io.tally.ApiError;
-import io.vertx.core.Future;
+import io.tally.error.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;

@@ -1,13 +1,13 @@
 package io.tally.dashboard;
 
-import io.tally.event.Addresses;
+import io.tally.store.StoreAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 
 /**
  * One live connection's pushes, whatever carries them (SSE or WebSocket): a {@code hello} with the recent tail, then
- * on the writer's commit notices ({@link Addresses#EVENTS_COMMITTED}), at most every {@value #COALESCE_MS} ms, a
+ * on the writer's commit notices ({@link StoreAddresses#EVENTS_COMMITTED}), at most every {@value #COALESCE_MS} ms, a
  * {@code commit}: how many live events (bots and late events excluded: {@link LiveFeed#record}) were committed since
  * the last push and the newest of them with their enrichment. A quiet project costs one keep-alive every
  * {@value #HEARTBEAT_MS} ms.
@@ -50,7 +50,7 @@ final class LivePush {
       close();
       return;
     }
-    consumer = vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_COMMITTED, m -> committed(m.body()));
+    consumer = vertx.eventBus().<JsonObject>consumer(StoreAddresses.EVENTS_COMMITTED, m -> committed(m.body()));
     heartbeat = vertx.setPeriodic(HEARTBEAT_MS, id -> {
       if (!sink.keepAlive()) {
         close();

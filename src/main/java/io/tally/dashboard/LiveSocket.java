@@ -1,7 +1,7 @@
 package io.tally.dashboard;
 
-import io.tally.ApiError;
-import io.tally.ingest.KeyAuth;
+import io.tally.auth.KeyAuth;
+import io.tally.error.ApiError;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.ServerWebSocket;

@@ -1,6 +1,6 @@
 package io.tally.dashboard;
 
-import io.tally.ingest.KeyAuth;
+import io.tally.auth.KeyAuth;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;

@@ -1,6 +1,6 @@
 package io.tally.dashboard;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

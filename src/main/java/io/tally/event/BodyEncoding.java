@@ -1,6 +1,6 @@
 package io.tally.event;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 
 /**
  * Refuses a body that is not UTF-8 before Jackson sees it. Jackson would detect UTF-16 and UTF-32 from the first

@@ -3,7 +3,7 @@ package io.tally.event;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 
 /** Turns the parser's failures into 400 answers naming the body, in words of the API rather than of Jackson. */
 final class JsonFailures {

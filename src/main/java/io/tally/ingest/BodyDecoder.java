@@ -1,6 +1,6 @@
 package io.tally.ingest;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

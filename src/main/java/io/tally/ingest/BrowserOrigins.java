@@ -1,6 +1,7 @@
 package io.tally.ingest;
 
-import io.tally.ApiError;
+import io.tally.auth.KeyAuth;
+import io.tally.error.ApiError;
 import io.tally.config.ProjectConfig;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;

@@ -1,16 +1,19 @@
 package io.tally.ingest;
 
-import io.tally.ApiError;
+import io.tally.auth.KeyAuth;
+import io.tally.auth.Perimeter;
+import io.tally.auth.TokenBucket;
 import io.tally.buffer.EventRing;
 import io.tally.buffer.IngestTicket;
 import io.tally.buffer.PendingEvent;
 import io.tally.config.ProjectConfig;
 import io.tally.enrich.Enricher;
-import io.tally.lifecycle.Suppressions;
+import io.tally.error.ApiError;
 import io.tally.event.Event;
 import io.tally.event.EventParser;
 import io.tally.event.ParsedBody;
 import io.tally.event.Rejection;
+import io.tally.http.ServerState;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -36,15 +39,15 @@ public final class IngestService {
   private final ServerState state;
   private final long retryAfterMs;
   private final Enricher enricher;
-  private final Suppressions suppressions;
+  private final SuppressionList suppressions;
 
   public IngestService(EventRing ring, EventParser parser, Enricher enricher, TallyMetrics metrics,
                        ServerState state, long retryAfterMs) {
-    this(ring, parser, enricher, metrics, state, retryAfterMs, new Suppressions());
+    this(ring, parser, enricher, metrics, state, retryAfterMs, SuppressionList.NONE);
   }
 
   public IngestService(EventRing ring, EventParser parser, Enricher enricher, TallyMetrics metrics,
-                       ServerState state, long retryAfterMs, Suppressions suppressions) {
+                       ServerState state, long retryAfterMs, SuppressionList suppressions) {
     this.suppressions = suppressions;
     this.enricher = enricher;
     this.ring = ring;
@@ -111,7 +114,7 @@ public final class IngestService {
       metrics.eventsRejected("rate_limited", events);
       Perimeter perimeter = state.perimeter();
       if (perimeter != null) {
-        perimeter.metrics.rateLimited("write");
+        perimeter.metrics().rateLimited("write");
       }
       throw KeyAuth.rateLimited(principal, wait);
     }

@@ -2,9 +2,11 @@ package io.tally.ingest;
 
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
-import io.tally.ApiError;
+import io.tally.auth.KeyAuth;
 import io.tally.config.TallyConfig;
 import io.tally.enrich.Enricher;
+import io.tally.error.ApiError;
+import io.tally.http.ServerState;
 import io.tally.metrics.PerimeterMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

@@ -1,8 +1,10 @@
 package io.tally.ingest;
 
-import io.tally.ApiError;
+import io.tally.auth.KeyAuth;
 import io.tally.config.TallyConfig;
 import io.tally.enrich.Enricher;
+import io.tally.error.ApiError;
+import io.tally.http.ServerState;
 import io.tally.metrics.PerimeterMetrics;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;

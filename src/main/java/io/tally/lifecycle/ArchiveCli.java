@@ -1,7 +1,7 @@
 package io.tally.lifecycle;
 
 import io.tally.config.TallyConfig;
-import io.tally.store.EmbeddedPostgresServer;
+import io.tally.embedded.EmbeddedPostgresServer;
 import io.tally.store.Migrations;
 import io.tally.store.PgUrl;
 import io.vertx.core.json.JsonObject;

@@ -1,8 +1,8 @@
 package io.tally.lifecycle;
 
-import io.tally.ApiError;
 import io.tally.config.TallyConfig;
-import io.tally.event.Addresses;
+import io.tally.derive.DerivedAddresses;
+import io.tally.error.ApiError;
 import io.tally.realtime.RedisKeys;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -56,8 +56,8 @@ public final class LifecycleVerticle extends VerticleBase {
     vertx.setPeriodic(period, period, id -> runRetention(LocalDate.now(ZoneOffset.UTC))
         .onFailure(err -> LOG.warn("retention run failed, retried next period: {}", err.toString())));
     return Future.all(
-        vertx.eventBus().<JsonObject>consumer(Addresses.PRIVACY_DELETE, this::delete).completion(),
-        vertx.eventBus().<JsonObject>consumer(Addresses.PRIVACY_EXPORT, this::export).completion());
+        vertx.eventBus().<JsonObject>consumer(PrivacyAddresses.PRIVACY_DELETE, this::delete).completion(),
+        vertx.eventBus().<JsonObject>consumer(PrivacyAddresses.PRIVACY_EXPORT, this::export).completion());
   }
 
   @Override
@@ -83,7 +83,7 @@ public final class LifecycleVerticle extends VerticleBase {
       return;
     }
     // rewritten: events left the table other than by a person's deletion (retention), so indexes holding events reload
-    vertx.eventBus().publish(Addresses.DERIVED_FLUSHED, new JsonObject().put("merged", new JsonArray(projects))
+    vertx.eventBus().publish(DerivedAddresses.DERIVED_FLUSHED, new JsonObject().put("merged", new JsonArray(projects))
         .put("deleted", new JsonArray(new ArrayList<>(deleted))).put("rewritten", deleted.isEmpty()));
   }
 
@@ -131,7 +131,7 @@ public final class LifecycleVerticle extends VerticleBase {
    */
   private Future<Void> syncDerived() {
     long wait = 2 * config.writer().derivedFlushMs() + 200;
-    return vertx.eventBus().request(Addresses.DERIVED_SYNC, null,
+    return vertx.eventBus().request(DerivedAddresses.DERIVED_SYNC, null,
             new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(Math.max(wait, 10_000)))
         .<Void>mapEmpty()
         .recover(err -> {

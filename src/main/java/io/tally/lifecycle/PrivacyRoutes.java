@@ -1,8 +1,7 @@
 package io.tally.lifecycle;
 
-import io.tally.ApiError;
-import io.tally.event.Addresses;
-import io.tally.ingest.KeyAuth;
+import io.tally.auth.KeyAuth;
+import io.tally.error.ApiError;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
@@ -34,11 +33,11 @@ public final class PrivacyRoutes {
       } else {
         throw ApiError.badRequest("suppress", "suppress must be true or false");
       }
-      forward(ctx, Addresses.PRIVACY_DELETE, new JsonObject().put("projectId", p.projectId())
+      forward(ctx, PrivacyAddresses.PRIVACY_DELETE, new JsonObject().put("projectId", p.projectId())
           .put("userId", userId(ctx)).put("suppress", suppress));
     });
     router.get("/v1/users/:id/export").handler(auth.require(KeyAuth.Role.ADMIN)).handler(ctx ->
-        forward(ctx, Addresses.PRIVACY_EXPORT, new JsonObject().put("projectId", KeyAuth.principal(ctx).projectId())
+        forward(ctx, PrivacyAddresses.PRIVACY_EXPORT, new JsonObject().put("projectId", KeyAuth.principal(ctx).projectId())
             .put("userId", userId(ctx))));
   }
 

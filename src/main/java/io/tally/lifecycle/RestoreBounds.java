@@ -1,6 +1,6 @@
 package io.tally.lifecycle;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.tally.event.EventCatalog;
 import io.tally.event.EventParser;
 import io.tally.event.ParsedBody;

@@ -1,5 +1,7 @@
 package io.tally.lifecycle;
 
+import io.tally.ingest.SuppressionList;
+
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -15,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Read on the ingest event loops, written by the deletion worker: concurrent sets, and a per-event hash only for
  * projects that have any.
  */
-public final class Suppressions {
+public final class Suppressions implements SuppressionList {
   private final Map<String, Set<String>> byProject = new ConcurrentHashMap<>();
 
   /** sha256(project ':' id) in hex: what the deletion list stores instead of the id. */
@@ -45,6 +47,7 @@ public final class Suppressions {
   }
 
   /** Whether an event of this project carrying these ids must be dropped. */
+  @Override
   public boolean suppressed(String project, String userId, String anonymousId) {
     Set<String> s = byProject.get(project);
     if (s == null || s.isEmpty()) {

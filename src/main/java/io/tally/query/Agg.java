@@ -17,9 +17,9 @@ import java.util.List;
  * whole hours of the period and from raw events for its ragged edges (or from raw events only when the grouping
  * needs a column the rollup does not keep). Bots are excluded.
  */
-final class Agg {
+public final class Agg {
   /** Sums of one (key, type) group. */
-  record Row2(String key, String type, long events, double tokens, double cost, double amount, double rtSum, long rtN,
+  public record Row2(String key, String type, long events, double tokens, double cost, double amount, double rtSum, long rtN,
               double durSum, long durN) {}
 
   /**
@@ -27,7 +27,7 @@ final class Agg {
    * rollup cannot serve it), over raw {@code events} columns and over {@code rollup_minute_t} columns (minute, type;
    * null: not served, and never with filters or dimensions); all must yield text.
    */
-  record Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr,
+  public record Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr,
                boolean pages) {
     static final Group NONE = new Group("''", "''", "''", false, "''", false);
     /**
@@ -36,15 +36,15 @@ final class Agg {
      */
     static final Group PAGE = new Group("nullif(path, '')", null, "page ->> 'path'", false, null, true);
 
-    Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr) {
+    public Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims, String minuteExpr) {
       this(dailyExpr, hourlyExpr, rawExpr, dims, minuteExpr, false);
     }
 
-    Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims) {
+    public Group(String dailyExpr, String hourlyExpr, String rawExpr, boolean dims) {
       this(dailyExpr, hourlyExpr, rawExpr, dims, null, false);
     }
 
-    Group(String dailyExpr, String hourlyExpr, String rawExpr) {
+    public Group(String dailyExpr, String hourlyExpr, String rawExpr) {
       this(dailyExpr, hourlyExpr, rawExpr, true, null, false);
     }
   }
@@ -52,7 +52,7 @@ final class Agg {
   private Agg() {
   }
 
-  static OffsetDateTime odt(Instant i) {
+  public static OffsetDateTime odt(Instant i) {
     return OffsetDateTime.ofInstant(i, ZoneOffset.UTC);
   }
 
@@ -92,7 +92,7 @@ final class Agg {
   }
 
   /** Appends the SQL filter conditions and their parameters. */
-  static String filterSql(Filters f, Tuple t, boolean rollup) {
+  public static String filterSql(Filters f, Tuple t, boolean rollup) {
     StringBuilder sb = new StringBuilder();
     if (f.provider() != null) {
       t.addString(f.provider());
@@ -119,13 +119,13 @@ final class Agg {
    * Aggregates over [from, to) grouped by (key, type); {@code types} (null = all) restricts the event types. Whole
    * UTC days come from the daily rollup, whole hours of the ragged days from the hourly one, the rest from events.
    */
-  static Future<List<Row2>> run(Pool pool, String project, Instant from, Instant to, Filters f, Group g,
+  public static Future<List<Row2>> run(Pool pool, String project, Instant from, Instant to, Filters f, Group g,
                                 List<String> types) {
     return run(pool, project, from, to, f, g, types, Instant.now());
   }
 
   /** As above, with the current time given (it decides which side of a ragged hour is cheaper to read raw). */
-  static Future<List<Row2>> run(Pool pool, String project, Instant from, Instant to, Filters f, Group g,
+  public static Future<List<Row2>> run(Pool pool, String project, Instant from, Instant to, Filters f, Group g,
                                 List<String> types, Instant now) {
     Tuple t = Tuple.tuple().addString(project);
     String typeCond = "";
@@ -279,12 +279,12 @@ final class Agg {
   }
 
   /** Totals per metric over aggregate rows (optionally only those of one key). */
-  static final class Totals {
+  public static final class Totals {
     long events;
     long messages;
-    long sent;
+    public long sent;
     long received;
-    long errors;
+    public long errors;
     long conversationsCreated;
     long conversationsCompleted;
     long pageViews;
@@ -292,12 +292,12 @@ final class Agg {
     double tokens;
     double cost;
     double revenue;
-    double rtSum;
-    long rtN;
+    public double rtSum;
+    public long rtN;
     double loadSum;
     long loadN;
 
-    void add(Row2 r) {
+    public void add(Row2 r) {
       events += r.events();
       switch (r.type()) {
         case "message_sent", "message_received" -> {
@@ -329,7 +329,7 @@ final class Agg {
     }
 
     /** The value of a summable metric (not active_users). */
-    double metric(String metric) {
+    public double metric(String metric) {
       return switch (metric) {
         case "events" -> events;
         case "messages" -> messages;
@@ -342,7 +342,7 @@ final class Agg {
     }
   }
 
-  static double div(double a, double b) {
+  public static double div(double a, double b) {
     return b == 0 ? 0 : a / b;
   }
 }

@@ -1,5 +1,7 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.TimelineProject;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -22,7 +24,7 @@ import java.util.UUID;
  * conditions evaluated in SQL as a bit mask), the best attempt of each person is found in memory, then the drop-off
  * reasons are counted from the dropped persons' events. Both paths give the same answer (tested).
  */
-final class FunnelQuery {
+public final class FunnelQuery {
   private final Pool pool;
   private final EventTimeline timeline;
 
@@ -34,7 +36,7 @@ final class FunnelQuery {
   /** One person's best attempt: the number of steps reached and the time of each. */
   record Attempt(int reached, long[] times) {}
 
-  Future<JsonObject> run(JsonObject q) {
+  public Future<JsonObject> run(JsonObject q) {
     String project = q.getString("projectId");
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
@@ -46,7 +48,7 @@ final class FunnelQuery {
       JsonObject where = steps.getJsonObject(i).getJsonObject("where");
       typesOnly &= where == null || where.isEmpty();
     }
-    EventTimeline.Project events = typesOnly && !q.getBoolean("raw", false) && timeline != null
+    TimelineProject events = typesOnly && !q.getBoolean("raw", false) && timeline != null
         ? timeline.project(project) : null;
     if (events != null) {
       return Future.succeededFuture(inMemory(q, events, from.toEpochMilli(), to.toEpochMilli(), windowMs, steps));
@@ -109,7 +111,7 @@ final class FunnelQuery {
   }
 
   /** The same funnel from the per-person timelines: best attempts, then the drop-off reasons, in one pass each. */
-  static JsonObject inMemory(JsonObject q, EventTimeline.Project events, long fromMs, long toMs, long windowMs,
+  static JsonObject inMemory(JsonObject q, TimelineProject events, long fromMs, long toMs, long windowMs,
                              JsonArray steps) {
     int n = steps.size();
     List<String> stepTypes = new ArrayList<>();
@@ -126,7 +128,7 @@ final class FunnelQuery {
       excluded[i] = id == null ? -1 : id;
     }
     for (int p = 0; p < events.persons(); p++) {
-      EventTimeline.Track track = events.tracks[p];
+      TimelineProject.Track track = events.tracks[p];
       long[] ev = track.ev;
       int lo = events.from(p, fromMs);
       int hi = events.from(p, toMs);

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /** Debug timing of an answer's parts: when all have completed, one line with each part's time since {@code t0}. */
-final class PartTimes {
+public final class PartTimes {
   private PartTimes() {
   }
 
@@ -15,7 +15,7 @@ final class PartTimes {
    * Logs "what: name1 N ms, name2 N ms, ..." at debug level once every part has completed ({@code what} is read then);
    * nothing is measured when debug is off.
    */
-  static void log(Logger log, Supplier<String> what, long t0, List<String> names, List<? extends Future<?>> parts) {
+  public static void log(Logger log, Supplier<String> what, long t0, List<String> names, List<? extends Future<?>> parts) {
     if (!log.isDebugEnabled()) {
       return;
     }

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * ({@link #mark} before computing, {@link #put} with that mark).
  * Used from the query verticle's (worker) context only.
  */
-final class QueryCache {
+public final class QueryCache {
   /** @param bytes the answer's size as JSON text (with its key), what the cache is bounded by */
   private record Entry(String project, long toMs, JsonObject result, int bytes) {}
 
@@ -38,7 +38,7 @@ final class QueryCache {
         .expireAfterWrite(ttl).executor(Runnable::run).build();
   }
 
-  static String key(String family, JsonObject q) {
+  public static String key(String family, JsonObject q) {
     return family + '|' + q.encode();
   }
 

@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.index.PersonIndex;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

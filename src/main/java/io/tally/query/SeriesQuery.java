@@ -1,5 +1,9 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
+import io.tally.index.TimelineProject;
+import io.tally.index.TimelineScans;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -21,7 +25,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** Time series of one metric, and one metric broken down by a dimension. */
-final class SeriesQuery {
+public final class SeriesQuery {
   static final Set<String> METRICS = Set.of("events", "active_users", "messages", "tokens", "cost", "errors",
       "revenue");
   static final Set<String> INTERVALS = Set.of("minute", "hour", "day");
@@ -43,9 +47,9 @@ final class SeriesQuery {
    * loaded). The
    * first bucket counts from {@code from}, the last up to {@code to}, as the SQL does.
    */
-  static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
+  public static Map<Instant, Double> activeFromTimeline(EventTimeline timeline, String project, List<Instant> buckets,
                                                  Instant from, Instant to, String interval, ZoneId zone, Filters f) {
-    EventTimeline.Project p = f.raw() || timeline == null ? null : timeline.project(project);
+    TimelineProject p = f.raw() || timeline == null ? null : timeline.project(project);
     if (p == null) {
       return null;
     }
@@ -60,8 +64,8 @@ final class SeriesQuery {
     bounds[0] = Math.max(bounds[0], from.toEpochMilli());
     bounds[buckets.size()] = Math.min(to.toEpochMilli(),
         next(buckets.get(buckets.size() - 1), interval, zone).toEpochMilli());
-    long[] counts = EventTimeline.distinctPerBucket(p, bounds, f.any()
-        ? EventTimeline.passing(p, f.provider(), f.model(), f.country(), f.device()) : null);
+    long[] counts = TimelineScans.distinctPerBucket(p, bounds, f.any()
+        ? TimelineScans.passing(p, f.provider(), f.model(), f.country(), f.device()) : null);
     for (int i = 0; i < counts.length; i++) {
       if (counts[i] > 0) {
         out.put(buckets.get(i), (double) counts[i]);
@@ -253,7 +257,7 @@ final class SeriesQuery {
     };
     Future<List<JsonObject>> rows;
     Future<Double> total;
-    EventTimeline.Project inMemory = metric.equals("active_users") && !f.raw() && timeline != null
+    TimelineProject inMemory = metric.equals("active_users") && !f.raw() && timeline != null
         ? timeline.project(project) : null;
     if (inMemory != null) {
       int dim = switch (dimension) {
@@ -265,8 +269,8 @@ final class SeriesQuery {
         case "browser" -> EventTimeline.BROWSER;
         default -> EventTimeline.PAGE;
       };
-      EventTimeline.PerValue per = EventTimeline.distinctPerValue(inMemory, dim,
-          EventTimeline.passing(inMemory, f.provider(), f.model(), f.country(), f.device()), from.toEpochMilli(),
+      TimelineScans.PerValue per = TimelineScans.distinctPerValue(inMemory, dim,
+          TimelineScans.passing(inMemory, f.provider(), f.model(), f.country(), f.device()), from.toEpochMilli(),
           to.toEpochMilli());
       List<JsonObject> list = new ArrayList<>();
       per.counts().forEach((k, v) -> list.add(new JsonObject().put("key", k).put("value", (double) v)));

@@ -1,5 +1,9 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
+import io.tally.index.TimelineProject;
+import io.tally.index.TimelineScans;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -19,7 +23,7 @@ import java.util.List;
  * filtered, persons, sessions and uptime come from the event timeline (raw events while it loads, or with
  * {@code raw}).
  */
-final class UsageQuery {
+public final class UsageQuery {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UsageQuery.class);
   private final Pool pool;
   private final PersonIndex index;
@@ -31,7 +35,7 @@ final class UsageQuery {
     this.timeline = timeline;
   }
 
-  Future<JsonObject> run(JsonObject q) {
+  public Future<JsonObject> run(JsonObject q) {
     String project = q.getString("projectId");
     Instant from = Instant.parse(q.getString("from"));
     Instant to = Instant.parse(q.getString("to"));
@@ -96,7 +100,7 @@ final class UsageQuery {
   }
 
   /** Filtered usage's persons (as {@link #users}), sessions (as {@link #sessions}) and uptime (as {@link #uptime}). */
-  record Filtered(long[] users, double[] sessions, double[] uptime) {}
+  public record Filtered(long[] users, double[] sessions, double[] uptime) {}
 
   /** Periods longer than this many minutes leave filtered uptime (and so the rest) to SQL: one int per minute. */
   private static final long MAX_MINUTES = 4L << 20;
@@ -112,15 +116,15 @@ final class UsageQuery {
       return null;
     }
     PersonIndex.Project people = index.project(project);
-    EventTimeline.Project p = people == null ? null : timeline.project(project);
+    TimelineProject p = people == null ? null : timeline.project(project);
     if (p == null) {
       return null;
     }
-    return filtered(p, people, EventTimeline.passing(p, f.provider(), f.model(), f.country(), f.device()),
+    return filtered(p, people, TimelineScans.passing(p, f.provider(), f.model(), f.country(), f.device()),
         prevFrom.toEpochMilli(), from.toEpochMilli(), to.toEpochMilli());
   }
 
-  static Filtered filtered(EventTimeline.Project p, PersonIndex.Project people, boolean[] pass, long prevFrom,
+  static Filtered filtered(TimelineProject p, PersonIndex.Project people, boolean[] pass, long prevFrom,
                            long from, long to) {
     Integer sentId = p.typeIds.get("message_sent");
     Integer errorId = p.typeIds.get("error");
@@ -138,7 +142,7 @@ final class UsageQuery {
     long retained = 0;
     for (int person = 0; person <= p.persons(); person++) {
       boolean orphans = person == p.persons();
-      EventTimeline.Track t = orphans ? p.orphans : p.tracks[person];
+      TimelineProject.Track t = orphans ? p.orphans : p.tracks[person];
       int lo = t.from(prevFrom);
       int mid = t.from(from);
       int hi = t.from(to);
@@ -289,7 +293,7 @@ final class UsageQuery {
   private Future<Boolean> dayLessAfter(PersonIndex.Project people, String project, Instant[] r, java.util.BitSet out) {
     int epochDay = (int) (r[0].getEpochSecond() / 86_400);
     long dayEnd = r[0].plus(1, ChronoUnit.DAYS).toEpochMilli();
-    EventTimeline.Project events = timeline == null ? null : timeline.project(project);
+    TimelineProject events = timeline == null ? null : timeline.project(project);
     if (events != null) {
       // the timeline holds every committed non-bot event per (identity-resolved) person: no probes
       java.util.BitSet gone = new java.util.BitSet();

@@ -1,6 +1,6 @@
 package io.tally.query;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -23,7 +23,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** The seed's UserAnalytics for one person over a period, from that person's events (index range) and sessions. */
-final class UserAnalyticsQuery {
+public final class UserAnalyticsQuery {
   /** The person's events in the period, grouped finely enough for every figure (a few hundred rows at most). */
   private static final String EVENTS = """
       WITH ev AS (
@@ -58,7 +58,7 @@ final class UserAnalyticsQuery {
     this.pool = pool;
   }
 
-  Future<JsonObject> run(JsonObject q, ZoneId zone) {
+  public Future<JsonObject> run(JsonObject q, ZoneId zone) {
     String project = q.getString("projectId");
     String user = q.getString("userId");
     Instant from = Instant.parse(q.getString("from"));

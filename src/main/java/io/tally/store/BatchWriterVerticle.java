@@ -2,21 +2,22 @@ package io.tally.store;
 
 import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
+import io.tally.derive.DerivedAddresses;
+import io.tally.derive.DerivedRepair;
+import io.tally.derive.DerivedVerticle;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Context;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hosts the single {@link BatchWriter} consuming the ring, and the periodic partition / dedupe maintenance; deploys
- * the {@link DerivedVerticle} that keeps the derived tables from the batches it commits. Stopping it waits (bounded)
- * until the ring is drained, every in-flight batch committed and the derived tables written.
+ * Hosts the single {@link BatchWriter} consuming the ring, and the periodic partition / dedupe maintenance; hands each
+ * committed batch to the {@link DerivedVerticle} (deployed before it) that keeps the derived tables. Stopping it waits
+ * (bounded) until the ring is drained, every in-flight batch committed and the derived tables written.
  */
 public final class BatchWriterVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(BatchWriterVerticle.class);
@@ -29,15 +30,19 @@ public final class BatchWriterVerticle extends VerticleBase {
   private final TallyMetrics metrics;
   private final StoreHealth health;
   private final CommitListener listener;
+  private final DerivedVerticle derived;
+  private final WriterProgress progress;
   private BatchWriter writer;
-  private DerivedVerticle derived;
 
   /**
    * {@code pool} writes the events (one connection per batch in flight); {@code derivedPool} the derived tables, the
    * crash repair and partition upkeep, which no acknowledgement waits for.
    */
   public BatchWriterVerticle(EventRing ring, Pool pool, Pool derivedPool, TallyConfig.Writer cfg,
-                             TallyMetrics metrics, StoreHealth health, CommitListener listener) {
+                             TallyMetrics metrics, StoreHealth health, DerivedVerticle derived,
+                             WriterProgress progress, CommitListener listener) {
+    this.derived = derived;
+    this.progress = progress;
     this.ring = ring;
     this.pool = pool;
     this.derivedPool = derivedPool;
@@ -53,30 +58,21 @@ public final class BatchWriterVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Context writerContext = context;
-    derived = new DerivedVerticle(derivedPool, cfg, metrics, caller -> {
-      Promise<Long> p = Promise.promise();
-      // asked on the writer's context, answered on the caller's: after every batch handed over before the answer
-      writerContext.runOnContext(v -> {
-        long oldest = writer.oldestPendingMs();
-        caller.runOnContext(x -> p.complete(oldest));
-      });
-      return p.future();
-    });
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);
       listener.committed(stored, xid);
     });
+    progress.attach(writerContext, writer);
     // a notice not from a flush of the updater (a person deleted, retention, an identity merge) may have removed the
     // events holding a session's context
-    vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(io.tally.event.Addresses.DERIVED_FLUSHED, m -> {
+    vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> {
       if (!m.body().containsKey("personDays")) {
         writer.forgetStoredContexts();
       }
     });
     PartitionMaintainer maintainer = new PartitionMaintainer(derivedPool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
-    return vertx.deployVerticle(derived, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-        .compose(id -> maintainer.ensurePartitions())
+    return maintainer.ensurePartitions()
         .onSuccess(n -> LOG.info("event partitions ready ({} created)", n))
         // after a crash, sessions and people are re-derived before new events are written
         .compose(n -> new DerivedRepair(derivedPool, metrics).run())

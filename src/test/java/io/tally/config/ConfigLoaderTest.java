@@ -146,6 +146,29 @@ class ConfigLoaderTest {
     assertTrue(e.getMessage().contains(key), e.getMessage());
   }
 
+  /** Verifies that the former JVM properties and start-up constants are configuration keys, settable by env. */
+  @Test
+  void verifiesThatTheQueryRedisAndDrainKnobsAreKeysWithDefaultsAndVariables() {
+    // GIVEN the shipped defaults THEN the knobs hold the values they had as constants
+    TallyConfig d = ConfigLoader.bind(ConfigLoader.defaults());
+    assertEquals(TallyConfig.Query.DEFAULTS, d.query());
+    assertEquals(16 << 20, d.query().maxAnswerBytes());
+    assertEquals(25_000, d.query().statementTimeoutMs());
+    assertEquals(8, d.redis().poolSize());
+    assertEquals(65_536, d.redis().maxWaitingHandlers());
+    assertEquals(7_000, d.writer().shutdownDrainMs());
+    // WHEN variables set them THEN they take
+    TallyConfig c = withEnv(Map.of("TALLY_QUERY_MAX_ANSWER_BYTES", "1000", "TALLY_QUERY_TIMELINE_LOAD_DELAY_MS", "300",
+        "TALLY_REDIS_POOL_SIZE", "3", "TALLY_WRITER_SHUTDOWN_DRAIN_MS", "1234"));
+    assertEquals(1000, c.query().maxAnswerBytes());
+    assertEquals(300, c.query().timelineLoadDelayMs());
+    assertEquals(3, c.redis().poolSize());
+    assertEquals(1234, c.writer().shutdownDrainMs());
+    // AND a bad value names its key
+    assertMessage(Map.of("TALLY_QUERY_MAX_ANSWER_BYTES", "1"), "query.maxAnswerBytes");
+    assertMessage(Map.of("TALLY_REDIS_POOL_SIZE", "0"), "redis.poolSize");
+  }
+
   private static void assertMessage(Map<String, String> env, String key) {
     ConfigException e = assertThrows(ConfigException.class, () -> withEnv(env));
     assertTrue(e.getMessage().contains(key), e.getMessage());

@@ -2,9 +2,7 @@ package io.tally.dashboard;
 
 import io.tally.support.Db;
 import io.tally.support.Eventually;
-import io.tally.support.Http;
 import io.tally.support.TestTally;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,6 +1,6 @@
 package io.tally.event;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import io.tally.event.EventCases.Breaker;
 import io.tally.event.EventCases.Edge;
 import io.tally.event.EventCases.Outcome;
@@ -24,7 +24,6 @@ import static io.tally.event.EventCases.SKEW_MS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Property-based tests of {@link EventParser} alone (no server): random, adversarial and at-the-bound events. The

@@ -1,6 +1,6 @@
 package io.tally.event;
 
-import io.tally.ApiError;
+import io.tally.error.ApiError;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package io.tally.ingest;
 
-import io.tally.support.Eventually;
 import io.tally.support.Db;
 import io.tally.support.Events;
+import io.tally.support.Eventually;
 import io.tally.support.Http;
 import io.tally.support.TestServers;
 import io.tally.support.TestTally;

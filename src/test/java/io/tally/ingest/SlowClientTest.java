@@ -1,5 +1,6 @@
 package io.tally.ingest;
 
+import io.tally.auth.Perimeter;
 import io.tally.config.TallyConfig;
 import io.tally.support.Events;
 import io.tally.support.RawSocket;

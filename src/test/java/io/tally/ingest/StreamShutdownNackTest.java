@@ -1,7 +1,7 @@
 package io.tally.ingest;
 
-import io.tally.support.Eventually;
 import io.tally.support.Events;
+import io.tally.support.Eventually;
 import io.tally.support.StreamClient;
 import io.tally.support.TestServers;
 import io.tally.support.TestTally;

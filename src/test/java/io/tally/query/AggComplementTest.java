@@ -1,5 +1,7 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
 import io.tally.support.Eventually;
 import io.tally.support.TestServers;
 import io.tally.support.TestTally;
@@ -24,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 
 import static java.time.temporal.ChronoUnit.HOURS;
 import static java.time.temporal.ChronoUnit.MINUTES;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,9 @@
 package io.tally.query;
 
+import io.tally.index.EventTimeline;
+import io.tally.index.PersonIndex;
+import io.tally.index.TimelineProject;
+import io.tally.index.TimelineScans;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -53,7 +57,7 @@ class EventTimelineProjectTest {
     // out of order: shuffled in blocks, as late batches arrive
     List<Ev> order = new ArrayList<>(events);
     java.util.Collections.shuffle(order, rnd);
-    EventTimeline.Project p = new EventTimeline.Project();
+    TimelineProject p = new TimelineProject();
     PersonIndex.Project people = new PersonIndex.Project();
     Map<String, Long> firstSeen = new HashMap<>();
     for (Ev e : order) {
@@ -80,7 +84,7 @@ class EventTimelineProjectTest {
     // every track sorted, every event where it belongs
     long held = p.orphans.len;
     for (int i = 0; i < p.persons(); i++) {
-      EventTimeline.Track t = p.tracks[i];
+      TimelineProject.Track t = p.tracks[i];
       for (int j = 1; j < t.len; j++) {
         assertTrue(t.ev[j - 1] <= t.ev[j], "sorted");
       }
@@ -103,7 +107,7 @@ class EventTimelineProjectTest {
       assertArrayEquals(s.getValue(), new long[] {p.sessions.start[id], p.sessions.end[id]}, s.getKey());
     }
     assertEquals(span.size(), ids.size(), "one number per session");
-    assertNotEquals(EventTimeline.Sessions.hashA("ab"), EventTimeline.Sessions.hashA("ba"));
+    assertNotEquals(TimelineProject.Sessions.hashA("ab"), TimelineProject.Sessions.hashA("ba"));
 
     for (String[] f : new String[][] {{"openai", null}, {null, "mobile"}, {"anthropic", "desktop"}, {"none", null}}) {
       for (long[] period : new long[][] {{t0 + 7 * day, t0 + 14 * day}, {t0 + 3 * day + 12_345, t0 + 9 * day},
@@ -112,7 +116,7 @@ class EventTimelineProjectTest {
         long to = period[1];
         long prevFrom = from - (to - from);
         UsageQuery.Filtered got = UsageQuery.filtered(p, people,
-            EventTimeline.passing(p, f[0], null, null, f[1]), prevFrom, from, to);
+            TimelineScans.passing(p, f[0], null, null, f[1]), prevFrom, from, to);
         // brute force
         Set<String> total = new HashSet<>();
         Set<String> cur = new HashSet<>();

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
-
 /**
  * Soft assertions over JSON answers: every leaf of an expected tree is one check, grouped; all mismatches are
  * collected (field path, expected, actual) and reported together at the end, with a pass/fail count per group.

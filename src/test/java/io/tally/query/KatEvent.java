@@ -8,17 +8,17 @@ import java.time.Instant;
  * One generated event of the known-answer test: what is sent, plus what the test itself knows about it (device,
  * browser and country from its own tables of user agents and addresses, the person it belongs to).
  */
-final class KatEvent {
-  static final String CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+public final class KatEvent {
+  public static final String CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
       + "Chrome/120.0.0.0 Safari/537.36";
   static final String FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:120.0) Gecko/20100101 Firefox/120.0";
-  static final String IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+  public static final String IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
       + "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
   static final String ANDROID_PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
       + "Chrome/120.0.0.0 Mobile Safari/537.36";
   static final String IPAD = "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
       + "Version/16.6 Mobile/15E148 Safari/604.1";
-  static final String GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+  public static final String GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
   /** Addresses of the test's geo database (see the test's MMDB) and one address it does not know. */
   static final String IP_FR = "203.0.113.41";

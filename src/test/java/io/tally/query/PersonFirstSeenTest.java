@@ -1,7 +1,7 @@
 package io.tally.query;
 
-import io.tally.support.Eventually;
 import io.tally.support.Events;
+import io.tally.support.Eventually;
 import io.tally.support.TestTally;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

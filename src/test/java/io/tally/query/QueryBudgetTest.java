@@ -71,8 +71,7 @@ class QueryBudgetTest {
 
   @Test
   void verifiesThatAnAnswerOverTheAnswerLimitIsRefusedNamingIt() {
-    System.setProperty("tally.query.maxAnswerBytes", "300");
-    try (TestTally t = TestTally.start(UnaryOperator.identity())) {
+    try (TestTally t = TestTally.start(c -> c.withQuery(c.query().withMaxAnswerBytes(300)))) {
       // GIVEN an answer limit of 300 bytes (16 MiB by default) WHEN a usage answer is larger
       Http.Response r = t.http.get("/v1/metrics/usage");
       // THEN it is a 400 naming the answer and its limit, without internal text
@@ -82,8 +81,6 @@ class QueryBudgetTest {
       assertEquals(300L, r.json().getLong("limit"));
       // AND a smaller answer is answered
       assertEquals(200, t.http.get("/v1/events/count").status());
-    } finally {
-      System.clearProperty("tally.query.maxAnswerBytes");
     }
   }
 

@@ -2,8 +2,8 @@ package io.tally.store;
 
 import io.tally.support.Db;
 import io.tally.support.DerivedOracle;
-import io.tally.support.Eventually;
 import io.tally.support.Events;
+import io.tally.support.Eventually;
 import io.tally.support.TestTally;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

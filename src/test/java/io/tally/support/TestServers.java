@@ -1,7 +1,7 @@
 package io.tally.support;
 
-import io.tally.store.EmbeddedPostgresServer;
-import io.tally.store.EmbeddedRedisServer;
+import io.tally.embedded.EmbeddedPostgresServer;
+import io.tally.embedded.EmbeddedRedisServer;
 import io.tally.store.Migrations;
 import io.tally.store.PgUrl;
 
