@@ -266,7 +266,7 @@ public final class Tally {
     GeoIpLookup geo = GeoIpLookup.open(ec.geoipDatabase());
     LOG.info("geo-IP: " + (!geo.enabled() ? "off (enrich.geoipDatabase is none): locations stay empty"
         : geo.source() + ", " + geo.level() + " level" + (geo.level().equals("city") ? ""
-            : "; for regions and cities set enrich.geoipDatabase to a city database (README, Enrichment)")));
+            : "; for regions and cities set enrich.geoipDatabase to a city database (docs/events.md, Enrichment)")));
     Sessionizer sessionizer = new Sessionizer(Duration.ofMinutes(ec.sessionTimeoutMinutes()));
     warmSessions(queryPool, sessionizer, ec.sessionTimeoutMinutes());
     return new Enricher(new UserAgentParser(ec.userAgentCacheSize()), geo, new ClientAddress(ec.trustedProxies()),
@@ -338,7 +338,7 @@ public final class Tally {
     boolean recommended = RECOMMENDED_JVM_OPTIONS.equals(
         "-XX:MaxTenuringThreshold=" + tenuring + " -XX:MaxGCPauseMillis=" + pauseMs);
     return recommended ? line : line + " (for a steadier ack latency under load run java with "
-        + RECOMMENDED_JVM_OPTIONS + ": README.md, Operations)";
+        + RECOMMENDED_JVM_OPTIONS + ": docs/operations.md)";
   }
 
   /** Re-opens server-cut sessions still live, so a restart does not split them. */

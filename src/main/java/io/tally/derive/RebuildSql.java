@@ -6,7 +6,7 @@ package io.tally.derive;
  * all of them). Each {@code *_ROWS} query gives the rows of one table for the keys in the chunk table ({@code rb_chunk}:
  * project_id, k text, t timestamptz, d date); {@link DerivedRepair} inserts them whole, or one row at a time through
  * {@code tally_insert_each} when a chunk of one key is refused, so that only the refused row is set aside. The rules
- * are those {@link DerivedSql#FLUSH} merges rows by; README, "Sessions and people", states them.
+ * are those {@link DerivedSql#FLUSH} merges rows by; docs/events.md, "Sessions and people", states them.
  */
 final class RebuildSql {
   private RebuildSql() {

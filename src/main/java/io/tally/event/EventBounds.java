@@ -5,7 +5,7 @@ import java.time.Instant;
 /**
  * Every bound an ingested event must keep, in one place. Lengths are in UTF-16 code units ({@code String.length()},
  * JavaScript's {@code .length}); a numeric id counts its digits. An event out of bounds is rejected naming its field
- * and the limit; README's "Limits and errors" table lists the same figures.
+ * and the limit; docs/ingestion.md's "Limits and errors" table lists the same figures.
  */
 public final class EventBounds {
   /** Ids ({@code id}, {@code sessionId}, {@code userId}, {@code anonymousId}, {@code previousId}) are keys of the

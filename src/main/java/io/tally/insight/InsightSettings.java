@@ -10,7 +10,7 @@ import java.util.Map;
 
 /**
  * A project's insight thresholds and alert webhook ({@code GET/PUT /v1/insights/settings}, stored in
- * {@code project_settings}); every absent key takes its default. README "Insights" lists them. The webhook URL is
+ * {@code project_settings}); every absent key takes its default. docs/queries.md "Insights" lists them. The webhook URL is
  * shown whole to an admin key only: its path and query usually hold the receiver's secret.
  */
 record InsightSettings(JsonObject values) {

@@ -29,7 +29,7 @@ public record PatternDef(String id, String name, String description, String type
     }
   }
 
-  /** Numeric per-person fields (see README "Behaviour patterns"). */
+  /** Numeric per-person fields (see docs/queries.md "Behaviour patterns"). */
   static final Set<String> NUMERIC = Set.of("last_activity_days", "session_frequency", "messages_per_day",
       "session_duration", "usage_frequency", "feature_adoption", "cost", "error_rate", "tokens_per_message",
       "events", "messages", "revenue", "sessions", "tokens");

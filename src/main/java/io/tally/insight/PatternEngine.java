@@ -26,7 +26,7 @@ import java.util.UUID;
 /**
  * Behaviour patterns: per-person features computed in SQL over the per-person daily rollup ({@code user_daily}) and
  * the sessions table, conditions evaluated in the same statement, confidence measured by a backtest on the
- * preceding window. Definitions: README "Behaviour patterns".
+ * preceding window. Definitions: docs/queries.md "Behaviour patterns".
  */
 final class PatternEngine {
   /** A rollup row's feature (as UserAnalytics' featureUsage): feature_used's feature, or chat/share/export/settings. */
