@@ -62,7 +62,7 @@ public final class SdkRoutes {
   private void route(Router router, String path, Function<Object, MappedBatch> mapping, boolean sniffGzip) {
     for (String p : List.of(path, path + "/")) {
       router.options(p).handler(origins.headers());
-      router.post(p).handler(origins.headers()).handler(this::keyFromHeader).handler(new SdkBody(maxBatchBytes))
+      router.post(p).handler(origins.headers()).handler(this::keyFromHeader).handler(SdkBody.reader(maxBatchBytes))
           .handler(ctx -> ingest(ctx, mapping, sniffGzip));
     }
   }

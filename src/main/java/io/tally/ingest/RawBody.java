@@ -12,19 +12,28 @@ import io.vertx.ext.web.RoutingContext;
  * Reads the ingestion body as bytes, whatever its Content-Type, up to a limit. vertx-web's BodyHandler is not used
  * here because it hands {@code application/x-www-form-urlencoded} bodies (what {@code curl -d} sends) and multipart
  * ones to Vert.x's form decoder, which fails on a "field" over {@code HttpServerOptions.maxFormBufferedBytes} (1 KiB):
- * a JSON body sent that way got a 500. The body is JSON whatever the client labelled it.
+ * a JSON body sent that way got a 500. The body is JSON whatever the client labelled it. Each route names its own
+ * limit in the refusal (POST /v1/events: {@code ingest.maxBodyBytes}; the SDK routes: their request limit).
  */
-final class RawBody implements Handler<RoutingContext> {
+public final class RawBody implements Handler<RoutingContext> {
   private static final String KEY = "tally.rawBody";
   private static final int MAX_INITIAL_BYTES = 64 * 1024;
   private final int maxBytes;
+  private final java.util.function.Supplier<ApiError> tooLarge;
 
   RawBody(int maxBytes) {
+    this(maxBytes, () -> ApiError.tooLarge("ingest.maxBodyBytes", maxBytes,
+        "body exceeds " + maxBytes + " bytes (ingest.maxBodyBytes)"));
+  }
+
+  /** @param tooLarge the refusal of a body over {@code maxBytes}, naming the route's limit */
+  public RawBody(int maxBytes, java.util.function.Supplier<ApiError> tooLarge) {
     this.maxBytes = maxBytes;
+    this.tooLarge = tooLarge;
   }
 
   /** The body read by this handler (empty when there was none). */
-  static Buffer of(RoutingContext ctx) {
+  public static Buffer of(RoutingContext ctx) {
     Buffer b = ctx.get(KEY);
     return b == null ? Buffer.buffer() : b;
   }
@@ -34,7 +43,7 @@ final class RawBody implements Handler<RoutingContext> {
     HttpServerRequest req = ctx.request();
     long declared = contentLength(req);
     if (declared > maxBytes) {
-      ctx.fail(tooLarge());
+      ctx.fail(tooLarge.get());
       return;
     }
     if (req.isEnded()) {
@@ -54,7 +63,7 @@ final class RawBody implements Handler<RoutingContext> {
       }
       if (body.length() + chunk.length() > maxBytes) {
         failed[0] = true;
-        ctx.fail(tooLarge());
+        ctx.fail(tooLarge.get());
       } else {
         body.appendBuffer(chunk);
       }
@@ -74,10 +83,6 @@ final class RawBody implements Handler<RoutingContext> {
     req.resume();
   }
 
-  private ApiError tooLarge() {
-    return ApiError.tooLarge("ingest.maxBodyBytes", maxBytes,
-        "body exceeds " + maxBytes + " bytes (ingest.maxBodyBytes)");
-  }
 
   private static long contentLength(HttpServerRequest req) {
     String v = req.getHeader(HttpHeaders.CONTENT_LENGTH);

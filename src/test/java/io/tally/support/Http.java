@@ -103,6 +103,23 @@ public final class Http {
     }
   }
 
+  /**
+   * For a body the server refuses as soon as it reads the declared length: it answers and closes without reading the
+   * rest, and a client still sending may see that close as a reset before it reads the answer (a race of TCP, not of
+   * Tally). The request is made again, up to 5 times, when no answer arrived; every answer that arrives is returned.
+   */
+  public Response sendRefusedUnread(HttpRequest request) {
+    UncheckedIOException last = null;
+    for (int attempt = 0; attempt < 5; attempt++) {
+      try {
+        return send(request);
+      } catch (UncheckedIOException reset) {
+        last = reset;
+      }
+    }
+    throw last;
+  }
+
   public static byte[] gzip(byte[] raw) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
