@@ -5,10 +5,13 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tally.auth.KeyAuth;
 import io.tally.buffer.EventRing;
+import io.tally.compat.SdkRoutes;
 import io.tally.config.TallyConfig;
 import io.tally.dashboard.DashboardRoutes;
 import io.tally.dashboard.DashboardVerticle;
 import io.tally.dashboard.LiveFeed;
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.tally.derive.DerivedVerticle;
 import io.tally.embedded.EmbeddedPostgresServer;
 import io.tally.embedded.EmbeddedRedisServer;
@@ -17,17 +20,14 @@ import io.tally.enrich.Enricher;
 import io.tally.enrich.GeoIpLookup;
 import io.tally.enrich.Sessionizer;
 import io.tally.enrich.UserAgentParser;
-import io.tally.event.Event;
 import io.tally.event.EventCatalog;
 import io.tally.event.EventParser;
 import io.tally.http.HttpServerVerticle;
 import io.tally.http.RouteGroup;
 import io.tally.http.ServerState;
 import io.tally.index.EventTimeline;
-import io.tally.compat.SdkRoutes;
 import io.tally.ingest.BrowserOrigins;
 import io.tally.ingest.IngestRoutes;
-import io.tally.sdk.ClientAssets;
 import io.tally.ingest.IngestService;
 import io.tally.insight.InsightModule;
 import io.tally.insight.InsightRoutes;
@@ -43,7 +43,9 @@ import io.tally.metrics.MicrometerTallyMetrics;
 import io.tally.query.AnalyticsQueryVerticle;
 import io.tally.query.QueryRoutes;
 import io.tally.realtime.RedisCounters;
+import io.tally.sdk.ClientAssets;
 import io.tally.store.BatchWriterVerticle;
+import io.tally.store.CommitNotice;
 import io.tally.store.Migrations;
 import io.tally.store.PgUrl;
 import io.tally.store.StoreAddresses;
@@ -54,8 +56,8 @@ import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
@@ -72,9 +74,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
@@ -138,7 +138,7 @@ public final class Tally {
           timeline.committed(stored, xid);
           counters.record(stored);
           live.record(stored);
-          vertx.eventBus().publish(StoreAddresses.EVENTS_COMMITTED, summary(stored));
+          vertx.eventBus().publish(StoreAddresses.EVENTS_COMMITTED, CommitNotice.of(stored), LOCAL);
         });
     EventCatalog catalog = EventCatalog.load(config.enrich().eventTypesFile());
     Suppressions suppressions = loadSuppressions(servers.pgUrl());
@@ -179,6 +179,8 @@ public final class Tally {
 
   /** The recent events the dashboard's live views replay to a new viewer. */
   private static final int LIVE_FEED_EVENTS = 200;
+  /** Delivery of the typed notices: within this process, by reference. */
+  static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
   /** PostgreSQL and Redis: embedded (started here) or external, and where each is reached. */
   private record Servers(EmbeddedPostgresServer embeddedPg, EmbeddedRedisServer embeddedRedis, PgUrl pgUrl,
@@ -208,11 +210,20 @@ public final class Tally {
   }
 
   private static Vertx createVertx(PrometheusMeterRegistry registry) {
-    return Vertx.builder()
+    Vertx vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
             .setJvmMetricsEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
+    registerLocalCodecs(vertx);
+    return vertx;
+  }
+
+  /** The typed notices travel by reference within the process (publish them with {@link #LOCAL}). */
+  static void registerLocalCodecs(Vertx vertx) {
+    vertx.eventBus().registerDefaultCodec(CommitNotice.class, new LocalCodec<>(CommitNotice.class));
+    vertx.eventBus().registerDefaultCodec(DerivedFlush.class, new LocalCodec<>(DerivedFlush.class));
+    vertx.eventBus().registerDefaultCodec(DerivedRewrite.class, new LocalCodec<>(DerivedRewrite.class));
   }
 
   /** The three PostgreSQL pools: the ingest writer's, the derived tables', the queries'. */
@@ -351,21 +362,6 @@ public final class Tally {
         .onSuccess(rows -> rows.forEach(r -> sessionizer.remember(r.getString(0), r.getString(1), r.getString(2),
             r.getOffsetDateTime(3).toInstant())))
         .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
-
-  private static JsonObject summary(List<Event> stored) {
-    Map<String, Map<String, Integer>> byProject = new HashMap<>();
-    for (Event e : stored) {
-      byProject.computeIfAbsent(e.projectId(), p -> new HashMap<>()).merge(e.type(), 1, Integer::sum);
-    }
-    JsonObject projects = new JsonObject();
-    byProject.forEach((p, types) -> {
-      JsonObject t = new JsonObject();
-      types.forEach(t::put);
-      projects.put(p, t);
-    });
-    return new JsonObject().put("count", stored.size()).put("at", System.currentTimeMillis())
-        .put("projects", projects);
   }
 
   /** redis://user:secret@host:port → redis://user@host:port; redis://:secret@host → redis://host. */

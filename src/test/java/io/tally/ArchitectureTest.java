@@ -72,7 +72,8 @@ class ArchitectureTest {
       .whereLayer("Index").mayOnlyBeAccessedByLayers("Root", "Query", "Insight")
       // lifecycle drops suppressed persons through ingestion's SuppressionList
       .whereLayer("Ingest").mayOnlyBeAccessedByLayers("Root", "Lifecycle")
-      // its addresses: the query side and retention listen for flushes, retention asks for a sync
-      .whereLayer("Derive").mayOnlyBeAccessedByLayers("Root", "Store", "Index", "Query", "Lifecycle")
+      // its typed notices and addresses: the query side (its indexes and modules) follows flushes and rewrites,
+      // lifecycle publishes rewrites and asks for a sync
+      .whereLayer("Derive").mayOnlyBeAccessedByLayers("Root", "Store", "Index", "Query", "Insight", "Lifecycle")
       .whereLayer("Embedded").mayOnlyBeAccessedByLayers("Root", "Lifecycle");
 }

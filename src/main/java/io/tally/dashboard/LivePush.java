@@ -1,5 +1,6 @@
 package io.tally.dashboard;
 
+import io.tally.store.CommitNotice;
 import io.tally.store.StoreAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -28,7 +29,7 @@ final class LivePush {
   private final LiveFeed feed;
   private final String project;
   private final Sink sink;
-  private MessageConsumer<JsonObject> consumer;
+  private MessageConsumer<CommitNotice> consumer;
   private long heartbeat = -1;
   private long timer = -1;
   private long seq;
@@ -50,7 +51,7 @@ final class LivePush {
       close();
       return;
     }
-    consumer = vertx.eventBus().<JsonObject>consumer(StoreAddresses.EVENTS_COMMITTED, m -> committed(m.body()));
+    consumer = vertx.eventBus().<CommitNotice>consumer(StoreAddresses.EVENTS_COMMITTED, m -> committed(m.body()));
     heartbeat = vertx.setPeriodic(HEARTBEAT_MS, id -> {
       if (!sink.keepAlive()) {
         close();
@@ -58,8 +59,8 @@ final class LivePush {
     });
   }
 
-  private void committed(JsonObject notice) {
-    if (closed || !notice.getJsonObject("projects", new JsonObject()).containsKey(project)) {
+  private void committed(CommitNotice notice) {
+    if (closed || !notice.touches(project)) {
       return;
     }
     if (timer < 0) {

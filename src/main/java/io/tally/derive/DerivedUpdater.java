@@ -3,8 +3,6 @@ package io.tally.derive;
 import io.tally.event.Event;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -113,35 +111,34 @@ public final class DerivedUpdater {
   /** Receipt time of the oldest stored event not yet in a committed flush (waiting rows aside); MAX_VALUE: none. */
   private volatile long behindSinceMs = Long.MAX_VALUE;
 
-  private final Consumer<JsonObject> flushed;
+  private final Consumer<DerivedChange> changed;
 
   /** For tests: rows may wait in a flush of at least {@code minWaitEvents} events. */
   DerivedUpdater(Pool pool, LongSupplier writerOldestPendingMs, long refreshMs, int minWaitEvents,
-                 Consumer<JsonObject> flushed) {
+                 Consumer<DerivedChange> changed) {
     this(pool, () -> Future.succeededFuture(writerOldestPendingMs.getAsLong()), refreshMs, minWaitEvents,
-        io.tally.metrics.TallyMetrics.NOOP, flushed);
+        io.tally.metrics.TallyMetrics.NOOP, changed);
   }
 
   /** For tests: the writer's answer as the given futures (an updater on its own context asks asynchronously). */
   static DerivedUpdater askingWriter(Pool pool, Supplier<Future<Long>> writerOldestPendingMs, long refreshMs,
-                                     int minWaitEvents, Consumer<JsonObject> flushed) {
+                                     int minWaitEvents, Consumer<DerivedChange> changed) {
     return new DerivedUpdater(pool, writerOldestPendingMs, refreshMs, minWaitEvents,
-        io.tally.metrics.TallyMetrics.NOOP, flushed);
+        io.tally.metrics.TallyMetrics.NOOP, changed);
   }
 
   /**
    * @param refreshMs how long a stored person's or session's newer events may wait to be written (0: never)
-   * @param flushed   told after each flush {projects: {id: earliest event time ms}, days, people, personDays (what the
-   *                  flush added to each person-day, {@link PersonDayDeltas})}, and after each identity merge {merged,
-   *                  merges} (the query cache invalidates from it)
+   * @param changed   told after each flush (a {@link DerivedFlush}) and after each identity merge it made (a
+   *                  {@link DerivedRewrite}): the query side's indexes and cache follow from them
    */
   public DerivedUpdater(Pool pool, Supplier<Future<Long>> writerOldestPendingMs, long refreshMs,
-                        io.tally.metrics.TallyMetrics metrics, Consumer<JsonObject> flushed) {
-    this(pool, writerOldestPendingMs, refreshMs, MIN_WAIT_EVENTS, metrics, flushed);
+                        io.tally.metrics.TallyMetrics metrics, Consumer<DerivedChange> changed) {
+    this(pool, writerOldestPendingMs, refreshMs, MIN_WAIT_EVENTS, metrics, changed);
   }
 
   private DerivedUpdater(Pool pool, Supplier<Future<Long>> writerOldestPendingMs, long refreshMs, int minWaitEvents,
-                         io.tally.metrics.TallyMetrics metrics, Consumer<JsonObject> flushed) {
+                         io.tally.metrics.TallyMetrics metrics, Consumer<DerivedChange> changed) {
     this.pool = pool;
     this.minWaitEvents = minWaitEvents;
     this.writerOldestPendingMs = writerOldestPendingMs;
@@ -149,7 +146,7 @@ public final class DerivedUpdater {
     this.waitingSessions = new WaitingRows<>(refreshMs, MAX_WAITING);
     this.metrics = metrics;
     this.deadLetters = new DeadLetters(metrics);
-    this.flushed = flushed;
+    this.changed = changed;
     metrics.derivedWaitingGauge("users", () -> peopleWaiting);
     metrics.derivedWaitingGauge("sessions", () -> sessionsWaiting);
     metrics.derivedLagGauge(() -> {
@@ -375,9 +372,9 @@ public final class DerivedUpdater {
     }
     metrics.derivedWritten("users", batch.people.size());
     metrics.derivedWritten("sessions", batch.sessions.size());
-    JsonArray days = new JsonArray();
-    JsonArray people = new JsonArray();
     PersonDayDeltas.Builder deltas = new PersonDayDeltas.Builder();
+    List<DerivedFlush.PersonDay> days = new ArrayList<>();
+    List<DerivedFlush.PersonSeen> people = new ArrayList<>();
     long xid = 0;
     Map<String, Long> minTs = new HashMap<>(batch.minTsByProject);
     for (Row r : done.rows()) {
@@ -390,19 +387,15 @@ public final class DerivedUpdater {
         case "v" -> deltas.sessions(r.getString(1), r.getString(2), r.getInteger(4), r.getLong(5), r.getDouble(9));
         case "x" -> xid = r.getLong(5);
         case "l" -> { }
-        case "d" -> days.add(new JsonArray().add(r.getString(1)).add(r.getInteger(4)).add(r.getString(2)));
+        case "d" -> days.add(new DerivedFlush.PersonDay(r.getString(1), r.getInteger(4), r.getString(2)));
         // a session extended by these events counts (whole) in periods holding its start
         case "s" -> minTs.merge(r.getString(1), r.getLong(5), Math::min);
-        default -> people.add(new JsonArray().add(r.getString(1)).add(r.getString(2)).add(r.getLong(5)));
+        default -> people.add(new DerivedFlush.PersonSeen(r.getString(1), r.getString(2), r.getLong(5)));
       }
     }
-    JsonObject projects = new JsonObject();
-    minTs.forEach(projects::put);
-    flushed.accept(new JsonObject().put("projects", projects).put("days", days).put("people", people)
-        .put("personDays", deltas.build(xid)));
+    changed.accept(new DerivedFlush(minTs, days, people, deltas.build(xid)));
     for (String[] link : done.merged()) {
-      flushed.accept(new JsonObject().put("merged", new JsonArray().add(link[0]))
-          .put("merges", new JsonArray().add(new JsonArray().add(link[0]).add(link[1]).add(link[2]))));
+      changed.accept(DerivedRewrite.merge(link[0], link[1], link[2]));
     }
   }
 

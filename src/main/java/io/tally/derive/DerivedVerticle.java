@@ -7,7 +7,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.json.JsonObject;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.sqlclient.Pool;
 
 import java.util.List;
@@ -27,6 +27,7 @@ import java.util.function.Function;
 public final class DerivedVerticle extends VerticleBase {
   private final Pool pool;
   private final TallyConfig.Writer cfg;
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
   private final TallyMetrics metrics;
   private final Function<Context, Future<Long>> writerOldestPendingMs;
   private DerivedUpdater derived;
@@ -49,14 +50,11 @@ public final class DerivedVerticle extends VerticleBase {
   public Future<?> start() {
     Context own = context;
     derived = new DerivedUpdater(pool, () -> writerOldestPendingMs.apply(own), cfg.derivedRefreshMs(), metrics,
-        notice -> vertx.eventBus().publish(DerivedAddresses.DERIVED_FLUSHED, notice));
-    // a notice not from a flush of this updater (a person deleted, retention, an identity merge) may have removed
-    // user_days or sessions rows the updater knows as stored
-    vertx.eventBus().<JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> {
-      if (!m.body().containsKey("personDays")) {
-        derived.forgetStored();
-      }
-    });
+        change -> vertx.eventBus().publish(change instanceof DerivedFlush ? DerivedAddresses.DERIVED_FLUSHED
+            : DerivedAddresses.DERIVED_REWRITTEN, change, LOCAL));
+    // a rewrite (a person deleted, retention, an identity merge) may have removed user_days or sessions rows the
+    // updater knows as stored
+    vertx.eventBus().<DerivedRewrite>consumer(DerivedAddresses.DERIVED_REWRITTEN, m -> derived.forgetStored());
     vertx.eventBus().<Object>consumer(DerivedAddresses.DERIVED_SYNC, m ->
         derived.sync().onComplete(ar -> m.reply(ar.succeeded())));
     vertx.setPeriodic(cfg.derivedFlushMs(), id -> derived.flush());

@@ -1,10 +1,10 @@
 package io.tally.index;
 
 import io.tally.config.TallyConfig;
+import io.tally.derive.DerivedChange;
+import io.tally.derive.DerivedRewrite;
 import io.tally.event.Event;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
@@ -119,7 +119,7 @@ public final class EventTimeline {
   private boolean loading;
   private boolean reloadDue;
   /** Merge / deletion notices received while loading, applied after it. */
-  private List<JsonObject> pending = new ArrayList<>();
+  private List<DerivedRewrite> pending = new ArrayList<>();
   private volatile long indexed;
 
   public EventTimeline(Pool pool) {
@@ -267,10 +267,16 @@ public final class EventTimeline {
     return n;
   }
 
-  /** Applies a {@code derived.flushed} notice: identity merges, deleted persons, rewritten history. */
-  public void apply(JsonObject notice) {
+  /**
+   * Applies a change of the derived tables: a rewrite's identity merges, deleted persons and rewritten history (a
+   * flush adds nothing here: the timeline takes committed events from the writer itself).
+   */
+  public void apply(DerivedChange change) {
+    if (!(change instanceof DerivedRewrite notice)) {
+      return;
+    }
     if (loading) {
-      if (notice.getBoolean("rewritten", false)) {
+      if (notice.rewritten()) {
         reloadDue = true;
       }
       pending.add(notice);
@@ -283,19 +289,17 @@ public final class EventTimeline {
     if (!ready) {
       return;
     }
-    if (notice.getBoolean("rewritten", false)) {
+    if (notice.rewritten()) {
       reload("history rewritten (retention or restore)");
       return;
     }
-    for (Object o : notice.getJsonArray("merges", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new TimelineProject()).merge(a.getString(1), a.getString(2));
+    for (DerivedRewrite.IdentityMerge m : notice.merges()) {
+      projects.computeIfAbsent(m.project(), k -> new TimelineProject()).merge(m.from(), m.to());
     }
-    for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      TimelineProject p = projects.get(a.getString(0));
+    for (DerivedRewrite.PersonKey k : notice.deleted()) {
+      TimelineProject p = projects.get(k.project());
       if (p != null) {
-        p.forget(a.getString(1));
+        p.forget(k.person());
       }
     }
     indexed = total();
@@ -387,12 +391,12 @@ public final class EventTimeline {
               apply(b);
             }
           }
-          List<JsonObject> replay = pending;
+          List<DerivedRewrite> replay = pending;
           pending = new ArrayList<>();
           boolean again = reloadDue;
           reloadDue = false;
-          for (JsonObject n : replay) {
-            if (!n.getBoolean("rewritten", false)) {
+          for (DerivedRewrite n : replay) {
+            if (!n.rewritten()) {
               apply(n);
             }
           }

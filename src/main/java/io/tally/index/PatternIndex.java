@@ -1,13 +1,14 @@
 package io.tally.index;
 
 import io.tally.config.TallyConfig;
+import io.tally.derive.DerivedChange;
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.tally.derive.PersonDayDeltas;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -43,7 +44,7 @@ public final class PatternIndex {
   private final List<String> conversionTypes;
   private final Map<String, PatternProject> projects = new HashMap<>();
   private boolean ready;
-  private List<JsonObject> pending = new ArrayList<>();
+  private List<DerivedChange> pending = new ArrayList<>();
   private volatile long personDays;
 
   public PatternIndex(Pool pool, List<String> conversionTypes) {
@@ -203,7 +204,7 @@ public final class PatternIndex {
           r.put();
           ready = true;
           guards.add(new Guard(r.snapshot(), null));
-          List<JsonObject> replay = pending;
+          List<DerivedChange> replay = pending;
           pending = null;
           replay.forEach(this::apply);
           // the day columns windows read, built now rather than by the first detection
@@ -306,34 +307,32 @@ public final class PatternIndex {
    * are re-read; the caller drops cached answers again then). A failed re-read (a timeout, the database gone) is
    * retried with backoff, so the index never keeps a stale person.
    */
-  public Future<Void> apply(JsonObject notice) {
+  public Future<Void> apply(DerivedChange change) {
     if (!ready) {
       if (pending != null) {
-        pending.add(notice);
+        pending.add(change);
       }
       return Future.succeededFuture();
     }
-    if (notice.getValue("personDays") instanceof PersonDayDeltas d) {
-      add(d);
+    if (change instanceof DerivedFlush f && f.personDays() != null) {
+      add(f.personDays());
     }
-    boolean any = false;
-    for (Object o : notice.getJsonArray("merges", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      Set<String> persons = queued.computeIfAbsent(a.getString(0), k -> new HashSet<>());
-      persons.add(a.getString(1));
-      persons.add(a.getString(2));
-      any = true;
+    List<DerivedRewrite.IdentityMerge> merges = change instanceof DerivedRewrite r ? r.merges() : List.of();
+    for (DerivedRewrite.IdentityMerge m : merges) {
+      Set<String> persons = queued.computeIfAbsent(m.project(), k -> new HashSet<>());
+      persons.add(m.from());
+      persons.add(m.to());
     }
     // a deleted person (DELETE /v1/users/{id}): every id of theirs
-    for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new PatternProject()).remove(a.getString(1), null);
+    List<DerivedRewrite.PersonKey> deleted = change instanceof DerivedRewrite r ? r.deleted() : List.of();
+    for (DerivedRewrite.PersonKey k : deleted) {
+      projects.computeIfAbsent(k.project(), x -> new PatternProject()).remove(k.person(), null);
       if (reading != null) {
-        deletedWhileReading.add(new String[] {a.getString(0), a.getString(1)});
+        deletedWhileReading.add(new String[] {k.project(), k.person()});
       }
     }
     count();
-    if (!any) {
+    if (merges.isEmpty()) {
       return Future.succeededFuture();
     }
     Promise<Void> done = Promise.promise();

@@ -1,8 +1,9 @@
 package io.tally.index;
 
+import io.tally.derive.DerivedChange;
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
@@ -133,7 +134,7 @@ public final class PersonIndex {
 
   private final Pool pool;
   private final Map<String, Project> projects = new HashMap<>();
-  private List<JsonObject> pending = new ArrayList<>();
+  private List<DerivedChange> pending = new ArrayList<>();
   private boolean ready;
   private volatile long persons;
 
@@ -184,7 +185,7 @@ public final class PersonIndex {
             }
           }
           ready = true;
-          List<JsonObject> replay = pending;
+          List<DerivedChange> replay = pending;
           pending = null;
           replay.forEach(this::apply);
           count();
@@ -194,33 +195,38 @@ public final class PersonIndex {
         });
   }
 
-  /** Applies a {@code derived.flushed} notice: {days: [[project, epochDay, key]], people: [[project, key, ms]],
-   * merges: [[project, from, to]], deleted: [[project, key]]}. */
-  public void apply(JsonObject notice) {
+  /**
+   * Applies a change of the derived tables: a flush's new persons and person-days, a rewrite's identity merges and
+   * deleted persons.
+   */
+  public void apply(DerivedChange change) {
     if (!ready) {
       if (pending != null) {
-        pending.add(notice);
+        pending.add(change);
       }
       return;
     }
-    for (Object o : notice.getJsonArray("people", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new Project()).seen(a.getString(1), a.getLong(2));
-    }
-    for (Object o : notice.getJsonArray("days", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new Project()).active(a.getString(2), a.getInteger(1));
-    }
-    for (Object o : notice.getJsonArray("merges", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new Project()).merge(a.getString(1), a.getString(2));
-    }
-    // persons deleted by an admin (issue 8): [[project, key]]
-    for (Object o : notice.getJsonArray("deleted", new JsonArray())) {
-      JsonArray a = (JsonArray) o;
-      projects.computeIfAbsent(a.getString(0), k -> new Project()).forget(a.getString(1));
+    if (change instanceof DerivedFlush f) {
+      for (DerivedFlush.PersonSeen s : f.people()) {
+        indexOf(s.project()).seen(s.person(), s.firstMs());
+      }
+      for (DerivedFlush.PersonDay d : f.days()) {
+        indexOf(d.project()).active(d.person(), d.epochDay());
+      }
+    } else if (change instanceof DerivedRewrite r) {
+      for (DerivedRewrite.IdentityMerge m : r.merges()) {
+        indexOf(m.project()).merge(m.from(), m.to());
+      }
+      // persons deleted by an admin (issue 8)
+      for (DerivedRewrite.PersonKey k : r.deleted()) {
+        indexOf(k.project()).forget(k.person());
+      }
     }
     count();
+  }
+
+  private Project indexOf(String id) {
+    return projects.computeIfAbsent(id, k -> new Project());
   }
 
   /** Which of {@code keys} (raw person keys) have a non-bot event in [fromMs, toMs): index probes per key. */

@@ -1,6 +1,7 @@
 package io.tally.insight;
 
 import io.tally.config.TallyConfig;
+import io.tally.derive.DerivedChange;
 import io.tally.event.EventCatalog;
 import io.tally.metrics.TallyMetrics;
 import io.tally.query.QueryAnswers;
@@ -107,8 +108,8 @@ public final class InsightModule implements QueryModule {
   }
 
   @Override
-  public Future<?> flushed(JsonObject notice) {
-    return patterns.index().apply(notice);
+  public Future<?> changed(DerivedChange change) {
+    return patterns.index().apply(change);
   }
 
   @Override

@@ -2,13 +2,14 @@ package io.tally.lifecycle;
 
 import io.tally.config.TallyConfig;
 import io.tally.derive.DerivedAddresses;
+import io.tally.derive.DerivedRewrite;
 import io.tally.error.ApiError;
 import io.tally.realtime.RedisKeys;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -20,7 +21,9 @@ import org.slf4j.LoggerFactory;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -75,16 +78,16 @@ public final class LifecycleVerticle extends VerticleBase {
     running = true;
     return worker.<RetentionJob.Report>executeBlocking(() -> retention.run(today), false)
         .onComplete(ar -> running = false)
-        .onSuccess(r -> invalidate(new ArrayList<>(r.projects()), List.of()));
+        .onSuccess(r -> invalidate(new HashSet<>(r.projects()), List.of()));
   }
 
-  private void invalidate(List<String> projects, List<JsonArray> deleted) {
+  private void invalidate(Set<String> projects, List<DerivedRewrite.PersonKey> deleted) {
     if (projects.isEmpty()) {
       return;
     }
     // rewritten: events left the table other than by a person's deletion (retention), so indexes holding events reload
-    vertx.eventBus().publish(DerivedAddresses.DERIVED_FLUSHED, new JsonObject().put("merged", new JsonArray(projects))
-        .put("deleted", new JsonArray(new ArrayList<>(deleted))).put("rewritten", deleted.isEmpty()));
+    vertx.eventBus().publish(DerivedAddresses.DERIVED_REWRITTEN,
+        new DerivedRewrite(projects, List.of(), deleted, deleted.isEmpty()), new DeliveryOptions().setLocalOnly(true));
   }
 
   private void delete(Message<JsonObject> msg) {
@@ -108,9 +111,9 @@ public final class LifecycleVerticle extends VerticleBase {
             .put("project", project).put("userId", user).put("deletedAt", java.time.Instant.now().toString())
             .put("redisKeys", keys)))
         .onSuccess(receipt -> {
-          List<JsonArray> gone = new ArrayList<>();
-          receipt.getJsonArray("ids").forEach(i -> gone.add(new JsonArray().add(project).add(i)));
-          invalidate(List.of(project), gone);
+          List<DerivedRewrite.PersonKey> gone = new ArrayList<>();
+          receipt.getJsonArray("ids").forEach(i -> gone.add(new DerivedRewrite.PersonKey(project, (String) i)));
+          invalidate(Set.of(project), gone);
           LOG.info("person deleted in project {}: {} ids, {} events", project, gone.size(),
               receipt.getJsonObject("deleted").getLong("events"));
           msg.reply(receipt);

@@ -3,12 +3,14 @@ package io.tally.query;
 import io.tally.config.ProjectConfig;
 import io.tally.config.TallyConfig;
 import io.tally.derive.DerivedAddresses;
+import io.tally.derive.DerivedChange;
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.tally.event.EventCatalog;
 import io.tally.index.EventTimeline;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 
@@ -56,7 +58,9 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     QueryAnswers answers = new QueryAnswers(vertx, metrics, maxAnswerBytes, statementTimeoutMs);
     QueryFamilies families = new QueryFamilies(pool, redis, catalog, timeline);
     QueryHost host = new QueryHost(vertx, answers, families, zones);
-    vertx.eventBus().<JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> flushed(m.body(), families, answers));
+    vertx.eventBus().<DerivedFlush>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> changed(m.body(), families, answers));
+    vertx.eventBus().<DerivedRewrite>consumer(DerivedAddresses.DERIVED_REWRITTEN,
+        m -> changed(m.body(), families, answers));
     List<Future<?>> registered = new ArrayList<>();
     // the modules first: the pattern index starts loading before the person index and the timeline
     modules.forEach(m -> registered.add(m.start(host)));
@@ -66,11 +70,11 @@ public final class AnalyticsQueryVerticle extends VerticleBase {
     return Future.all(registered);
   }
 
-  private void flushed(JsonObject notice, QueryFamilies families, QueryAnswers answers) {
-    families.flushed(notice);
-    answers.invalidate(notice);
+  private void changed(DerivedChange change, QueryFamilies families, QueryAnswers answers) {
+    families.changed(change);
+    answers.invalidate(change);
     // a module re-reads what changed (the pattern index, its person-days): answers cached meanwhile are dropped again
-    modules.forEach(m -> m.flushed(notice).onComplete(ar -> answers.invalidate(notice)));
+    modules.forEach(m -> m.changed(change).onComplete(ar -> answers.invalidate(change)));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.derive.DerivedChange;
 import io.tally.error.ApiError;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Future;
@@ -44,9 +45,9 @@ public final class QueryAnswers {
     this.maxAnswerBytes = maxAnswerBytes;
   }
 
-  /** Drops the cached answers a derived flush ({@code notice}) may have changed. */
-  void invalidate(JsonObject notice) {
-    cache.invalidate(notice);
+  /** Drops the cached answers a change of the derived tables may have changed. */
+  void invalidate(DerivedChange change) {
+    cache.invalidate(change);
   }
 
   /**

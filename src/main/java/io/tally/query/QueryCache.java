@@ -2,7 +2,9 @@ package io.tally.query;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.vertx.core.json.JsonArray;
+import io.tally.derive.DerivedChange;
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
@@ -10,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -103,26 +106,27 @@ public final class QueryCache {
     }
   }
 
-  /** Applies a {@code derived.flushed} notice. */
-  void invalidate(JsonObject notice) {
-    JsonObject projects = notice.getJsonObject("projects", new JsonObject());
-    JsonArray merged = notice.getJsonArray("merged", new JsonArray());
+  /**
+   * Applies a change of the derived tables: after a flush, a project's answers whose period ends after the earliest
+   * event it changed are dropped; after a rewrite, all of the project's.
+   */
+  void invalidate(DerivedChange change) {
+    Map<String, Long> projects = change instanceof DerivedFlush f ? f.earliestMs() : Map.of();
+    Set<String> merged = change instanceof DerivedRewrite r ? r.projects() : Set.of();
     if (projects.isEmpty() && merged.isEmpty()) {
       return;
     }
     applied++;
-    for (String p : projects.fieldNames()) {
-      remember(p, projects.getLong(p));
-    }
-    for (Object p : merged) {
-      remember((String) p, Long.MIN_VALUE);
+    projects.forEach(this::remember);
+    for (String p : merged) {
+      remember(p, Long.MIN_VALUE);
     }
     cache.asMap().entrySet().removeIf(en -> {
       Entry e = en.getValue();
       if (merged.contains(e.project())) {
         return true;
       }
-      Long min = projects.getLong(e.project());
+      Long min = projects.get(e.project());
       return min != null && e.toMs() > min;
     });
   }

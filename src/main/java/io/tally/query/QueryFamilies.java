@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.derive.DerivedChange;
 import io.tally.event.EventCatalog;
 import io.tally.index.EventTimeline;
 import io.tally.index.PersonIndex;
@@ -7,7 +8,6 @@ import io.tally.metrics.TallyMetrics;
 import io.tally.realtime.RealtimeQuery;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
@@ -76,10 +76,10 @@ public final class QueryFamilies {
     timeline.start();
   }
 
-  /** Folds a derived flush into the person index and the timeline. */
-  void flushed(JsonObject notice) {
-    persons.apply(notice);
-    timeline.apply(notice);
+  /** Folds a change of the derived tables into the person index and the timeline. */
+  void changed(DerivedChange change) {
+    persons.apply(change);
+    timeline.apply(change);
   }
 
   /** Registers one consumer per family; completes once all are registered. */

@@ -1,7 +1,7 @@
 package io.tally.query;
 
+import io.tally.derive.DerivedChange;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 
 /**
  * A feature answering on the query verticle's context beside the query families (patterns, insights, alerts): it
@@ -12,10 +12,10 @@ public interface QueryModule {
   Future<?> start(QueryHost host);
 
   /**
-   * The derived tables took a flush ({@code notice} as published): brings the module's own state up to date. The
+   * The derived tables changed (a flush or a rewrite, as published): brings the module's own state up to date. The
    * query cache is invalidated again when the returned future completes.
    */
-  default Future<?> flushed(JsonObject notice) {
+  default Future<?> changed(DerivedChange change) {
     return Future.succeededFuture();
   }
 

@@ -4,6 +4,7 @@ import io.tally.buffer.EventRing;
 import io.tally.config.TallyConfig;
 import io.tally.derive.DerivedAddresses;
 import io.tally.derive.DerivedRepair;
+import io.tally.derive.DerivedRewrite;
 import io.tally.derive.DerivedVerticle;
 import io.tally.metrics.TallyMetrics;
 import io.vertx.core.Context;
@@ -63,13 +64,9 @@ public final class BatchWriterVerticle extends VerticleBase {
       listener.committed(stored, xid);
     });
     progress.attach(writerContext, writer);
-    // a notice not from a flush of the updater (a person deleted, retention, an identity merge) may have removed the
-    // events holding a session's context
-    vertx.eventBus().<io.vertx.core.json.JsonObject>consumer(DerivedAddresses.DERIVED_FLUSHED, m -> {
-      if (!m.body().containsKey("personDays")) {
-        writer.forgetStoredContexts();
-      }
-    });
+    // a rewrite (a person deleted, retention, an identity merge) may have removed the events holding a session's
+    // context
+    vertx.eventBus().<DerivedRewrite>consumer(DerivedAddresses.DERIVED_REWRITTEN, m -> writer.forgetStoredContexts());
     PartitionMaintainer maintainer = new PartitionMaintainer(derivedPool, cfg);
     vertx.setPeriodic(MAINTENANCE_PERIOD_MS, MAINTENANCE_PERIOD_MS, id -> maintain(maintainer));
     return maintainer.ensurePartitions()

@@ -1,6 +1,7 @@
 package io.tally.index;
 
 import io.tally.derive.DerivedAddresses;
+import io.tally.derive.DerivedRewrite;
 import io.tally.query.KatEvent;
 import io.tally.support.Db;
 import io.tally.support.Eventually;
@@ -364,8 +365,8 @@ class EventTimelineTest {
     for (int i = 0; i < 3; i++) {
       Thread.sleep(150);
       // what the retention job publishes after deleting old events: indexes holding events reload
-      t.tally.vertx().eventBus().publish(DerivedAddresses.DERIVED_FLUSHED, new JsonObject()
-          .put("merged", new JsonArray().add(t.project)).put("deleted", new JsonArray()).put("rewritten", true));
+      t.tally.vertx().eventBus().publish(DerivedAddresses.DERIVED_REWRITTEN,
+          new DerivedRewrite(Set.of(t.project), List.of(), List.of(), true));
     }
     sender.join();
     Eventually.until("the timeline holds every stored event once", 60, () ->

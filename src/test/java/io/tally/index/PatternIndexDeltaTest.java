@@ -1,13 +1,13 @@
 package io.tally.index;
 
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.tally.derive.PersonDayDeltas;
 import io.tally.support.TestServers;
 import io.tally.support.TestTally;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
@@ -72,7 +72,7 @@ class PatternIndexDeltaTest {
   record Session(String id, String person, OffsetDateTime start, OffsetDateTime end) {}
 
   /** One committed flush: its notice, as the writer would publish it. */
-  record Flush(JsonObject notice) {}
+  record Flush(DerivedFlush notice) {}
 
   /** The test's own sums per person-day: events, sessions, tokens, cost, revenue, session ms. */
   final Map<String, double[]> expected = new TreeMap<>();
@@ -122,7 +122,8 @@ class PatternIndexDeltaTest {
             .execute(Tuple.of(project, s.id(), s.person(), s.start(), s.end())).mapEmpty());
       }
       return chain.compose(v -> c.query("SELECT pg_current_xact_id()::text::int8").execute())
-          .map(x -> new Flush(new JsonObject().put("personDays", b.build(x.iterator().next().getLong(0)))));
+          .map(x -> new Flush(new DerivedFlush(Map.of(), List.of(), List.of(),
+              b.build(x.iterator().next().getLong(0)))));
     });
   }
 
@@ -266,8 +267,7 @@ class PatternIndexDeltaTest {
             return null;
           });
     };
-    on(() -> index.apply(new JsonObject().put("merges", new JsonArray().add(new JsonArray().add(project)
-        .add("eve-anon").add("eve")))));
+    on(() -> index.apply(DerivedRewrite.merge(project, "eve-anon", "eve")));
     index.afterSnapshot = null;
     // THEN both persons hold each flush once
     String got = on(() -> Future.succeededFuture(index.describe(project)));

@@ -1,10 +1,13 @@
 package io.tally.query;
 
-import io.vertx.core.json.JsonArray;
+import io.tally.derive.DerivedFlush;
+import io.tally.derive.DerivedRewrite;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -15,9 +18,9 @@ class QueryCacheTest {
     return new JsonObject().put("projectId", project).put("from", "2026-11-01T00:00:00Z").put("to", to);
   }
 
-  static JsonObject flushed(String project, String earliest) {
-    return new JsonObject().put("projects", new JsonObject().put(project,
-        java.time.Instant.parse(earliest).toEpochMilli()));
+  static DerivedFlush flushed(String project, String earliest) {
+    return new DerivedFlush(Map.of(project, java.time.Instant.parse(earliest).toEpochMilli()), List.of(), List.of(),
+        null);
   }
 
   @Test
@@ -45,7 +48,7 @@ class QueryCacheTest {
 
     // an identity merge drops everything of the project, also answers in flight
     long beforeMerge = c.mark();
-    c.invalidate(new JsonObject().put("merged", new JsonArray().add("a")));
+    c.invalidate(DerivedRewrite.merge("a", "a-anon", "a-user"));
     assertNull(c.get("early"));
     c.put("early", early, r, beforeMerge);
     assertNull(c.get("early"));
