@@ -202,6 +202,27 @@ public final class DerivedUpdater {
       flushing = true;
       return isolateOrWait().onComplete(ar -> flushing = false);
     }
+    DerivedBatch batch = takeBatch();
+    List<Promise<Void>> synced = takeSyncWaiters();
+    scheduleWaiting(batch, !synced.isEmpty());
+    if (batch.isEmpty()) {
+      synced.forEach(Promise::complete);
+      return Future.succeededFuture();
+    }
+    flushing = true;
+    // the writer's answer arrives after every batch it handed over before answering, so read what this updater
+    // holds (current) only then
+    return writerOldestPendingMs.get().compose(writerOldest -> write(batch, watermark(batch, writerOldest)))
+        .onFailure(err -> {
+          LOG.warn("derived tables flush failed, will retry: {}", err.toString());
+          failed = batch;
+        })
+        .onComplete(ar -> flushed(batch, synced))
+        .mapEmpty();
+  }
+
+  /** The batch to write: the failed one first, else what was accumulated. */
+  private DerivedBatch takeBatch() {
     DerivedBatch batch;
     if (failed != null) {
       batch = failed;
@@ -210,68 +231,68 @@ public final class DerivedUpdater {
       batch = current;
       current = new DerivedBatch();
     }
-    List<Promise<Void>> waiters = List.of();
-    if (syncRequested) {
-      syncRequested = false;
-      waiters = new ArrayList<>(syncWaiters);
-      syncWaiters.clear();
+    return batch;
+  }
+
+  /** The callers of {@link #sync} this flush answers (none unless one asked since the last). */
+  private List<Promise<Void>> takeSyncWaiters() {
+    if (!syncRequested) {
+      return List.of();
     }
-    scheduleWaiting(batch, !waiters.isEmpty());
-    List<Promise<Void>> synced = waiters;
-    if (batch.isEmpty()) {
+    syncRequested = false;
+    List<Promise<Void>> waiters = new ArrayList<>(syncWaiters);
+    syncWaiters.clear();
+    return waiters;
+  }
+
+  /** Up to where every received event will be in the derived tables once {@code batch} commits (less a margin). */
+  private OffsetDateTime watermark(DerivedBatch batch, long writerOldest) {
+    long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldest);
+    // the waiting rows' events are not in the derived tables yet: a crash must re-derive from them on
+    oldest = Math.min(oldest, Math.min(waitingPeople.oldestReceivedMs(), waitingSessions.oldestReceivedMs()));
+    long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
+    return DerivedOrder.time(watermark * 1_000L);
+  }
+
+  /** Writes the batch; rows PostgreSQL refuses as data are isolated (the others written), a lone one set aside. */
+  private Future<Void> write(DerivedBatch batch, OffsetDateTime wm) {
+    batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), Set.of()).contains(k));
+    return apply(batch, wm).map(done -> {
+      written(done);
+      return (Void) null;
+    }).recover(err -> {
+      if (!DerivedErrors.causedByRows(err)) {
+        return Future.failedFuture(err);
+      }
+      LOG.warn("derived tables flush refused as data ({}): isolating the refused rows, the others are written",
+          message(err));
+      if (batch.rows() == 1) {
+        return deadLetters.setAside(pool, "flush", batch.only(), err, null).compose(v -> moveWatermark(wm));
+      }
+      for (DerivedBatch half : batch.split()) {
+        refused.add(half);
+      }
+      refusedWatermark = wm;
+      return isolateOrWait();
+    });
+  }
+
+  /** After a flush, written or not: the lag and waiting gauges, and the sync callers it answered (or not yet). */
+  private void flushed(DerivedBatch batch, List<Promise<Void>> synced) {
+    flushing = false;
+    behindSinceMs = failed != null ? Math.min(failed.oldestReceivedMs, current.oldestReceivedMs)
+        : !refused.isEmpty() ? Math.min(batch.oldestReceivedMs, current.oldestReceivedMs)
+        : current.oldestReceivedMs;
+    // after the commit: rows moved into the flush count as waiting until they are written
+    peopleWaiting = waitingPeople.size() + (failed == null ? 0 : failed.people.size());
+    sessionsWaiting = waitingSessions.size() + (failed == null ? 0 : failed.sessions.size());
+    if ((failed != null || !refused.isEmpty()) && !synced.isEmpty()) {
+      // the waiting rows are in the unwritten batch: the next flush writes it first
+      syncWaiters.addAll(synced);
+      syncRequested = true;
+    } else {
       synced.forEach(Promise::complete);
-      return Future.succeededFuture();
     }
-    flushing = true;
-    // the writer's answer arrives after every batch it handed over before answering, so read what this updater
-    // holds (current) only then
-    return writerOldestPendingMs.get().compose(writerOldest -> {
-      long oldest = Math.min(Math.min(batch.oldestReceivedMs, current.oldestReceivedMs), writerOldest);
-      // the waiting rows' events are not in the derived tables yet: a crash must re-derive from them on
-      oldest = Math.min(oldest, Math.min(waitingPeople.oldestReceivedMs(), waitingSessions.oldestReceivedMs()));
-      long watermark = (oldest == Long.MAX_VALUE ? System.currentTimeMillis() : oldest) - WATERMARK_MARGIN_MS;
-      batch.days.removeIf(k -> knownDays.getOrDefault(k.epochDay(), Set.of()).contains(k));
-      OffsetDateTime wm = DerivedOrder.time(watermark * 1_000L);
-      return apply(batch, wm).map(done -> {
-        written(done);
-        return (Void) null;
-      }).recover(err -> {
-        if (!DerivedErrors.causedByRows(err)) {
-          return Future.failedFuture(err);
-        }
-        LOG.warn("derived tables flush refused as data ({}): isolating the refused rows, the others are written",
-            message(err));
-        if (batch.rows() == 1) {
-          return deadLetters.setAside(pool, "flush", batch.only(), err, null).compose(v -> moveWatermark(wm));
-        }
-        for (DerivedBatch half : batch.split()) {
-          refused.add(half);
-        }
-        refusedWatermark = wm;
-        return isolateOrWait();
-      });
-    })
-        .onFailure(err -> {
-          LOG.warn("derived tables flush failed, will retry: {}", err.toString());
-          failed = batch;
-        })
-        .onComplete(ar -> {
-          flushing = false;
-          behindSinceMs = failed != null ? Math.min(failed.oldestReceivedMs, current.oldestReceivedMs)
-              : !refused.isEmpty() ? Math.min(batch.oldestReceivedMs, current.oldestReceivedMs)
-              : current.oldestReceivedMs;
-          // after the commit: rows moved into the flush count as waiting until they are written
-          peopleWaiting = waitingPeople.size() + (failed == null ? 0 : failed.people.size());
-          sessionsWaiting = waitingSessions.size() + (failed == null ? 0 : failed.sessions.size());
-          if ((failed != null || !refused.isEmpty()) && !synced.isEmpty()) {
-            // the waiting rows are in the unwritten batch: the next flush writes it first
-            syncWaiters.addAll(synced);
-            syncRequested = true;
-          } else {
-            synced.forEach(Promise::complete);
-          }
-        })
-        .mapEmpty();
   }
 
   /** A part committed: its rows, as the statement returned them, and the links it merged. */
