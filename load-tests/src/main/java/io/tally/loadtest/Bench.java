@@ -234,6 +234,12 @@ public final class Bench {
       load.openHttp(intOpt("connections", 16));
     }
     long before = count();
+    BenchFreshness probes = recording && "true".equals(opt.get("freshness"))
+        ? new BenchFreshness(target, opt.getOrDefault("write-key", "dev-write-key"),
+            opt.getOrDefault("read-key", "dev-read-key"), runId) : null;
+    if (probes != null) {
+      probes.start();
+    }
     long[] last = {System.nanoTime(), 0};
     long start = System.nanoTime();
     load.run(ws, rate, seconds, batch, stats, () -> {
@@ -251,6 +257,9 @@ public final class Bench {
     double elapsed = (System.nanoTime() - start) / 1e9;
     stats.roll();
     load.close();
+    if (probes != null) {
+      probes.close();
+    }
     Histogram h = stats.total();
     long stored = count() - before;
     long accepted = stats.acceptedEvents.sum();
@@ -266,6 +275,10 @@ public final class Bench {
         .put("errors", stats.errorCount()).put("errorsByKind", new JsonObject(new HashMap<>(stats.errorsByKind())))
         .put("acknowledged", accepted).put("stored", stored).put("verified", verified)
         .put("derivedLagSecondsAtEnd", scrape.value("analytics_derived_lag_seconds"));
+    if (probes != null) {
+      r.put("freshness", probes.result());
+      System.out.println("freshness (ack → GET /v1/sessions/{id} counts the event), ms: " + probes.result().encode());
+    }
     System.out.printf("%s %d ev/s offered, %d achieved | ack latency ms p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f"
             + " | errors %s | stored %d == acked %d: %s | derived tables %s s behind%n", ws ? "WS" : "HTTP", rate,
         r.getLong("achievedEventsPerSec"), r.getDouble("p50Ms"), r.getDouble("p90Ms"), r.getDouble("p99Ms"),
