@@ -49,7 +49,7 @@ public final class Bench {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].startsWith("-")) {
-      System.err.println("usage: Bench http|ws|max|copy|compare [--rate=N] [--duration=S] [--batch=100] "
+      System.err.println("usage: Bench http|ws|max|copy|compare|plan [--rate=N] [--duration=S] [--batch=100] "
           + "[--connections=16] [--sockets=200] [--users=100000] [--target=http://host:port --pg-url=postgresql://...]");
       System.exit(2);
     }
@@ -134,6 +134,7 @@ public final class Bench {
       case "http", "ws" -> load(mode.equals("ws"), intOpt("rate", 10_000), intOpt("duration", 30));
       case "max" -> findMax(opt.getOrDefault("transport", "http").equals("ws"));
       case "copy" -> copy();
+      case "plan" -> plan(opt.getOrDefault("plan", "http:3000:60,http:6000:60,ws:1000:60:1:1000"));
       case "compare" -> {
         double copyRate = copy();
         int max = findMax(false);
@@ -150,6 +151,26 @@ public final class Bench {
         record(summary);
       }
       default -> throw new IllegalArgumentException("unknown mode " + mode);
+    }
+  }
+
+  /**
+   * Several loads one after the other on the same warmed-up server: {@code mode:rate:seconds[:batch[:sockets]]},
+   * comma-separated (each step's batch and sockets default to the options').
+   */
+  private void plan(String plan) throws Exception {
+    String batch = opt.getOrDefault("batch", "100");
+    String sockets = opt.getOrDefault("sockets", "200");
+    for (String step : plan.split(",")) {
+      String[] p = step.trim().split(":");
+      if (p.length < 3 || !(p[0].equals("http") || p[0].equals("ws"))) {
+        throw new IllegalArgumentException("a plan step is mode:rate:seconds[:batch[:sockets]], mode http or ws: "
+            + step);
+      }
+      opt.put("batch", p.length > 3 ? p[3] : batch);
+      opt.put("sockets", p.length > 4 ? p[4] : sockets);
+      System.out.println("plan step " + step);
+      load(p[0].equals("ws"), Integer.parseInt(p[1]), Integer.parseInt(p[2]));
     }
   }
 
@@ -304,7 +325,11 @@ public final class Bench {
     if (!recording) {
       return;
     }
-    r.put("runId", runId).put("at", java.time.Instant.now().toString());
+    r.put("runId", runId).put("at", java.time.Instant.now().toString()).put("gc", opt.getOrDefault("gc", "G1"))
+        .put("jvm", opt.getOrDefault("jvm", BenchServers.DEFAULT_JVM_OPTIONS));
+    if (opt.containsKey("label")) {
+      r.put("label", opt.get("label"));
+    }
     results.add(r);
     Path file = Path.of(opt.getOrDefault("results", "load-tests/results.jsonl"));
     Files.createDirectories(file.toAbsolutePath().getParent());
