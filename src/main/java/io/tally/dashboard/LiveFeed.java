@@ -2,6 +2,7 @@ package io.tally.dashboard;
 
 import io.tally.event.Event;
 import io.tally.realtime.LiveWindow;
+import io.tally.schema.RollupDimension;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -57,6 +58,10 @@ public final class LiveFeed {
         : t.since(afterSeq, max);
   }
 
+  /** The event's enrichment dimensions (country, device, browser…), as the rollups and the API name them. */
+  private static final RollupDimension[] ENRICHED = RollupDimension.ALL.stream()
+      .filter(d -> d.source() == RollupDimension.Source.ENRICHMENT).toArray(RollupDimension[]::new);
+
   static JsonObject describe(Event e, long seq) {
     Event.Enrichment en = e.enrichment() == null ? Event.Enrichment.NONE : e.enrichment();
     Event.Measures m = e.measures() == null ? Event.Measures.NONE : e.measures();
@@ -70,10 +75,10 @@ public final class LiveFeed {
         .put("userId", e.actor())
         .put("sessionId", e.sessionId())
         .put("provider", m.provider())
-        .put("model", m.model())
-        .put("country", en.country())
-        .put("device", en.deviceType())
-        .put("browser", en.browser());
+        .put("model", m.model());
+    for (RollupDimension d : ENRICHED) {
+      o.put(d.apiName(), d.event().read(en));
+    }
     if (m.has(Event.Measures.TOKENS)) {
       o.put("tokens", m.tokens());
     }

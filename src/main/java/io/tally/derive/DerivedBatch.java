@@ -1,12 +1,16 @@
 package io.tally.derive;
 
 import io.tally.event.Event;
+import io.tally.schema.EventColumn;
+import io.tally.schema.EventColumns;
+import io.tally.schema.RollupDimension;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Tuple;
 
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -22,6 +26,8 @@ import java.util.UUID;
 final class DerivedBatch {
   /** The page rollup keys on the first this many characters of a path (its btree row must stay under 2,704 bytes). */
   static final int PAGE_PATH_KEY = 500;
+  private static final RollupDimension[] DIMS = RollupDimension.ALL.toArray(RollupDimension[]::new);
+  private static final List<EventColumn> SESSION_CONTEXT = EventColumns.SESSION_CONTEXT;
 
   final Map<String, SessionAgg> sessions = new HashMap<>();
   final Map<String, PersonAgg> people = new HashMap<>();
@@ -86,8 +92,11 @@ final class DerivedBatch {
     long t = e.timestamp().toEpochMilli();
     minTsByProject.merge(e.projectId(), t, Math::min);
     Event.Measures m = e.measures() == null ? Event.Measures.NONE : e.measures();
-    HourKey hk = new HourKey(e.projectId(), Math.floorDiv(t, 3_600_000L) * 3_600_000L, e.type(),
-        nz(m.provider()), nz(m.model()), nz(en.country()), nz(en.deviceType()), nz(en.browser()));
+    String[] dims = new String[DIMS.length];
+    for (int k = 0; k < dims.length; k++) {
+      dims[k] = DIMS[k].of(e, en, m);
+    }
+    HourKey hk = new HourKey(e.projectId(), Math.floorDiv(t, 3_600_000L) * 3_600_000L, dims);
     hours.computeIfAbsent(hk, k -> new Sums()).add(m);
     minuteTypes.computeIfAbsent(new MinuteTypeKey(e.projectId(), Math.floorDiv(t, 60_000L) * 60_000L, e.type()),
         k -> new Sums()).add(m);
@@ -154,8 +163,8 @@ final class DerivedBatch {
       return new String[] {"identities", x.project(), x.project() + " | " + x.anon() + " -> " + x.user()};
     }
     for (HourKey x : hours.keySet()) {
-      return new String[] {"rollup_hourly", x.project(), String.join(" | ", x.project(), at(x.hourMs()), x.type(),
-          x.provider(), x.model(), x.country(), x.device(), x.browser())};
+      return new String[] {"rollup_hourly", x.project(), x.project() + " | " + at(x.hourMs()) + " | "
+          + String.join(" | ", x.dims())};
     }
     for (MinuteKey x : minutes.keySet()) {
       return new String[] {"rollup_minute", x.project(), x.project() + " | " + at(x.minuteMs())};
@@ -179,14 +188,44 @@ final class DerivedBatch {
     throw new IllegalStateException("empty batch");
   }
 
-  /** The statement's parameters; {@code watermark} null leaves the watermark where it is. */
+  /**
+   * The statement's parameters; {@code watermark} null leaves the watermark where it is. The columns generated from
+   * the event's column description come last ({@link FlushColumns}): the sessions' context, then the hourly rollup.
+   */
   Tuple tuple(OffsetDateTime watermark, Map<String, KnownSession> knownSessions) {
+    Object[][] s = sessionColumns(knownSessions);
+    Object[][] p = personColumns();
+    Tuple t = Tuple.tuple();
+    add(t, s[0]);
+    add(t, p[0]);
+    add(t, touchColumns());
+    add(t, linkColumns());
+    t.addOffsetDateTime(watermark);
+    withRollups(t);
+    // $81…$90: what decides each "first" and "last" value
+    add(t, s[1]);
+    add(t, p[1]);
+    add(t, s[2]);
+    return withHours(t);
+  }
+
+  private static void add(Tuple t, Object[] columns) {
+    for (Object c : columns) {
+      t.addValue(c);
+    }
+  }
+
+  /**
+   * The sessions' arrays: [0] $1…$13, [1] the times and events that decide their first and last values, [2] their
+   * context columns (as described).
+   */
+  private Object[][] sessionColumns(Map<String, KnownSession> knownSessions) {
     int n = sessions.size();
     String[] sp = new String[n], sid = new String[n], su = new String[n], sa = new String[n];
     OffsetDateTime[] ss = new OffsetDateTime[n], se = new OffsetDateTime[n];
     Integer[] sc = new Integer[n], spg = new Integer[n];
     String[] sentry = new String[n], sexit = new String[n], sctx = new String[n], sattr = new String[n];
-    String[] scountry = new String[n], sdev = new String[n], sbr = new String[n];
+    String[][] scols = new String[SESSION_CONTEXT.size()][n];
     Boolean[] ssrv = new Boolean[n];
     OffsetDateTime[] sentryAt = new OffsetDateTime[n], sexitAt = new OffsetDateTime[n];
     OffsetDateTime[] sctxAt = new OffsetDateTime[n], sattrAt = new OffsetDateTime[n];
@@ -215,9 +254,9 @@ final class DerivedBatch {
       if (s.contextEvent != null && (ks == null || ks.contextEvent == null
           || DerivedOrder.before(s.contextUs, s.contextEvent, ks.contextUs, ks.contextEvent))) {
         sctx[i] = s.context;
-        scountry[i] = s.country;
-        sdev[i] = s.device;
-        sbr[i] = s.browser;
+        for (int c = 0; c < scols.length; c++) {
+          scols[c][i] = SESSION_CONTEXT.get(c).read(s.contextOf);
+        }
         sctxAt[i] = DerivedOrder.time(s.contextUs);
         sctxEv[i] = s.contextEvent;
       }
@@ -230,6 +269,12 @@ final class DerivedBatch {
       ssrv[i] = s.serverAssigned;
       i++;
     }
+    return new Object[][] {{sp, sid, su, sa, ss, se, sc, spg, sentry, sexit, sctx, sattr, ssrv},
+        {sentryAt, sexitAt, sctxAt, sctxEv, sattrAt, sattrEv}, scols};
+  }
+
+  /** The people's arrays: [0] $14…$22, [1] the times and events of their first and last touch. */
+  private Object[][] personColumns() {
     int m = people.size();
     String[] pp = new String[m], pu = new String[m], pa = new String[m], ptr = new String[m];
     String[] pft = new String[m], plt = new String[m];
@@ -256,6 +301,11 @@ final class DerivedBatch {
       }
       j++;
     }
+    return new Object[][] {{pp, pu, pa, pf, pl, pc, ptr, pft, plt}, {pftAt, pftEv, pltAt, pltEv}};
+  }
+
+  /** The touchpoints' arrays ($23…$29). */
+  private Object[] touchColumns() {
     int k = touches.size();
     String[] tp = new String[k], tu = new String[k], ta = new String[k], tt = new String[k], tat = new String[k];
     OffsetDateTime[] tts = new OffsetDateTime[k];
@@ -270,6 +320,11 @@ final class DerivedBatch {
       tat[x] = e.enrichment().attributionJson();
       tid[x] = e.id();
     }
+    return new Object[] {tp, tu, ta, tts, tt, tat, tid};
+  }
+
+  /** The identity links' arrays ($30…$33). */
+  private Object[] linkColumns() {
     int l = links.size();
     String[] lp = new String[l], la = new String[l], lu = new String[l];
     OffsetDateTime[] lt = new OffsetDateTime[l];
@@ -280,46 +335,35 @@ final class DerivedBatch {
       lu[x] = link.user();
       lt[x] = DerivedOrder.time(link.atUs());
     }
-    Tuple t = Tuple.tuple()
-        .addArrayOfString(sp).addArrayOfString(sid).addArrayOfString(su).addArrayOfString(sa)
-        .addArrayOfOffsetDateTime(ss).addArrayOfOffsetDateTime(se).addArrayOfInteger(sc).addArrayOfInteger(spg)
-        .addArrayOfString(sentry).addArrayOfString(sexit).addArrayOfString(sctx).addArrayOfString(sattr)
-        .addArrayOfString(scountry).addArrayOfString(sdev).addArrayOfString(sbr).addArrayOfBoolean(ssrv)
-        .addArrayOfString(pp).addArrayOfString(pu).addArrayOfString(pa).addArrayOfOffsetDateTime(pf)
-        .addArrayOfOffsetDateTime(pl).addArrayOfLong(pc).addArrayOfString(ptr).addArrayOfString(pft)
-        .addArrayOfString(plt)
-        .addArrayOfString(tp).addArrayOfString(tu).addArrayOfString(ta).addArrayOfOffsetDateTime(tts)
-        .addArrayOfString(tt).addArrayOfString(tat).addArrayOfUUID(tid)
-        .addArrayOfString(lp).addArrayOfString(la).addArrayOfString(lu).addArrayOfOffsetDateTime(lt)
-        .addOffsetDateTime(watermark);
-    withRollups(t);
-    // $100…$109: what decides each "first" and "last" value
-    return t.addArrayOfOffsetDateTime(sentryAt).addArrayOfOffsetDateTime(sexitAt).addArrayOfOffsetDateTime(sctxAt)
-        .addArrayOfUUID(sctxEv).addArrayOfOffsetDateTime(sattrAt).addArrayOfUUID(sattrEv)
-        .addArrayOfOffsetDateTime(pftAt).addArrayOfUUID(pftEv).addArrayOfOffsetDateTime(pltAt)
-        .addArrayOfUUID(pltEv);
+    return new Object[] {lp, la, lu, lt};
   }
 
-  /** Appends the rollup arrays ($38…$98) and the people's earliest event time ($99). */
-  private void withRollups(Tuple t) {
+  /** Appends the hourly rollup's arrays (project, hour, the described dimensions, the measures): the last ones. */
+  private Tuple withHours(Tuple t) {
     int n = hours.size();
-    String[] hp = new String[n], ht = new String[n], hpr = new String[n], hm = new String[n], hc = new String[n];
-    String[] hd = new String[n], hb = new String[n];
+    String[] hp = new String[n];
     OffsetDateTime[] hh = new OffsetDateTime[n];
+    String[][] hd = new String[DIMS.length][n];
     SumArrays hs = new SumArrays(n);
     int i = 0;
     for (Map.Entry<HourKey, Sums> x : hours.entrySet()) {
       HourKey k = x.getKey();
       hp[i] = k.project();
       hh[i] = odt(k.hourMs());
-      ht[i] = k.type();
-      hpr[i] = k.provider();
-      hm[i] = k.model();
-      hc[i] = k.country();
-      hd[i] = k.device();
-      hb[i] = k.browser();
+      for (int d = 0; d < hd.length; d++) {
+        hd[d][i] = k.dims()[d];
+      }
       hs.set(i++, x.getValue());
     }
+    t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh);
+    for (String[] d : hd) {
+      t.addArrayOfString(d);
+    }
+    return hs.addTo(t, true);
+  }
+
+  /** Appends the other rollup arrays ($35…$79) and the people's earliest event time ($80). */
+  private void withRollups(Tuple t) {
     int m = minutes.size();
     String[] mp = new String[m];
     OffsetDateTime[] mm = new OffsetDateTime[m];
@@ -384,10 +428,7 @@ final class DerivedBatch {
       uf[q] = pk.feature();
       us.set(q++, x.getValue());
     }
-    t.addArrayOfString(hp).addArrayOfOffsetDateTime(hh).addArrayOfString(ht).addArrayOfString(hpr)
-        .addArrayOfString(hm).addArrayOfString(hc).addArrayOfString(hd).addArrayOfString(hb);
-    hs.addTo(t, true)
-        .addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
+    t.addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
         .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da)
         .addArrayOfString(up).addArrayOfLocalDate(ud).addArrayOfString(uu).addArrayOfString(ua)
         .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf);
@@ -450,8 +491,18 @@ final class DerivedBatch {
     return DerivedOrder.time(ms * 1_000L);
   }
 
-  record HourKey(String project, long hourMs, String type, String provider, String model, String country,
-                 String device, String browser) {}
+  /** An hourly rollup row's key: its dimensions' values in {@link RollupDimension#ALL}'s order. */
+  record HourKey(String project, long hourMs, String[] dims) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof HourKey k && hourMs == k.hourMs && project.equals(k.project) && Arrays.equals(dims, k.dims);
+    }
+
+    @Override
+    public int hashCode() {
+      return (project.hashCode() * 31 + Long.hashCode(hourMs)) * 31 + Arrays.hashCode(dims);
+    }
+  }
 
   record MinuteKey(String project, long minuteMs) {}
 

@@ -1,6 +1,7 @@
 package io.tally.derive;
 
 import io.tally.metrics.TallyMetrics;
+import io.tally.schema.RollupDimension;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -82,7 +83,8 @@ public final class DerivedRepair {
           "project_id,user_key,day,type,provider,model,feature", RebuildSql.USER_DAILY_ROWS),
       Step.insert("touchpoints", RebuildSql.TOUCHPOINT_COLUMNS, "project_id,event_id", RebuildSql.TOUCHPOINT_ROWS)));
 
-  private static final String ROLLUP_KEYS = ",type,provider,model,country,device_type,browser";
+  /** The usage rollups' key columns after project and time (",type,provider,…"). */
+  private static final String ROLLUP_KEYS = "," + RollupDimension.COLUMNS.replace(", ", ",");
 
   private static final Phase HOURS = new Phase("hours", List.of(
       Step.run(RebuildSql.HOURS_DELETE),

@@ -1,5 +1,7 @@
 package io.tally.derive;
 
+import io.tally.schema.RollupDimension;
+
 /** SQL of the derived tables: the coalesced upsert of one flush and the hand-over of a linked id's rows. */
 final class DerivedSql {
   private DerivedSql() {
@@ -36,34 +38,33 @@ final class DerivedSql {
       """;
 
   /**
-   * One flush: pre-aggregated sessions and people, touchpoints, links, rollups; moves the watermark ($37, unless
+   * One flush: pre-aggregated sessions and people, touchpoints, links, rollups; moves the watermark ($34, unless
    * null). Every column merges so that the order flushes (and their rows) arrive in does not matter: sums add, times
    * take their least or greatest, a "first" or "last" value goes with the time (and event id) it comes from.
    */
   static final String FLUSH = """
       WITH s_in AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                             $7::int4[], $8::int4[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-                             $14::text[], $15::text[], $16::bool[], $100::timestamptz[], $101::timestamptz[],
-                             $102::timestamptz[], $103::uuid[], $104::timestamptz[], $105::uuid[])
+                             $7::int4[], $8::int4[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
+                             $81::timestamptz[], $82::timestamptz[], $83::timestamptz[], $84::uuid[],
+                             $85::timestamptz[], $86::uuid[], {CTX_PARAMS})
           AS t(project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count, page_count,
-               entry_page, exit_page, context, attribution, country, device_type, browser, server_assigned,
-               entry_at, exit_at, context_at, context_event, attribution_at, attribution_event)
+               entry_page, exit_page, context, attribution, server_assigned, entry_at, exit_at, context_at,
+               context_event, attribution_at, attribution_event, {CTX})
       ), old_s AS (
         SELECT s.project_id, s.started_at, s.duration_ms, s.bounce, coalesce(s.user_id, s.anonymous_id) AS person
         FROM sessions s JOIN s_in i ON s.project_id = i.project_id AND s.session_id = i.session_id
       ), sess AS (
         INSERT INTO sessions AS s (project_id, session_id, user_id, anonymous_id, started_at, ended_at, event_count,
-                                   page_count, entry_page, exit_page, context, attribution, country, device_type,
-                                   browser, server_assigned, entry_at, exit_at, context_at, context_event,
-                                   attribution_at, attribution_event)
+                                   page_count, entry_page, exit_page, context, attribution, {CTX}, server_assigned,
+                                   entry_at, exit_at, context_at, context_event, attribution_at, attribution_event)
         SELECT project_id, session_id,
                coalesce((SELECT x.user_id FROM identities x
                          WHERE x.project_id = i.project_id AND x.anonymous_id = coalesce(i.user_id, i.anonymous_id)),
                         user_id),
                anonymous_id, started_at, ended_at, event_count, page_count, entry_page, exit_page, context::jsonb,
-               attribution::jsonb, country, device_type, browser, server_assigned, entry_at, exit_at, context_at,
-               context_event, attribution_at, attribution_event
+               attribution::jsonb, {CTX}, server_assigned, entry_at, exit_at, context_at, context_event,
+               attribution_at, attribution_event
         FROM s_in i ORDER BY project_id, session_id
         ON CONFLICT (project_id, session_id) DO UPDATE SET
           user_id = greatest(s.user_id COLLATE "C", excluded.user_id COLLATE "C"),
@@ -82,12 +83,7 @@ final class DerivedSql {
           page_count = s.page_count + excluded.page_count,
           context = CASE WHEN tally_first(excluded.context_at, excluded.context_event, s.context_at, s.context_event)
                          THEN excluded.context ELSE s.context END,
-          country = CASE WHEN tally_first(excluded.context_at, excluded.context_event, s.context_at, s.context_event)
-                         THEN excluded.country ELSE s.country END,
-          device_type = CASE WHEN tally_first(excluded.context_at, excluded.context_event, s.context_at,
-                                              s.context_event) THEN excluded.device_type ELSE s.device_type END,
-          browser = CASE WHEN tally_first(excluded.context_at, excluded.context_event, s.context_at, s.context_event)
-                         THEN excluded.browser ELSE s.browser END,
+          {CTX_MERGE}
           context_event = CASE WHEN tally_first(excluded.context_at, excluded.context_event, s.context_at,
                                                 s.context_event) THEN excluded.context_event ELSE s.context_event END,
           context_at = CASE WHEN tally_first(excluded.context_at, excluded.context_event, s.context_at,
@@ -114,9 +110,9 @@ final class DerivedSql {
         SELECT t.*, coalesce((SELECT x.user_id FROM identities x
                                          WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
                              t.user_id, t.anonymous_id) AS person
-        FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::int8[],
-                    $23::text[], $24::text[], $25::text[], $106::timestamptz[], $107::uuid[], $108::timestamptz[],
-                    $109::uuid[])
+        FROM unnest($14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[], $19::int8[],
+                    $20::text[], $21::text[], $22::text[], $87::timestamptz[], $88::uuid[], $89::timestamptz[],
+                    $90::uuid[])
           AS t(project_id, user_id, anonymous_id, first_seen, last_seen, event_count, traits_src, first_touch,
                last_touch, first_touch_at, first_touch_event, last_touch_at, last_touch_event)
       ), people AS (
@@ -146,76 +142,62 @@ final class DerivedSql {
                                     WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
                         t.user_id, t.anonymous_id),
                t.ts, a ->> 'source', a ->> 'medium', a ->> 'campaign', t.event_type, a, t.event_id
-        FROM unnest($26::text[], $27::text[], $28::text[], $29::timestamptz[], $30::text[], $31::text[], $32::uuid[])
+        FROM unnest($23::text[], $24::text[], $25::text[], $26::timestamptz[], $27::text[], $28::text[], $29::uuid[])
           AS t(project_id, user_id, anonymous_id, ts, event_type, attribution, event_id),
           LATERAL (SELECT t.attribution::jsonb AS a) j
         ON CONFLICT (project_id, event_id) DO NOTHING
       ), links AS (
         INSERT INTO identities (project_id, anonymous_id, user_id, linked_at)
         SELECT DISTINCT ON (project_id, anon) project_id, anon, uid, ts
-        FROM unnest($33::text[], $34::text[], $35::text[], $36::timestamptz[]) AS t(project_id, anon, uid, ts)
+        FROM unnest($30::text[], $31::text[], $32::text[], $33::timestamptz[]) AS t(project_id, anon, uid, ts)
         WHERE anon <> uid
         ORDER BY project_id, anon, ts
         ON CONFLICT DO NOTHING
         RETURNING project_id, anonymous_id, user_id
       ), progress AS (
-        UPDATE derived_progress SET applied_until = $37 WHERE id = 1 AND $37::timestamptz IS NOT NULL
+        UPDATE derived_progress SET applied_until = $34 WHERE id = 1 AND $34::timestamptz IS NOT NULL
       ), hourly AS (
-        INSERT INTO rollup_hourly AS r
-        SELECT * FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
-                             $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
-                             $50::float8[], $51::int8[], $52::float8[], $53::int8[])
-        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
-        ON CONFLICT (project_id, hour, type, provider, model, country, device_type, browser) DO UPDATE SET
+        INSERT INTO rollup_hourly AS r ({HOURLY_COLUMNS})
+        SELECT * FROM unnest({HOURLY_PARAMS})
+        ORDER BY {KEY_ORDER}
+        ON CONFLICT (project_id, hour, {DIMS}) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), daily AS (
-        INSERT INTO rollup_daily AS r
-        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, provider, model, country, device_type, browser,
+        INSERT INTO rollup_daily AS r ({DAILY_COLUMNS})
+        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, {DIMS},
                sum(events), sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
-        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
-                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
-                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
-          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
-               rt_sum, rt_n, dur_sum, dur_n)
-        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
-        ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
+        FROM unnest({HOURLY_PARAMS}) AS h({HOURLY_COLUMNS})
+        GROUP BY {KEY_ORDER} ORDER BY {KEY_ORDER}
+        ON CONFLICT (project_id, day, {DIMS}) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), hourly_t AS (
-        INSERT INTO rollup_hourly_t AS r
-        SELECT project_id, hour, type, '', '', '', '', '', sum(events), sum(tokens), sum(cost), sum(amount),
+        INSERT INTO rollup_hourly_t AS r ({HOURLY_COLUMNS})
+        SELECT project_id, hour, {TYPE_ONLY}, sum(events), sum(tokens), sum(cost), sum(amount),
                sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
-        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
-                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
-                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
-          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
-               rt_sum, rt_n, dur_sum, dur_n)
+        FROM unnest({HOURLY_PARAMS}) AS h({HOURLY_COLUMNS})
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (project_id, hour, type, provider, model, country, device_type, browser) DO UPDATE SET
+        ON CONFLICT (project_id, hour, {DIMS}) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), daily_t AS (
-        INSERT INTO rollup_daily_t AS r
-        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, type, '', '', '', '', '', sum(events), sum(tokens), sum(cost), sum(amount),
-               sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
-        FROM unnest($38::text[], $39::timestamptz[], $40::text[], $41::text[], $42::text[], $43::text[],
-                    $44::text[], $45::text[], $46::int8[], $47::float8[], $48::float8[], $49::float8[],
-                    $50::float8[], $51::int8[], $52::float8[], $53::int8[])
-          AS h(project_id, hour, type, provider, model, country, device_type, browser, events, tokens, cost, amount,
-               rt_sum, rt_n, dur_sum, dur_n)
+        INSERT INTO rollup_daily_t AS r ({DAILY_COLUMNS})
+        SELECT project_id, (hour AT TIME ZONE 'UTC')::date, {TYPE_ONLY}, sum(events), sum(tokens), sum(cost),
+               sum(amount), sum(rt_sum), sum(rt_n), sum(dur_sum), sum(dur_n)
+        FROM unnest({HOURLY_PARAMS}) AS h({HOURLY_COLUMNS})
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (project_id, day, type, provider, model, country, device_type, browser) DO UPDATE SET
+        ON CONFLICT (project_id, day, {DIMS}) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
           amount = r.amount + excluded.amount, rt_sum = r.rt_sum + excluded.rt_sum, rt_n = r.rt_n + excluded.rt_n,
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), minutes_t AS (
         INSERT INTO rollup_minute_t AS r
-        SELECT * FROM unnest($76::text[], $77::timestamptz[], $78::text[], $79::int8[], $80::float8[], $81::float8[],
-                             $82::float8[], $83::float8[], $84::int8[], $85::float8[], $86::int8[])
+        SELECT * FROM unnest($57::text[], $58::timestamptz[], $59::text[], $60::int8[], $61::float8[], $62::float8[],
+                             $63::float8[], $64::float8[], $65::int8[], $66::float8[], $67::int8[])
         ORDER BY 1, 2, 3
         ON CONFLICT (project_id, minute, type) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
@@ -223,8 +205,8 @@ final class DerivedSql {
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), pages AS (
         INSERT INTO rollup_page_daily AS r
-        SELECT * FROM unnest($87::text[], $88::date[], $89::text[], $90::text[], $91::int8[], $92::float8[],
-                             $93::float8[], $94::float8[], $95::float8[], $96::int8[], $97::float8[], $98::int8[])
+        SELECT * FROM unnest($68::text[], $69::date[], $70::text[], $71::text[], $72::int8[], $73::float8[],
+                             $74::float8[], $75::float8[], $76::float8[], $77::int8[], $78::float8[], $79::int8[])
         ORDER BY 1, 2, 3, 4
         ON CONFLICT (project_id, day, path, type) DO UPDATE SET
           events = r.events + excluded.events, tokens = r.tokens + excluded.tokens, cost = r.cost + excluded.cost,
@@ -232,7 +214,7 @@ final class DerivedSql {
           dur_sum = r.dur_sum + excluded.dur_sum, dur_n = r.dur_n + excluded.dur_n
       ), minutes AS (
         INSERT INTO rollup_minute AS r
-        SELECT * FROM unnest($54::text[], $55::timestamptz[], $56::int8[], $57::int8[]) ORDER BY 1, 2
+        SELECT * FROM unnest($35::text[], $36::timestamptz[], $37::int8[], $38::int8[]) ORDER BY 1, 2
         ON CONFLICT (project_id, minute) DO UPDATE SET sent = r.sent + excluded.sent, errors = r.errors + excluded.errors
       ), days AS (
         INSERT INTO user_days
@@ -240,7 +222,7 @@ final class DerivedSql {
                coalesce((SELECT x.user_id FROM identities x
                                     WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
                         t.user_id, t.anonymous_id)
-        FROM unnest($58::text[], $59::date[], $60::text[], $61::text[]) AS t(project_id, day, user_id, anonymous_id)
+        FROM unnest($39::text[], $40::date[], $41::text[], $42::text[]) AS t(project_id, day, user_id, anonymous_id)
         ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
         RETURNING project_id, day, user_key
@@ -251,9 +233,9 @@ final class DerivedSql {
         FROM (SELECT t.*, coalesce((SELECT x.user_id FROM identities x
                                                WHERE x.project_id = t.project_id AND x.anonymous_id = coalesce(t.user_id, t.anonymous_id)),
                                    t.user_id, t.anonymous_id) AS person
-              FROM unnest($62::text[], $63::date[], $64::text[], $65::text[], $66::text[], $67::text[], $68::text[],
-                          $69::text[], $70::int8[], $71::float8[], $72::float8[], $73::float8[], $74::float8[],
-                          $75::int8[])
+              FROM unnest($43::text[], $44::date[], $45::text[], $46::text[], $47::text[], $48::text[], $49::text[],
+                          $50::text[], $51::int8[], $52::float8[], $53::float8[], $54::float8[], $55::float8[],
+                          $56::int8[])
                 AS t(project_id, day, user_id, anonymous_id, type, provider, model, feature, events, tokens, cost,
                      amount, rt_sum, rt_n)) q
         GROUP BY 1, 2, 3, 4, 5, 6, 7
@@ -271,10 +253,10 @@ final class DerivedSql {
       UNION ALL SELECT 'd', project_id, user_key, NULL, day - date '1970-01-01', NULL, NULL, NULL, NULL, NULL, NULL, NULL
       FROM days
       -- persons whose first_seen this flush set (new, or an event older than the stored first_seen): it is then one
-      -- of this batch's times, so at or after the batch's earliest ($99); persons seen before keep an older one
+      -- of this batch's times, so at or after the batch's earliest ($80); persons seen before keep an older one
       UNION ALL SELECT 'p', project_id, user_key, NULL, NULL, floor(extract(epoch FROM first_seen) * 1000)::int8,
                        NULL, NULL, NULL, NULL, NULL, NULL
-      FROM people WHERE first_seen >= $99
+      FROM people WHERE first_seen >= $80
       UNION ALL SELECT 's', project_id, NULL, NULL, NULL, floor(extract(epoch FROM min(started_at)) * 1000)::int8,
                        NULL, NULL, NULL, NULL, NULL, NULL
       FROM sess GROUP BY project_id
@@ -292,7 +274,11 @@ final class DerivedSql {
       -- the transaction's id (a snapshot taken elsewhere can tell whether it saw this flush)
       UNION ALL SELECT 'x', NULL, NULL, NULL, NULL, pg_current_xact_id()::text::int8, NULL, NULL, NULL, NULL, NULL,
                        NULL
-      """.replace("{PEOPLE_MERGE}", PEOPLE_MERGE.strip());
+      """.replace("{PEOPLE_MERGE}", PEOPLE_MERGE.strip()).replace("{CTX_PARAMS}", FlushColumns.contextParams())
+      .replace("{CTX_MERGE}", FlushColumns.contextMerge()).replace("{CTX}", FlushColumns.context())
+      .replace("{HOURLY_PARAMS}", FlushColumns.hourlyParams()).replace("{HOURLY_COLUMNS}", FlushColumns.rollup("hour"))
+      .replace("{DAILY_COLUMNS}", FlushColumns.rollup("day")).replace("{KEY_ORDER}", FlushColumns.keyOrder())
+      .replace("{TYPE_ONLY}", RollupDimension.typeOnly("type")).replace("{DIMS}", RollupDimension.COLUMNS);
 
   /**
    * Hands a linked id's derived rows to its user ($1 project, $2 anonymous or previous id, $3 user, $4 the sessions

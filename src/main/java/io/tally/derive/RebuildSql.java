@@ -1,5 +1,10 @@
 package io.tally.derive;
 
+import io.tally.schema.EventColumns;
+import io.tally.schema.RollupDimension;
+
+import java.util.stream.Collectors;
+
 /**
  * The derivation of the derived tables from the stored events, for a set of keys: what the start-up repair writes for
  * every session, person, hour and day that events received since the watermark touched (and, after an upgrade, for
@@ -22,6 +27,16 @@ final class RebuildSql {
   private static final String DUR = """
       , coalesce(sum(tally_num(e.properties, 'durationMs')), 0) AS dur_sum,
              count(tally_num(e.properties, 'durationMs'))::int8 AS dur_n""";
+
+  /** The session context columns, each after {@code prefix} ("e.country, e.device_type, …"). */
+  private static String contextColumns(String prefix) {
+    return EventColumns.names(EventColumns.SESSION_CONTEXT, prefix);
+  }
+
+  /** GROUP BY 1, 2, … n. */
+  private static String firstColumns(int n) {
+    return java.util.stream.IntStream.rangeClosed(1, n).mapToObj(Integer::toString).collect(Collectors.joining(", "));
+  }
 
   static final String CREATE_TEMP = """
       CREATE TEMP TABLE IF NOT EXISTS rb_chunk (project_id text, k text, t timestamptz, d date);
@@ -118,15 +133,15 @@ final class RebuildSql {
   static final String SESSION_EVENTS = """
       CREATE TEMP TABLE rb_sev AS
       SELECT e.project_id, e.session_id, e.id, e.ts, e.type, e.user_id, e.anonymous_id, e.context, e.context_from,
-             e.attribution, e.country, e.device_type, e.browser, e.flags, tally_str(e.page, 'path') AS path
+             e.attribution, {ctx}, e.flags, tally_str(e.page, 'path') AS path
       FROM events e JOIN rb_sessions b ON b.project_id = e.project_id AND b.k = e.session_id AND b.n BETWEEN $1 AND $2
       WHERE NOT e.is_bot
         AND e.ts >= (SELECT min(lo) FROM rb_sessions WHERE n BETWEEN $1 AND $2)
         AND e.ts <= (SELECT max(hi) FROM rb_sessions WHERE n BETWEEN $1 AND $2)
-      """;
+      """.replace("{ctx}", contextColumns("e."));
 
   static final String SESSION_COLUMNS = "project_id, session_id, user_id, anonymous_id, started_at, ended_at, "
-      + "event_count, page_count, entry_page, entry_at, exit_page, exit_at, context, country, device_type, browser, "
+      + "event_count, page_count, entry_page, entry_at, exit_page, exit_at, context, " + contextColumns("") + ", "
       + "context_at, context_event, attribution, attribution_at, attribution_event, server_assigned";
 
   /** Sessions of the chunk, from their events (an event naming another's context reads it from that event). */
@@ -140,9 +155,7 @@ final class RebuildSql {
                 FILTER (WHERE e.path IS NOT NULL))[1] AS exit_page,
              max(e.ts) FILTER (WHERE e.path IS NOT NULL) AS exit_at,
              (array_agg(e.ctx ORDER BY e.ts, e.id) FILTER (WHERE e.ctx IS NOT NULL))[1] AS context,
-             (array_agg(e.country ORDER BY e.ts, e.id) FILTER (WHERE e.ctx IS NOT NULL))[1] AS country,
-             (array_agg(e.device_type ORDER BY e.ts, e.id) FILTER (WHERE e.ctx IS NOT NULL))[1] AS device_type,
-             (array_agg(e.browser ORDER BY e.ts, e.id) FILTER (WHERE e.ctx IS NOT NULL))[1] AS browser,
+             {ctx}
              min(e.ts) FILTER (WHERE e.ctx IS NOT NULL) AS context_at,
              (array_agg(e.id ORDER BY e.ts, e.id) FILTER (WHERE e.ctx IS NOT NULL))[1] AS context_event,
              (array_agg(e.attribution ORDER BY e.ts, e.id) FILTER (WHERE e.attribution IS NOT NULL))[1] AS attribution,
@@ -153,7 +166,10 @@ final class RebuildSql {
                                              AND a.session_id = e.session_id AND a.id = e.context_from LIMIT 1)) AS ctx
             FROM rb_sev e JOIN rb_chunk c ON c.project_id = e.project_id AND c.k = e.session_id) e
       GROUP BY e.project_id, e.session_id
-      """;
+      """.replace("{ctx}", EventColumns.SESSION_CONTEXT.stream()
+      .map(c -> "(array_agg(e.%1$s ORDER BY e.ts, e.id) FILTER (WHERE e.ctx IS NOT NULL))[1] AS %1$s,"
+          .formatted(c.column))
+      .collect(Collectors.joining("\n             ")));
 
   /** The session days the chunk's sessions start on, before and after ({@code rb_sdays}). */
   static final String SESSION_DAYS_OF_CHUNK = """
@@ -253,25 +269,23 @@ final class RebuildSql {
         AND EXISTS (SELECT 1 FROM rb_chunk c WHERE c.project_id = e.project_id AND c.t = date_trunc('hour', e.ts))
         AND NOT e.is_bot""";
 
-  static final String ROLLUP_COLUMNS = "project_id, %s, type, provider, model, country, device_type, browser, events, "
+  static final String ROLLUP_COLUMNS = "project_id, %s, " + RollupDimension.COLUMNS + ", events, "
       + "tokens, cost, amount, rt_sum, rt_n, dur_sum, dur_n";
 
   static final String HOURLY_ROWS = """
-      SELECT e.project_id, date_trunc('hour', e.ts) AS hour, e.type,
-             coalesce(tally_str(e.properties, 'provider'), '') AS provider,
-             coalesce(tally_str(e.properties, 'model'), '') AS model, coalesce(e.country, '') AS country,
-             coalesce(e.device_type, '') AS device_type, coalesce(e.browser, '') AS browser, %s%s
+      SELECT e.project_id, date_trunc('hour', e.ts) AS hour, %s, %s%s
       FROM events e WHERE %s
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-      """.formatted(SUMS, DUR, CHUNK_HOURS);
+      GROUP BY %s
+      """.formatted(RollupDimension.ALL.stream().map(d -> d.keyOf("e") + " AS " + d.column())
+      .collect(Collectors.joining(", ")), SUMS, DUR, CHUNK_HOURS, firstColumns(2 + RollupDimension.ALL.size()));
 
   static final String HOURLY_T_ROWS = """
-      SELECT r.project_id, r.hour, r.type, '' AS provider, '' AS model, '' AS country, '' AS device_type, '' AS browser,
+      SELECT r.project_id, r.hour, {typeOnly},
              sum(r.events)::int8 AS events, sum(r.tokens) AS tokens, sum(r.cost) AS cost, sum(r.amount) AS amount,
              sum(r.rt_sum) AS rt_sum, sum(r.rt_n)::int8 AS rt_n, sum(r.dur_sum) AS dur_sum, sum(r.dur_n)::int8 AS dur_n
       FROM rollup_hourly r JOIN rb_chunk c ON c.project_id = r.project_id AND c.t = r.hour
       GROUP BY 1, 2, 3
-      """;
+      """.replace("{typeOnly}", RollupDimension.typeOnly("r.type"));
 
   static final String MINUTE_COLUMNS = "project_id, minute, sent, errors";
 
@@ -302,21 +316,22 @@ final class RebuildSql {
 
   /** The chunk's days ({@code rb_chunk.d}) from their hours in the hourly rollup (re-derived first). */
   static final String DAILY_ROWS = """
-      SELECT h.project_id, c.d AS day, h.type, h.provider, h.model, h.country, h.device_type, h.browser,
+      SELECT h.project_id, c.d AS day, {dims},
              sum(h.events)::int8 AS events, sum(h.tokens) AS tokens, sum(h.cost) AS cost, sum(h.amount) AS amount,
              sum(h.rt_sum) AS rt_sum, sum(h.rt_n)::int8 AS rt_n, sum(h.dur_sum) AS dur_sum, sum(h.dur_n)::int8 AS dur_n
       FROM rb_chunk c JOIN rollup_hourly h ON h.project_id = c.project_id
         AND h.hour >= c.d::timestamp AT TIME ZONE 'UTC' AND h.hour < (c.d + 1)::timestamp AT TIME ZONE 'UTC'
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-      """;
+      GROUP BY {groupBy}
+      """.replace("{dims}", RollupDimension.columns("h.")).replace("{groupBy}",
+      firstColumns(2 + RollupDimension.ALL.size()));
 
   static final String DAILY_T_ROWS = """
-      SELECT r.project_id, r.day, r.type, '' AS provider, '' AS model, '' AS country, '' AS device_type, '' AS browser,
+      SELECT r.project_id, r.day, {typeOnly},
              sum(r.events)::int8 AS events, sum(r.tokens) AS tokens, sum(r.cost) AS cost, sum(r.amount) AS amount,
              sum(r.rt_sum) AS rt_sum, sum(r.rt_n)::int8 AS rt_n, sum(r.dur_sum) AS dur_sum, sum(r.dur_n)::int8 AS dur_n
       FROM rollup_daily r JOIN rb_chunk c ON c.project_id = r.project_id AND c.d = r.day
       GROUP BY 1, 2, 3
-      """;
+      """.replace("{typeOnly}", RollupDimension.typeOnly("r.type"));
 
   static final String PAGE_COLUMNS = "project_id, day, path, type, events, tokens, cost, amount, rt_sum, rt_n, dur_sum, "
       + "dur_n";

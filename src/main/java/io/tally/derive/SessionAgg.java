@@ -27,9 +27,8 @@ final class SessionAgg extends WaitingRows.Row<SessionAgg> {
   String exit;
   long exitUs;
   String context;
-  String country;
-  String device;
-  String browser;
+  /** The enrichment of the event {@link #context} comes from: the session's context columns are read from it. */
+  Event.Enrichment contextOf;
   long contextUs;
   UUID contextEvent;
   String attribution;
@@ -71,7 +70,7 @@ final class SessionAgg extends WaitingRows.Row<SessionAgg> {
     firstUs = Math.min(firstUs, t);
     lastUs = Math.max(lastUs, t);
     if (en.contextJson() != null) {
-      context(en.contextJson(), en.country(), en.deviceType(), en.browser(), t, e.id());
+      context(en.contextJson(), en, t, e.id());
     }
     if (en.attributionJson() != null) {
       attribution(en.attributionJson(), t, e.id());
@@ -93,12 +92,10 @@ final class SessionAgg extends WaitingRows.Row<SessionAgg> {
     }
   }
 
-  private void context(String json, String country, String device, String browser, long t, UUID id) {
+  private void context(String json, Event.Enrichment of, long t, UUID id) {
     if (contextEvent == null || DerivedOrder.before(t, id, contextUs, contextEvent)) {
       context = json;
-      this.country = country;
-      this.device = device;
-      this.browser = browser;
+      contextOf = of;
       contextUs = t;
       contextEvent = id;
     }
@@ -125,7 +122,7 @@ final class SessionAgg extends WaitingRows.Row<SessionAgg> {
       exit(o.exit, o.exitUs);
     }
     if (o.contextEvent != null) {
-      context(o.context, o.country, o.device, o.browser, o.contextUs, o.contextEvent);
+      context(o.context, o.contextOf, o.contextUs, o.contextEvent);
     }
     if (o.attributionEvent != null) {
       attribution(o.attribution, o.attributionUs, o.attributionEvent);

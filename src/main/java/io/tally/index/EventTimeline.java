@@ -4,6 +4,7 @@ import io.tally.config.TallyConfig;
 import io.tally.derive.DerivedChange;
 import io.tally.derive.DerivedRewrite;
 import io.tally.event.Event;
+import io.tally.schema.RollupDimension;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -439,19 +440,25 @@ public final class EventTimeline {
         });
   }
 
+  /** The dimensions the timeline keeps, by index ({@link #PROVIDER}…{@link #BROWSER}), as the rollups name them. */
+  private static final List<String> KEPT = List.of("provider", "model", "country", "device", "browser");
+
+  /** One day's events: their dimensions in the timeline's order (read from the description), then page and session. */
+  private static final String LOAD_DAY = """
+      SELECT project_id, coalesce(user_id, anonymous_id), (extract(epoch FROM ts) * 1000)::int8, type,
+             {dims}, tally_str(page, 'path'), session_id
+      FROM events
+      WHERE ts >= $1 AND ts < $2 AND NOT is_bot
+      """.replace("{dims}", KEPT.stream().map(n -> RollupDimension.byApiName(n).rawOf(""))
+      .collect(java.util.stream.Collectors.joining(", ")));
+
   private Future<Void> readDays(SqlConnection c, List<LocalDate> days, int i, Map<String, TimelineProject> into, long[] rows,
                                 long start) {
     if (i == days.size()) {
       return Future.succeededFuture();
     }
     LocalDate d = days.get(i);
-    return c.preparedQuery("""
-            SELECT project_id, coalesce(user_id, anonymous_id), (extract(epoch FROM ts) * 1000)::int8, type,
-                   tally_str(properties, 'provider'), tally_str(properties, 'model'), country, device_type, browser,
-                   tally_str(page, 'path'), session_id
-            FROM events
-            WHERE ts >= $1 AND ts < $2 AND NOT is_bot
-            """)
+    return c.preparedQuery(LOAD_DAY)
         .execute(Tuple.of(d.atStartOfDay().atOffset(java.time.ZoneOffset.UTC),
             d.plusDays(1).atStartOfDay().atOffset(java.time.ZoneOffset.UTC)))
         .compose(rs -> {

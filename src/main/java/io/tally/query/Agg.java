@@ -1,5 +1,6 @@
 package io.tally.query;
 
+import io.tally.schema.RollupDimension;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -91,26 +92,28 @@ public final class Agg {
     }
   }
 
-  /** Appends the SQL filter conditions and their parameters. */
+  /** Appends the SQL filter conditions and their parameters, in the rollup dimensions' order. */
   public static String filterSql(Filters f, Tuple t, boolean rollup) {
     StringBuilder sb = new StringBuilder();
-    if (f.provider() != null) {
-      t.addString(f.provider());
-      sb.append(rollup ? " AND provider = $" : " AND tally_str(properties, 'provider') = $").append(t.size());
-    }
-    if (f.model() != null) {
-      t.addString(f.model());
-      sb.append(rollup ? " AND model = $" : " AND tally_str(properties, 'model') = $").append(t.size());
-    }
-    if (f.country() != null) {
-      t.addString(f.country());
-      sb.append(" AND country = $").append(t.size());
-    }
-    if (f.device() != null) {
-      t.addString(f.device());
-      sb.append(" AND device_type = $").append(t.size());
+    for (RollupDimension d : RollupDimension.ALL) {
+      String v = filterValue(f, d);
+      if (v != null) {
+        t.addString(v);
+        sb.append(" AND ").append(rollup ? d.column() : d.rawOf("")).append(" = $").append(t.size());
+      }
     }
     return sb.toString();
+  }
+
+  /** The value a query filters the dimension by (its query parameter), null when it does not or cannot. */
+  static String filterValue(Filters f, RollupDimension d) {
+    return switch (d.apiName()) {
+      case "provider" -> f.provider();
+      case "model" -> f.model();
+      case "country" -> f.country();
+      case "device" -> f.device();
+      default -> null;
+    };
   }
 
   private static final String MEASURES = "type, events AS n, tokens, cost, amount, rt_sum, rt_n, dur_sum, dur_n";

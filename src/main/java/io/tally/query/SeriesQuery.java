@@ -4,6 +4,7 @@ import io.tally.index.EventTimeline;
 import io.tally.index.PersonIndex;
 import io.tally.index.TimelineProject;
 import io.tally.index.TimelineScans;
+import io.tally.schema.RollupDimension;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -237,24 +238,10 @@ public final class SeriesQuery {
     String dimension = q.getString("dimension");
     int limit = q.getInteger("limit");
     Filters f = Filters.of(q);
-    String rawExpr = switch (dimension) {
-      case "event" -> "type";
-      case "provider" -> "tally_str(properties, 'provider')";
-      case "model" -> "tally_str(properties, 'model')";
-      case "country" -> "country";
-      case "device" -> "device_type";
-      case "browser" -> "browser";
-      default -> "page ->> 'path'";
-    };
-    String rollupExpr = switch (dimension) {
-      case "event" -> "type";
-      case "provider" -> "nullif(provider, '')";
-      case "model" -> "nullif(model, '')";
-      case "country" -> "nullif(country, '')";
-      case "device" -> "nullif(device_type, '')";
-      case "browser" -> "nullif(browser, '')";
-      default -> null;
-    };
+    // a rollup dimension by its name, anything else by page path
+    RollupDimension d = RollupDimension.byApiName(dimension);
+    String rawExpr = d == null ? "page ->> 'path'" : d.rawOf("");
+    String rollupExpr = d == null ? null : d.rollupValue();
     Future<List<JsonObject>> rows;
     Future<Double> total;
     TimelineProject inMemory = metric.equals("active_users") && !f.raw() && timeline != null

@@ -2,11 +2,14 @@ package io.tally.store;
 
 import io.tally.buffer.PendingEvent;
 import io.tally.event.Event;
+import io.tally.schema.EventColumn;
+import io.tally.schema.EventColumns;
 import io.vertx.sqlclient.Tuple;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -23,44 +26,14 @@ import java.util.UUID;
  */
 final class EventBatchSql {
 
-  static final String INSERT = """
-      WITH input AS (
-        SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
-                             $7::text[], $8::text[], $9::float8[], $10::text[], $11::text[], $12::text[],
-                             $13::text[], $14::text[], $15::text[], $16::int4[], $17::text[], $18::text[],
-                             $19::text[], $20::text[], $21::text[], $22::text[], $23::uuid[])
-          WITH ORDINALITY AS t(project_id, id, ts, received_at, type, category, action, label, value, session_id,
-                               user_id, anonymous_id, properties, page, user_context, flags, context, attribution,
-                               country, device_type, browser, ip, context_from, ord)
-      ), fresh AS (
-        INSERT INTO event_ids (project_id, id, first_seen)
-        SELECT project_id, id, received_at FROM input
-        ON CONFLICT DO NOTHING
-        RETURNING project_id, id
-      ), stored AS (
-        INSERT INTO events (project_id, id, ts, received_at, type, category, action, label, value, session_id,
-                            user_id, anonymous_id, properties, page, user_context, flags, context, attribution,
-                            country, device_type, browser, ip, is_bot, context_from)
-        SELECT i.project_id, i.id, i.ts, i.received_at, i.type, i.category, i.action, i.label, i.value,
-               i.session_id,
-               coalesce((SELECT x.user_id FROM identities x
-                         WHERE x.project_id = i.project_id AND x.anonymous_id = coalesce(i.user_id, i.anonymous_id)),
-                        i.user_id),
-               i.anonymous_id, i.properties::jsonb, i.page::jsonb, i.user_context::jsonb, i.flags, i.context::jsonb,
-               i.attribution::jsonb, i.country, i.device_type, i.browser, i.ip, (i.flags & 8) <> 0, i.context_from
-        FROM input i JOIN fresh f ON f.project_id = i.project_id AND f.id = i.id
-      )
-      SELECT i.ord FROM input i
-      WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.project_id = i.project_id AND f.id = i.id)
-      UNION ALL
-      SELECT -(pg_current_xact_id()::text::int8)
-      """;
+  /** The statement, generated from the event's column description. */
+  static final String INSERT = EventColumns.INSERT;
 
   /**
    * A batch ready to send: {@code rows} in statement order, plus repeats of an id within the batch itself;
    * {@code inFull} marks the rows that store their client context in full.
    */
-  record Prepared(Tuple tuple, List<PendingEvent> rows, List<PendingEvent> inBatchRepeats, java.util.BitSet inFull) {
+  record Prepared(Tuple tuple, List<PendingEvent> rows, List<PendingEvent> inBatchRepeats, BitSet inFull) {
     boolean storedInFull(int row) {
       return inFull.get(row);
     }
@@ -111,33 +84,68 @@ final class EventBatchSql {
         repeats.add(p);
       }
     }
-    int m = rows.size();
-    String[] project = new String[m];
-    UUID[] id = new UUID[m];
-    OffsetDateTime[] ts = new OffsetDateTime[m];
-    OffsetDateTime[] received = new OffsetDateTime[m];
-    String[] type = new String[m];
-    String[] category = new String[m];
-    String[] action = new String[m];
-    String[] label = new String[m];
-    Double[] value = new Double[m];
-    String[] session = new String[m];
-    String[] user = new String[m];
-    String[] anon = new String[m];
-    String[] props = new String[m];
-    String[] page = new String[m];
-    String[] ctx = new String[m];
-    Integer[] flags = new Integer[m];
-    String[] context = new String[m];
-    String[] attribution = new String[m];
-    String[] country = new String[m];
-    String[] deviceType = new String[m];
-    String[] browser = new String[m];
-    String[] ip = new String[m];
-    UUID[] contextFrom = new UUID[m];
-    java.util.BitSet inFull = new java.util.BitSet(m);
-    for (int i = 0; i < m; i++) {
-      Event e = rows.get(i).event();
+    Columns c = new Columns(rows.size());
+    for (int i = 0; i < c.m; i++) {
+      c.fill(i, rows.get(i).event(), anchors);
+    }
+    return new Prepared(c.tuple(), rows, repeats, c.inFull);
+  }
+
+  /**
+   * One batch's column arrays. The per-event filling is explicit for the event's own fields and a loop over the
+   * described enrichment columns; {@code EventBatchSqlTest} checks it against {@link EventColumns#SENT}.
+   */
+  private static final class Columns {
+    final int m;
+    final String[] project;
+    final UUID[] id;
+    final OffsetDateTime[] ts;
+    final OffsetDateTime[] received;
+    final String[] type;
+    final String[] category;
+    final String[] action;
+    final String[] label;
+    final Double[] value;
+    final String[] session;
+    final String[] user;
+    final String[] anon;
+    final String[] props;
+    final String[] page;
+    final String[] ctx;
+    final Integer[] flags;
+    final String[] context;
+    final String[] attribution;
+    final UUID[] contextFrom;
+    /** One array per {@link EventColumns#ENRICHED} column. */
+    final String[][] enriched;
+    final BitSet inFull;
+
+    Columns(int m) {
+      this.m = m;
+      project = new String[m];
+      id = new UUID[m];
+      ts = new OffsetDateTime[m];
+      received = new OffsetDateTime[m];
+      type = new String[m];
+      category = new String[m];
+      action = new String[m];
+      label = new String[m];
+      value = new Double[m];
+      session = new String[m];
+      user = new String[m];
+      anon = new String[m];
+      props = new String[m];
+      page = new String[m];
+      ctx = new String[m];
+      flags = new Integer[m];
+      context = new String[m];
+      attribution = new String[m];
+      contextFrom = new UUID[m];
+      enriched = new String[EventColumns.ENRICHED.length][m];
+      inFull = new BitSet(m);
+    }
+
+    void fill(int i, Event e, Map<SessionKey, Anchor> anchors) {
       project[i] = e.projectId();
       id[i] = e.id();
       ts[i] = OffsetDateTime.ofInstant(e.timestamp(), ZoneOffset.UTC);
@@ -167,18 +175,40 @@ final class EventBatchSql {
         }
       }
       attribution[i] = en.attributionJson();
-      country[i] = en.country();
-      deviceType[i] = en.deviceType();
-      browser[i] = en.browser();
-      ip[i] = en.ip();
+      for (int k = 0; k < enriched.length; k++) {
+        enriched[k][i] = EventColumns.ENRICHED[k].read(en);
+      }
     }
-    Tuple t = Tuple.tuple()
-        .addArrayOfString(project).addArrayOfUUID(id).addArrayOfOffsetDateTime(ts).addArrayOfOffsetDateTime(received)
-        .addArrayOfString(type).addArrayOfString(category).addArrayOfString(action).addArrayOfString(label)
-        .addArrayOfDouble(value).addArrayOfString(session).addArrayOfString(user).addArrayOfString(anon)
-        .addArrayOfString(props).addArrayOfString(page).addArrayOfString(ctx).addArrayOfInteger(flags)
-        .addArrayOfString(context).addArrayOfString(attribution).addArrayOfString(country)
-        .addArrayOfString(deviceType).addArrayOfString(browser).addArrayOfString(ip).addArrayOfUUID(contextFrom);
-    return new Prepared(t, rows, repeats, inFull);
+
+    /** The arrays in the statement's parameter order (once per batch). */
+    Tuple tuple() {
+      Tuple t = Tuple.tuple();
+      int k = 0;
+      for (EventColumn c : EventColumns.SENT) {
+        switch (c) {
+          case PROJECT_ID -> t.addArrayOfString(project);
+          case ID -> t.addArrayOfUUID(id);
+          case TS -> t.addArrayOfOffsetDateTime(ts);
+          case RECEIVED_AT -> t.addArrayOfOffsetDateTime(received);
+          case TYPE -> t.addArrayOfString(type);
+          case CATEGORY -> t.addArrayOfString(category);
+          case ACTION -> t.addArrayOfString(action);
+          case LABEL -> t.addArrayOfString(label);
+          case VALUE -> t.addArrayOfDouble(value);
+          case SESSION_ID -> t.addArrayOfString(session);
+          case USER_ID -> t.addArrayOfString(user);
+          case ANONYMOUS_ID -> t.addArrayOfString(anon);
+          case PROPERTIES -> t.addArrayOfString(props);
+          case PAGE -> t.addArrayOfString(page);
+          case USER_CONTEXT -> t.addArrayOfString(ctx);
+          case FLAGS -> t.addArrayOfInteger(flags);
+          case CONTEXT -> t.addArrayOfString(context);
+          case ATTRIBUTION -> t.addArrayOfString(attribution);
+          case CONTEXT_FROM -> t.addArrayOfUUID(contextFrom);
+          default -> t.addArrayOfString(enriched[k++]);
+        }
+      }
+      return t;
+    }
   }
 }
