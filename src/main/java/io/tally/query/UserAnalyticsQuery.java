@@ -81,27 +81,10 @@ public final class UserAnalyticsQuery {
       e.add(r);
     }
     Map<String, Long> byType = e.byType;
-    Map<String, Long> features = e.features;
-    Set<LocalDate> days = e.days;
-    OffsetDateTime first = e.first;
-    OffsetDateTime last = e.last;
     Row s = sessions.iterator().next();
     long sessionCount = s.getLong(0);
     long duration = s.getLong(1);
-    double retention = 0;
-    if (first != null) {
-      LocalDate firstDay = first.atZoneSameInstant(zone).toLocalDate();
-      LocalDate lastDay = to.minusMillis(1).atZone(zone).toLocalDate();
-      long span = ChronoUnit.DAYS.between(firstDay, lastDay) + 1;
-      retention = Agg.div(days.size(), span);
-    }
     long sent = byType.getOrDefault("message_sent", 0L);
-    features.merge("chat", sent, Long::sum);
-    features.merge("share", byType.getOrDefault("share_created", 0L), Long::sum);
-    features.merge("export", byType.getOrDefault("export_generated", 0L), Long::sum);
-    features.merge("settings", byType.getOrDefault("customization_made", 0L), Long::sum);
-    JsonObject featureUsage = new JsonObject();
-    features.forEach(featureUsage::put);
     return new JsonObject()
         .put("userId", user)
         .put("period", new JsonObject().put("start", from.toString()).put("end", to.toString()))
@@ -109,9 +92,9 @@ public final class UserAnalyticsQuery {
             .put("totalSessions", sessionCount)
             .put("totalDuration", duration)
             .put("averageSessionDuration", Agg.div(duration, sessionCount))
-            .put("lastActiveAt", last == null ? null : last.toInstant().toString())
-            .put("daysActive", days.size())
-            .put("retentionRate", retention))
+            .put("lastActiveAt", e.last == null ? null : e.last.toInstant().toString())
+            .put("daysActive", e.days.size())
+            .put("retentionRate", e.retention(zone, to)))
         .put("usage", new JsonObject()
             .put("messagesSent", sent)
             .put("messagesReceived", byType.getOrDefault("message_received", 0L))
@@ -126,7 +109,7 @@ public final class UserAnalyticsQuery {
             .put("preferredModel", preferred(e.modelMessages))
             .put("averageResponseTime", Agg.div(e.rtSum, e.rtN))
             .put("errorRate", Agg.div(byType.getOrDefault("error", 0L), sent))
-            .put("featureUsage", featureUsage))
+            .put("featureUsage", e.featureUsage()))
         .put("engagement", new JsonObject()
             .put("sharesCreated", byType.getOrDefault("share_created", 0L))
             .put("exportsGenerated", byType.getOrDefault("export_generated", 0L))
@@ -182,6 +165,28 @@ public final class UserAnalyticsQuery {
       if (r.getString(3) != null) {
         features.merge(r.getString(3), n, Long::sum);
       }
+    }
+
+    /** Days active over the days from the first event to the period's end (in the zone); 0 without events. */
+    double retention(ZoneId zone, Instant to) {
+      if (first == null) {
+        return 0;
+      }
+      LocalDate firstDay = first.atZoneSameInstant(zone).toLocalDate();
+      LocalDate lastDay = to.minusMillis(1).atZone(zone).toLocalDate();
+      long span = ChronoUnit.DAYS.between(firstDay, lastDay) + 1;
+      return Agg.div(days.size(), span);
+    }
+
+    /** The features used, with chat, share, export and settings counted from their event types. */
+    JsonObject featureUsage() {
+      features.merge("chat", byType.getOrDefault("message_sent", 0L), Long::sum);
+      features.merge("share", byType.getOrDefault("share_created", 0L), Long::sum);
+      features.merge("export", byType.getOrDefault("export_generated", 0L), Long::sum);
+      features.merge("settings", byType.getOrDefault("customization_made", 0L), Long::sum);
+      JsonObject featureUsage = new JsonObject();
+      features.forEach(featureUsage::put);
+      return featureUsage;
     }
   }
 
