@@ -134,12 +134,7 @@ public final class Tally {
     DerivedVerticle derived = new DerivedVerticle(pools.derived(), config.writer(), metrics,
         progress::oldestPendingMs);
     BatchWriterVerticle writer = new BatchWriterVerticle(ring, pools.writer(), pools.derived(), config.writer(),
-        metrics, health, derived, progress, (stored, xid) -> {
-          timeline.committed(stored, xid);
-          counters.record(stored);
-          live.record(stored);
-          vertx.eventBus().publish(StoreAddresses.EVENTS_COMMITTED, CommitNotice.of(stored), LOCAL);
-        });
+        metrics, health, derived, progress, fanOut(vertx, timeline, counters, live));
     EventCatalog catalog = EventCatalog.load(config.enrich().eventTypesFile());
     Suppressions suppressions = loadSuppressions(servers.pgUrl());
     ServerState state = new ServerState();
@@ -147,9 +142,8 @@ public final class Tally {
         enricher(config.enrich(), pools.query(), metrics), metrics, state, config.ingest().retryAfterMs(),
         suppressions);
     LifecycleVerticle lifecycle = lifecycle(config, servers.pgUrl(), redis, suppressions);
-    int port = config.http().port() == 0 ? freePort() : config.http().port();
-    TallyConfig httpConfig = config.withHttp(new TallyConfig.Http(config.http().host(), port,
-        config.http().instances()));
+    TallyConfig httpConfig = withPort(config);
+    int port = httpConfig.http().port();
     // one set of keys for every HTTP verticle: a key's rate-limit bucket is shared by all of them
     KeyAuth keys = new KeyAuth(config.projects());
     List<HttpServerVerticle> http = new CopyOnWriteArrayList<>();
@@ -175,6 +169,23 @@ public final class Tally {
       throw e;
     }
     return tally;
+  }
+
+  /** What a commit tells the rest: the timeline, the Redis counters, the live views, and the event bus. */
+  private static io.tally.store.CommitListener fanOut(Vertx vertx, EventTimeline timeline, RedisCounters counters,
+                                                      LiveFeed live) {
+    return (stored, xid) -> {
+      timeline.committed(stored, xid);
+      counters.record(stored);
+      live.record(stored);
+      vertx.eventBus().publish(StoreAddresses.EVENTS_COMMITTED, CommitNotice.of(stored), LOCAL);
+    };
+  }
+
+  /** The configuration with the HTTP port to listen on: the configured one, or a free one for port 0. */
+  private static TallyConfig withPort(TallyConfig config) throws java.io.IOException {
+    int port = config.http().port() == 0 ? freePort() : config.http().port();
+    return config.withHttp(new TallyConfig.Http(config.http().host(), port, config.http().instances()));
   }
 
   /** The recent events the dashboard's live views replay to a new viewer. */

@@ -87,25 +87,9 @@ final class PostHogMapping {
     JsonObject props = propsValue == null ? new JsonObject() : (JsonObject) propsValue;
     JsonObject e = new JsonObject();
     copy(ev, "uuid", e, "id");
-    Object distinct = ev.getValue("distinct_id") != null ? ev.getValue("distinct_id") : props.getValue("distinct_id");
-    if (distinct == null) {
-      distinct = props.getValue("$distinct_id");
-    }
-    // a browser's id before identify() is its device id: an anonymous id, not a user
-    boolean anonymous = distinct != null && distinct.equals(props.getValue("$device_id"));
     JsonObject user = new JsonObject();
-    if (distinct != null) {
-      e.put(anonymous ? "anonymousId" : "userId", distinct);
-      user.put(anonymous ? "anonymousId" : "userId", distinct);
-    }
-    if (ev.getValue("timestamp") != null) {
-      e.put("timestamp", ev.getValue("timestamp"));
-      if (sentAt != null && !Boolean.TRUE.equals(props.getValue("$ignore_sent_at"))) {
-        e.put("sentAt", sentAt); // PostHog's rule: the client clock is corrected by its send time
-      }
-    } else {
-      e.put("timestamp", Instant.now().toString());
-    }
+    identity(ev, props, e, user);
+    timestamp(ev, props, sentAt, e);
     copy(props, "$session_id", e, "sessionId");
     JsonObject properties = new JsonObject();
     props.forEach(p -> {
@@ -128,6 +112,68 @@ final class PostHogMapping {
       copy(props, "$anon_distinct_id", e, "anonymousId");
       copy(props, "$anon_distinct_id", user, "anonymousId");
     }
+    traits(ev, props, user, properties);
+    e.put("type", type);
+    if (!name.equals(type)) {
+      e.put("action", name);
+    }
+    if (!properties.isEmpty()) {
+      e.put("properties", properties);
+    }
+    copyGroup(props, PAGE, e, "page");
+    copyGroup(props, CLIENT, e, "context");
+    if (!user.isEmpty()) {
+      e.put("userContext", user);
+    }
+    out.add(index, e);
+  }
+
+  /** PostHog's page properties and Tally's page fields (pairs). */
+  private static final String[] PAGE = {"$current_url", "url", "$pathname", "path", "$referrer", "referrer",
+      "title", "title"};
+  /** PostHog's client properties and Tally's context fields (pairs). */
+  private static final String[] CLIENT = {"$raw_user_agent", "userAgent", "$ip", "ip", "$browser_language", "language",
+      "$timezone", "timezone"};
+
+  /** Copies the {@code pairs}' properties present into one object put at {@code field} (nothing when none is). */
+  private static void copyGroup(JsonObject props, String[] pairs, JsonObject e, String field) {
+    JsonObject group = new JsonObject();
+    for (int i = 0; i < pairs.length; i += 2) {
+      copy(props, pairs[i], group, pairs[i + 1]);
+    }
+    if (!group.isEmpty()) {
+      e.put(field, group);
+    }
+  }
+
+  /** The distinct id, as the event's and the user context's user id, or anonymous id for a device id. */
+  private static void identity(JsonObject ev, JsonObject props, JsonObject e, JsonObject user) {
+    Object distinct = ev.getValue("distinct_id") != null ? ev.getValue("distinct_id") : props.getValue("distinct_id");
+    if (distinct == null) {
+      distinct = props.getValue("$distinct_id");
+    }
+    // a browser's id before identify() is its device id: an anonymous id, not a user
+    boolean anonymous = distinct != null && distinct.equals(props.getValue("$device_id"));
+    if (distinct != null) {
+      e.put(anonymous ? "anonymousId" : "userId", distinct);
+      user.put(anonymous ? "anonymousId" : "userId", distinct);
+    }
+  }
+
+  /** The event's timestamp (now when absent) and the batch's send time that corrects it. */
+  private static void timestamp(JsonObject ev, JsonObject props, String sentAt, JsonObject e) {
+    if (ev.getValue("timestamp") != null) {
+      e.put("timestamp", ev.getValue("timestamp"));
+      if (sentAt != null && !Boolean.TRUE.equals(props.getValue("$ignore_sent_at"))) {
+        e.put("sentAt", sentAt); // PostHog's rule: the client clock is corrected by its send time
+      }
+    } else {
+      e.put("timestamp", Instant.now().toString());
+    }
+  }
+
+  /** {@code $set} (else {@code $set_once}) as the user's properties. */
+  private static void traits(JsonObject ev, JsonObject props, JsonObject user, JsonObject properties) {
     Object set = props.getValue("$set") != null ? props.getValue("$set") : ev.getValue("$set");
     Object setOnce = props.getValue("$set_once") != null ? props.getValue("$set_once") : ev.getValue("$set_once");
     if (set != null) {
@@ -138,33 +184,6 @@ final class PostHogMapping {
     if (setOnce != null && set != null) {
       properties.put("$set_once", setOnce); // Tally's traits are last-write-wins; the once-only ones stay visible
     }
-    e.put("type", type);
-    if (!name.equals(type)) {
-      e.put("action", name);
-    }
-    if (!properties.isEmpty()) {
-      e.put("properties", properties);
-    }
-    JsonObject page = new JsonObject();
-    copy(props, "$current_url", page, "url");
-    copy(props, "$pathname", page, "path");
-    copy(props, "$referrer", page, "referrer");
-    copy(props, "title", page, "title");
-    if (!page.isEmpty()) {
-      e.put("page", page);
-    }
-    JsonObject client = new JsonObject();
-    copy(props, "$raw_user_agent", client, "userAgent");
-    copy(props, "$ip", client, "ip");
-    copy(props, "$browser_language", client, "language");
-    copy(props, "$timezone", client, "timezone");
-    if (!client.isEmpty()) {
-      e.put("context", client);
-    }
-    if (!user.isEmpty()) {
-      e.put("userContext", user);
-    }
-    out.add(index, e);
   }
 
   /**

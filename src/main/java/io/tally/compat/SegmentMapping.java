@@ -95,14 +95,39 @@ final class SegmentMapping {
     time(m, envelopeSentAt, e);
     JsonObject props = object(m, "properties");
     JsonObject properties = props == null ? new JsonObject() : props.copy();
+    type = byCall(kind, type, m, e, properties);
+    if (type == null) {
+      out.reject(index, "event", "a track call needs its event name (a string)", null);
+      return;
+    }
+    e.put("type", type);
+    if (!properties.isEmpty()) {
+      e.put("properties", properties);
+    }
+    JsonObject page = page(context, kind.equals("page") ? props : null);
+    if (page != null) {
+      e.put("page", page);
+    }
+    JsonObject client = client(context);
+    if (client != null) {
+      e.put("context", client);
+    }
+    JsonObject user = user(m, kind, context);
+    if (!user.isEmpty()) {
+      e.put("userContext", user);
+    }
+    out.add(index, e);
+  }
+
+  /**
+   * What each kind of call adds to the event and its properties; returns the event's type (a track call's from its
+   * event name), or null for a track call without one.
+   */
+  private String byCall(String kind, String type, JsonObject m, JsonObject e, JsonObject properties) {
     switch (kind) {
       case "track" -> {
         String name = string(m, "event");
-        if (name == null || name.isBlank()) {
-          out.reject(index, "event", "a track call needs its event name (a string)", null);
-          return;
-        }
-        type = MappedBatch.typeOf(name, catalog);
+        return name == null || name.isBlank() ? null : MappedBatch.typeOf(name, catalog);
       }
       case "page", "screen" -> {
         String name = string(m, "name");
@@ -119,18 +144,11 @@ final class SegmentMapping {
       case "alias" -> copy(m, "previousId", properties, "previousId");
       default -> { }
     }
-    e.put("type", type);
-    if (!properties.isEmpty()) {
-      e.put("properties", properties);
-    }
-    JsonObject page = page(context, kind.equals("page") ? props : null);
-    if (page != null) {
-      e.put("page", page);
-    }
-    JsonObject client = client(context);
-    if (client != null) {
-      e.put("context", client);
-    }
+    return type;
+  }
+
+  /** The user context: the ids and the traits (an identify call's own, else the context's). */
+  private static JsonObject user(JsonObject m, String kind, JsonObject context) {
     Object traits = kind.equals("identify") ? m.getValue("traits") : context == null ? null : context.getValue("traits");
     JsonObject user = new JsonObject();
     copy(m, "userId", user, "userId");
@@ -138,10 +156,7 @@ final class SegmentMapping {
     if (traits != null) {
       user.put("userProperties", traits);
     }
-    if (!user.isEmpty()) {
-      e.put("userContext", user);
-    }
-    out.add(index, e);
+    return user;
   }
 
   /**

@@ -162,6 +162,16 @@ public final class ConfigLoader {
     Reader r = new Reader(json);
     TallyConfig.Http http = new TallyConfig.Http(
         r.str("http.host"), r.intIn("http.port", 0, 65535), r.intIn("http.instances", 1, 64));
+    TallyConfig.Storage storage = storage(r);
+    TallyConfig.Ingest ingest = ingest(r);
+    TallyConfig.Writer writer = writer(r);
+    TallyConfig.Redis redis = redis(r);
+    TallyConfig.Enrich enrich = enrich(r);
+    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json, ingest), lifecycle(json),
+        perimeter(r), alerts(json), query(json));
+  }
+
+  private static TallyConfig.Storage storage(Reader r) {
     String pgUrl = r.strOrEmpty("storage.pgUrl");
     if (!pgUrl.isEmpty() && !pgUrl.startsWith("postgresql://") && !pgUrl.startsWith("postgres://")) {
       throw new ConfigException("storage.pgUrl must be a postgresql:// URL, got " + scheme(pgUrl));
@@ -170,10 +180,13 @@ public final class ConfigLoader {
     if (!redisUrl.isEmpty() && !redisUrl.startsWith("redis://")) {
       throw new ConfigException("storage.redisUrl must be a redis:// URL, got " + scheme(redisUrl));
     }
-    TallyConfig.Storage storage = new TallyConfig.Storage(Path.of(r.str("storage.dataDir")), pgUrl, redisUrl,
+    return new TallyConfig.Storage(Path.of(r.str("storage.dataDir")), pgUrl, redisUrl,
         r.intIn("storage.pgPoolSize", 1, 100), r.intIn("storage.embeddedPgPort", 0, 65535),
         r.intIn("storage.embeddedRedisPort", 0, 65535));
-    TallyConfig.Ingest ingest = new TallyConfig.Ingest(
+  }
+
+  private static TallyConfig.Ingest ingest(Reader r) {
+    return new TallyConfig.Ingest(
         r.intIn("ingest.maxEventBytes", 256, 16 << 20),
         r.intIn("ingest.maxBodyBytes", 1024, 256 << 20),
         r.intIn("ingest.maxBatchEvents", 1, 100_000),
@@ -184,11 +197,14 @@ public final class ConfigLoader {
         r.intIn("ingest.wsMaxInFlightFrames", 1, 1_000_000),
         r.longIn("ingest.retryAfterMs", 1, 600_000),
         r.longIn("ingest.maxFutureSkewHours", 0, 24 * 365));
+  }
+
+  private static TallyConfig.Writer writer(Reader r) {
     int ring = r.intIn("writer.ringCapacity", 2, 1 << 26);
     if (Integer.bitCount(ring) != 1) {
       throw new ConfigException("writer.ringCapacity must be a power of 2, got " + ring);
     }
-    TallyConfig.Writer writer = new TallyConfig.Writer(ring,
+    return new TallyConfig.Writer(ring,
         r.intIn("writer.batchSize", 1, 100_000),
         r.longIn("writer.flushIntervalMs", 0, 60_000),
         r.intIn("writer.maxInFlightBatches", 1, 64),
@@ -199,7 +215,10 @@ public final class ConfigLoader {
         r.longIn("writer.derivedFlushMs", 50, 600_000),
         r.longIn("writer.derivedRefreshMs", 0, 3_600_000),
         r.longIn("writer.shutdownDrainMs", 0, 600_000));
-    TallyConfig.Redis redis = new TallyConfig.Redis(
+  }
+
+  private static TallyConfig.Redis redis(Reader r) {
+    return new TallyConfig.Redis(
         r.longIn("redis.minuteTtlSeconds", 3600, 30L * 86400),
         r.longIn("redis.userTtlSeconds", 60, 3650L * 86400),
         r.longIn("redis.dayTtlSeconds", 86400, 3650L * 86400),
@@ -207,6 +226,9 @@ public final class ConfigLoader {
         r.intIn("redis.poolSize", 1, 1024),
         r.intIn("redis.poolWaiting", 1, 1_000_000),
         r.intIn("redis.maxWaitingHandlers", 1024, 16 << 20));
+  }
+
+  private static TallyConfig.Enrich enrich(Reader r) {
     List<String> proxies = r.strings("enrich.trustedProxies");
     for (String cidr : proxies) {
       if (!cidr.matches("[0-9a-fA-F:.]+(/[0-9]{1,3})?")) {
@@ -217,12 +239,10 @@ public final class ConfigLoader {
     if (!geo.isEmpty() && !java.nio.file.Files.isReadable(Path.of(geo))) {
       throw new ConfigException("enrich.geoipDatabase '" + geo + "' is not a readable file");
     }
-    TallyConfig.Enrich enrich = new TallyConfig.Enrich(geo, proxies,
+    return new TallyConfig.Enrich(geo, proxies,
         r.intIn("enrich.sessionTimeoutMinutes", 1, 24 * 60),
         r.intIn("enrich.userAgentCacheSize", 100, 10_000_000),
         r.strOrEmpty("enrich.eventTypesFile"));
-    return new TallyConfig(http, storage, ingest, writer, redis, enrich, projects(json, ingest), lifecycle(json),
-        perimeter(r), alerts(json), query(json));
   }
 
   /** The optional {@code query} section; a missing key takes its default. */

@@ -53,6 +53,28 @@ final class DemoVisit {
     Random r = new Random(seed);
     Builder b = new Builder(r);
     DemoPerson.Kind kind = person.kind();
+    land(b, r, kind);
+    // the funnel: landing → conversation → message → completed conversation, with a real drop at each step
+    double startsChat = switch (kind) {
+      case ONE_TIME -> 0.45;
+      case CASUAL -> 0.8;
+      default -> 0.93;
+    };
+    int conversations = r.nextDouble() < startsChat ? 1 + (kind == DemoPerson.Kind.POWER ? 1
+        : r.nextDouble() < 0.25 ? 1 : 0) : 0;
+    boolean troubled = false;
+    for (int c = 0; c < conversations; c++) {
+      troubled |= conversation(b, r, kind);
+    }
+    afterChat(b, r, kind, conversations, troubled);
+    if (person.paysOn(day) && index == 0) {
+      pay(b, r);
+    }
+    return b.events;
+  }
+
+  /** The landing page, its load time, and on the person's first day maybe a signup and a setting. */
+  private void land(Builder b, Random r, DemoPerson.Kind kind) {
     boolean first = day == person.joinDay();
     b.add("page_view", new JsonObject().put("title", "Chat"), "/", 0);
     b.add("page_load", new JsonObject().put("durationMs", 300 + r.nextInt(kind == DemoPerson.Kind.ONE_TIME ? 3_000
@@ -65,47 +87,46 @@ final class DemoVisit {
       b.add("customization_made", new JsonObject().put("setting", r.nextBoolean() ? "theme" : "language"),
           "/settings", 5 + r.nextInt(30));
     }
-    // the funnel: landing → conversation → message → completed conversation, with a real drop at each step
-    double startsChat = switch (kind) {
-      case ONE_TIME -> 0.45;
-      case CASUAL -> 0.8;
-      default -> 0.93;
-    };
-    int conversations = r.nextDouble() < startsChat ? 1 + (kind == DemoPerson.Kind.POWER ? 1
-        : r.nextDouble() < 0.25 ? 1 : 0) : 0;
-    boolean troubled = false;
-    for (int c = 0; c < conversations; c++) {
-      String conversation = "c-" + Long.toHexString(r.nextLong() & 0xffffffffL);
-      b.add("conversation_created", new JsonObject().put("conversationId", conversation)
-          .put("provider", person.model().provider()).put("model", person.model().name()), "/chat", 3 + r.nextInt(20));
-      if (r.nextDouble() < 0.05) {
-        continue; // opened, never wrote
-      }
-      int turns = switch (kind) {
-        case POWER -> 11 + r.nextInt(3); // two conversations: more than 20 messages a day, in sessions over an hour
-        case REGULAR -> 2 + r.nextInt(6);
-        default -> 1 + r.nextInt(3);
-      };
-      int sent = 0;
-      for (int t = 0; t < turns; t++) {
-        int gap = kind == DemoPerson.Kind.POWER ? 150 + r.nextInt(150) : 8 + r.nextInt(50);
-        troubled |= turn(b, r, conversation, gap);
-        sent++;
-      }
-      // most conversations are left open: finishing one (the funnel's last step) is the real drop
-      if (r.nextDouble() < (kind == DemoPerson.Kind.POWER ? 0.6 : 0.3)) {
-        b.add("conversation_completed", new JsonObject().put("conversationId", conversation).put("messages", sent),
-            "/chat", 5 + r.nextInt(30));
-      }
-      if (r.nextDouble() < 0.08) {
-        b.add("share_created", new JsonObject().put("conversationId", conversation)
-            .put("channel", r.nextBoolean() ? "link" : "slack"), "/chat", 5 + r.nextInt(20));
-      }
-      if (r.nextDouble() < 0.04) {
-        b.add("export_generated", new JsonObject().put("format", r.nextBoolean() ? "pdf" : "markdown")
-            .put("conversationId", conversation), "/chat", 5 + r.nextInt(20));
-      }
+  }
+
+  /** One conversation: its turns, maybe its completion, a share, an export; true when the incident hit a turn. */
+  private boolean conversation(Builder b, Random r, DemoPerson.Kind kind) {
+    String conversation = "c-" + Long.toHexString(r.nextLong() & 0xffffffffL);
+    b.add("conversation_created", new JsonObject().put("conversationId", conversation)
+        .put("provider", person.model().provider()).put("model", person.model().name()), "/chat", 3 + r.nextInt(20));
+    if (r.nextDouble() < 0.05) {
+      return false; // opened, never wrote
     }
+    int turns = switch (kind) {
+      case POWER -> 11 + r.nextInt(3); // two conversations: more than 20 messages a day, in sessions over an hour
+      case REGULAR -> 2 + r.nextInt(6);
+      default -> 1 + r.nextInt(3);
+    };
+    boolean troubled = false;
+    int sent = 0;
+    for (int t = 0; t < turns; t++) {
+      int gap = kind == DemoPerson.Kind.POWER ? 150 + r.nextInt(150) : 8 + r.nextInt(50);
+      troubled |= turn(b, r, conversation, gap);
+      sent++;
+    }
+    // most conversations are left open: finishing one (the funnel's last step) is the real drop
+    if (r.nextDouble() < (kind == DemoPerson.Kind.POWER ? 0.6 : 0.3)) {
+      b.add("conversation_completed", new JsonObject().put("conversationId", conversation).put("messages", sent),
+          "/chat", 5 + r.nextInt(30));
+    }
+    if (r.nextDouble() < 0.08) {
+      b.add("share_created", new JsonObject().put("conversationId", conversation)
+          .put("channel", r.nextBoolean() ? "link" : "slack"), "/chat", 5 + r.nextInt(20));
+    }
+    if (r.nextDouble() < 0.04) {
+      b.add("export_generated", new JsonObject().put("format", r.nextBoolean() ? "pdf" : "markdown")
+          .put("conversationId", conversation), "/chat", 5 + r.nextInt(20));
+    }
+    return troubled;
+  }
+
+  /** Features used, and after the conversations maybe a support ticket, feedback and a credit purchase. */
+  private void afterChat(Builder b, Random r, DemoPerson.Kind kind, int conversations, boolean troubled) {
     for (int f = 0; f < DemoCatalog.FEATURES.length; f++) {
       if (person.features()[f] && r.nextDouble() < 0.5) {
         b.add("feature_used", new JsonObject().put("feature", DemoCatalog.FEATURES[f]), "/chat", 10 + r.nextInt(60));
@@ -124,17 +145,18 @@ final class DemoVisit {
       b.add("payment", new JsonObject().put("amount", CREDITS).put("currency", "USD").put("plan", "credits"),
           "/billing", 10 + r.nextInt(30));
     }
-    if (person.paysOn(day) && index == 0) {
-      String plan = person.plan() == DemoPerson.TEAM ? "team" : "pro";
-      b.add("page_view", new JsonObject().put("title", "Pricing"), "/pricing", 10 + r.nextInt(30));
-      if (day == person.payDay()) {
-        b.add("subscription", new JsonObject().put("plan", plan).put("amount", person.plan()).put("currency", "USD"),
-            "/pricing", 20 + r.nextInt(40));
-      }
-      b.add("payment", new JsonObject().put("amount", person.plan()).put("currency", "USD").put("plan", plan),
-          "/pricing", 2 + r.nextInt(5));
+  }
+
+  /** The plan's page, the subscription on the pay day, and the payment. */
+  private void pay(Builder b, Random r) {
+    String plan = person.plan() == DemoPerson.TEAM ? "team" : "pro";
+    b.add("page_view", new JsonObject().put("title", "Pricing"), "/pricing", 10 + r.nextInt(30));
+    if (day == person.payDay()) {
+      b.add("subscription", new JsonObject().put("plan", plan).put("amount", person.plan()).put("currency", "USD"),
+          "/pricing", 20 + r.nextInt(40));
     }
-    return b.events;
+    b.add("payment", new JsonObject().put("amount", person.plan()).put("currency", "USD").put("plan", plan),
+        "/pricing", 2 + r.nextInt(5));
   }
 
   /** One message and its answer (or failure); true when the incident hit it. */

@@ -506,20 +506,7 @@ final class EventFields {
 
   /** The validated event, or null when invalid (see {@link #error()}). */
   Event build(String projectId, Instant receivedAt, long maxFutureSkewMs, EventCatalog catalog, boolean strict) {
-    if (error != null) {
-      return null;
-    }
-    if (type == null || type.isBlank()) {
-      fail("type", "type is required (a string or {\"name\": ...})");
-      return null;
-    }
-    if (timestamp == null) {
-      fail("timestamp", "timestamp is required");
-      return null;
-    }
-    String[] schemaError = catalog.check(type, propertyTypes, strict);
-    if (schemaError != null) {
-      fail(schemaError[0], schemaError[1]);
+    if (error != null || !required(catalog, strict)) {
       return null;
     }
     String user = userId != null ? userId : ctxUserId;
@@ -560,17 +547,43 @@ final class EventFields {
     if (known == null) {
       flags |= Event.FLAG_CUSTOM_TYPE;
     }
-    Event.ClientInfo client = userAgent == null && ip == null && screenResolution == null && viewport == null
+    return new Event(projectId, uuid, ts, receivedAt, type, cat, action, label, value, session, user, anon,
+        properties, page, userContext, flags, client(), null, measures());
+  }
+
+  /** Whether the type and timestamp are present and the properties fit the catalogue (else failed, naming why). */
+  private boolean required(EventCatalog catalog, boolean strict) {
+    if (type == null || type.isBlank()) {
+      fail("type", "type is required (a string or {\"name\": ...})");
+      return false;
+    }
+    if (timestamp == null) {
+      fail("timestamp", "timestamp is required");
+      return false;
+    }
+    String[] schemaError = catalog.check(type, propertyTypes, strict);
+    if (schemaError != null) {
+      fail(schemaError[0], schemaError[1]);
+      return false;
+    }
+    return true;
+  }
+
+  /** The client fields, the shared empty one when there are none. */
+  private Event.ClientInfo client() {
+    return userAgent == null && ip == null && screenResolution == null && viewport == null
         && language == null && timezone == null && cookiesEnabled == null && doNotTrack == null
         && javascriptEnabled == null && pageUrl == null && pagePath == null && pageSearch == null && referrer == null
         && previousId == null && userProperties == null
         ? Event.ClientInfo.EMPTY
         : new Event.ClientInfo(userAgent, ip, screenResolution, viewport, language, timezone, cookiesEnabled,
             doNotTrack, javascriptEnabled, pageUrl, pagePath, pageSearch, referrer, previousId, userProperties);
-    return new Event(projectId, uuid, ts, receivedAt, type, cat, action, label, value, session, user, anon,
-        properties, page, userContext, flags, client, null,
-        mProvider == null && mModel == null && mPresent == 0 ? Event.Measures.NONE
-            : new Event.Measures(mProvider, mModel, mTokens, mCost, mAmount, mResponseTime, mDuration, mPresent));
+  }
+
+  /** The measures, the shared empty one when there are none. */
+  private Event.Measures measures() {
+    return mProvider == null && mModel == null && mPresent == 0 ? Event.Measures.NONE
+        : new Event.Measures(mProvider, mModel, mTokens, mCost, mAmount, mResponseTime, mDuration, mPresent);
   }
 
   /** UUIDs are stored as such; any other client id maps to a stable name-based UUID, so retries still dedupe. */

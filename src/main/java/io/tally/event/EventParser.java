@@ -70,49 +70,14 @@ public final class EventParser {
       if (t == null) {
         throw ApiError.malformedJson("empty body: expected one event or {\"batch\": [...]}");
       }
-      boolean batch = false;
-      Long seq = null;
-      int total;
       if (t == JsonToken.START_ARRAY) {
-        batch = true;
-        total = parseArray(p, buf, walk, projectId, strict, receivedAt, events, indexes, rejected);
-      } else if (t == JsonToken.START_OBJECT) {
-        EventFields single = new EventFields(buf, walk);
-        total = 0;
-        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-          String name = p.currentName();
-          JsonToken value = p.nextToken();
-          if (name.equals("batch")) {
-            if (value != JsonToken.START_ARRAY) {
-              throw ApiError.badRequest("batch", "batch must be an array of events");
-            }
-            batch = true;
-            total = parseArray(p, buf, walk, projectId, strict, receivedAt, events, indexes, rejected);
-          } else if (name.equals("seq") && value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
-            if (value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
-              seq = p.getLongValue();
-            } else if (value != JsonToken.VALUE_NULL) {
-              throw ApiError.badRequest("seq", "seq must be a 64-bit integer");
-            }
-          } else {
-            single.field(name, p);
-          }
-        }
-        if (!batch) {
-          total = 1;
-          if (len > maxEventBytes) {
-            throw ApiError.tooLarge("ingest.maxEventBytes", maxEventBytes,
-                "event is " + len + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes);
-          }
-          addOrReject(single, 0, projectId, strict, receivedAt, events, indexes, rejected);
-        }
-      } else {
+        int total = parseArray(p, buf, walk, projectId, strict, receivedAt, events, indexes, rejected);
+        return body(p, true, null, total, events, indexes, rejected);
+      }
+      if (t != JsonToken.START_OBJECT) {
         throw ApiError.malformedJson("body must be a JSON object (one event or {\"batch\": [...]}), got " + t);
       }
-      if (p.nextToken() != null) {
-        throw ApiError.malformedJson("unexpected content after the end of the JSON body");
-      }
-      return new ParsedBody(batch, seq, total, events, indexes.toArray(), rejected);
+      return parseObject(p, buf, len, walk, projectId, strict, receivedAt, events, indexes, rejected);
     } catch (StreamConstraintsException e) {
       throw JsonFailures.overLimit(e, maxEventBytes);
     } catch (JsonProcessingException e) {
@@ -121,6 +86,53 @@ public final class EventParser {
       // not expected when reading a byte array already checked to be UTF-8; its text is never an answer
       throw ApiError.malformedJson("unreadable body: not valid UTF-8 JSON");
     }
+  }
+
+  /** A body that is an object: one event, or {"batch": [...]} with an optional "seq". */
+  private ParsedBody parseObject(JsonParser p, byte[] buf, int len, SubObjectWalk walk, String projectId,
+                                 boolean strict, Instant receivedAt, List<Event> events, IntList indexes,
+                                 List<Rejection> rejected) throws IOException {
+    EventFields single = new EventFields(buf, walk);
+    boolean batch = false;
+    Long seq = null;
+    int total = 0;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken value = p.nextToken();
+      if (name.equals("batch")) {
+        if (value != JsonToken.START_ARRAY) {
+          throw ApiError.badRequest("batch", "batch must be an array of events");
+        }
+        batch = true;
+        total = parseArray(p, buf, walk, projectId, strict, receivedAt, events, indexes, rejected);
+      } else if (name.equals("seq") && value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
+        if (value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+          seq = p.getLongValue();
+        } else if (value != JsonToken.VALUE_NULL) {
+          throw ApiError.badRequest("seq", "seq must be a 64-bit integer");
+        }
+      } else {
+        single.field(name, p);
+      }
+    }
+    if (!batch) {
+      total = 1;
+      if (len > maxEventBytes) {
+        throw ApiError.tooLarge("ingest.maxEventBytes", maxEventBytes,
+            "event is " + len + " bytes; the limit ingest.maxEventBytes is " + maxEventBytes);
+      }
+      addOrReject(single, 0, projectId, strict, receivedAt, events, indexes, rejected);
+    }
+    return body(p, batch, seq, total, events, indexes, rejected);
+  }
+
+  /** The parsed body, once nothing follows the JSON value. */
+  private static ParsedBody body(JsonParser p, boolean batch, Long seq, int total, List<Event> events,
+                                 IntList indexes, List<Rejection> rejected) throws IOException {
+    if (p.nextToken() != null) {
+      throw ApiError.malformedJson("unexpected content after the end of the JSON body");
+    }
+    return new ParsedBody(batch, seq, total, events, indexes.toArray(), rejected);
   }
 
   private int parseArray(JsonParser p, byte[] buf, SubObjectWalk walk, String projectId, boolean strict,

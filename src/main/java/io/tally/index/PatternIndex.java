@@ -20,7 +20,6 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -493,11 +492,7 @@ public final class PatternIndex {
       // many merges at once: re-read at most PER_READ persons per pause (each costs index probes in PostgreSQL,
       // which the writer's statements wait behind); the index lags meanwhile
       // (analytics_pattern_index_queued_person_days says by how much)
-      reloading = true;
-      ctx.owner().setTimer(next - now, id -> {
-        reloading = false;
-        drain();
-      });
+      drainAfter(ctx, next - now);
       return;
     }
     boolean big = queuedNow > small;
@@ -507,26 +502,39 @@ public final class PatternIndex {
       LOG.info("pattern index: bulk re-read of {} of {} queued persons", Math.min(queuedNow, PER_READ), queuedNow);
     }
     reloading = true;
-    Map<String, Set<String>> batch = new HashMap<>();
-    int taken = 0;
-    for (Iterator<Map.Entry<String, Set<String>>> pit = queued.entrySet().iterator(); pit.hasNext()
-        && taken < PER_READ; ) {
-      Map.Entry<String, Set<String>> e = pit.next();
-      Set<String> into = batch.computeIfAbsent(e.getKey(), k -> new HashSet<>());
-      for (Iterator<String> kit = e.getValue().iterator(); kit.hasNext() && taken < PER_READ; taken++) {
-        into.add(kit.next());
-        kit.remove();
-      }
-      if (e.getValue().isEmpty()) {
-        pit.remove();
-      }
-    }
+    Map<String, Set<String>> batch = QueuedPersons.take(queued, PER_READ);
     // callers are told after this re-read even when part of the queue waits for the next one
     List<Promise<Void>> done = waiting;
     waiting = new ArrayList<>();
     queuedGauge = queuedPersons();
+    reading = batch;
+    read(rereads(batch), false).onComplete(ar -> {
+      List<PersonDayDeltas> meanwhile = new ArrayList<>(held);
+      held.clear();
+      reading = null;
+      if (big) {
+        lastBigMs = System.currentTimeMillis() - now;
+      }
+      if (ar.succeeded()) {
+        reread(batch, ar.result(), meanwhile, done);
+      } else {
+        rereadFailed(batch, ar.cause(), done, ctx);
+      }
+    });
+  }
+
+  /** Marks the index reloading and drains again after {@code ms} (on {@code ctx}'s event loop). */
+  private void drainAfter(Context ctx, long ms) {
+    reloading = true;
+    ctx.owner().setTimer(ms, id -> {
+      reloading = false;
+      drain();
+    });
+  }
+
+  /** The statements re-reading the batch's persons: their days and their sessions, CHUNK persons a statement. */
+  private List<Statement> rereads(Map<String, Set<String>> batch) {
     List<Statement> statements = new ArrayList<>();
-    int size = batch.values().stream().mapToInt(Set::size).sum();
     batch.forEach((project, persons) -> {
       List<String> list = new ArrayList<>(persons);
       for (int i = 0; i < list.size(); i += CHUNK) {
@@ -538,58 +546,52 @@ public final class PatternIndex {
             .execute(Tuple.of(project).addArrayOfString(k)), this::putSessions));
       }
     });
-    reading = batch;
-    read(statements, false).onComplete(ar -> {
-      List<PersonDayDeltas> meanwhile = new ArrayList<>(held);
-      held.clear();
-      reading = null;
-      if (big) {
-        lastBigMs = System.currentTimeMillis() - now;
-      }
-      if (ar.succeeded()) {
-        Read r = ar.result();
-        batch.forEach((project, persons) -> {
-          PatternProject p = projects.computeIfAbsent(project, x -> new PatternProject());
-          persons.forEach(person -> p.remove(person, null));
-        });
-        r.put();
-        // what flushes notified during the read added for these persons, unless the read already saw it
-        for (PersonDayDeltas d : meanwhile) {
-          if (!r.snapshot().sees(d.xid)) {
-            add(d, (project, person) -> holds(batch, project, person));
-          }
-        }
-        guards.add(new Guard(r.snapshot(), batch));
-        for (String[] gone : deletedWhileReading) {
-          projects.computeIfAbsent(gone[0], x -> new PatternProject()).remove(gone[1], null);
-        }
-        deletedWhileReading.clear();
-        count();
-        failures = 0;
-        done.forEach(Promise::complete);
-        reloading = false;
-        drain();
-        return;
-      }
-      // nothing read: these persons keep what was added so far (the flushes held meanwhile are committed, so the
-      // retry, which starts after them, reads them)
-      deletedWhileReading.clear();
-      failures++;
-      long delay = Math.min(30_000L, 250L << Math.min(failures, 7));
-      LOG.warn("pattern index: re-reading {} persons failed ({}); retrying in {} ms", size, ar.cause().getMessage(),
-          delay);
-      batch.forEach((project, persons) -> queued.computeIfAbsent(project, k -> new HashSet<>()).addAll(persons));
-      queuedGauge = queuedPersons();
-      done.addAll(waiting);
-      waiting = done;
-      if (ctx == null) {
-        reloading = false;
-        return;
-      }
-      ctx.owner().setTimer(delay, id -> {
-        reloading = false;
-        drain();
-      });
+    return statements;
+  }
+
+  /** Replaces the batch's persons by what was read, then drains what queued meanwhile. */
+  private void reread(Map<String, Set<String>> batch, Read r, List<PersonDayDeltas> meanwhile,
+                      List<Promise<Void>> done) {
+    batch.forEach((project, persons) -> {
+      PatternProject p = projects.computeIfAbsent(project, x -> new PatternProject());
+      persons.forEach(person -> p.remove(person, null));
     });
+    r.put();
+    // what flushes notified during the read added for these persons, unless the read already saw it
+    for (PersonDayDeltas d : meanwhile) {
+      if (!r.snapshot().sees(d.xid)) {
+        add(d, (project, person) -> holds(batch, project, person));
+      }
+    }
+    guards.add(new Guard(r.snapshot(), batch));
+    for (String[] gone : deletedWhileReading) {
+      projects.computeIfAbsent(gone[0], x -> new PatternProject()).remove(gone[1], null);
+    }
+    deletedWhileReading.clear();
+    count();
+    failures = 0;
+    done.forEach(Promise::complete);
+    reloading = false;
+    drain();
+  }
+
+  /** Queues the batch's persons again and retries later, backing off; its callers wait for the retry. */
+  private void rereadFailed(Map<String, Set<String>> batch, Throwable cause, List<Promise<Void>> done, Context ctx) {
+    // nothing read: these persons keep what was added so far (the flushes held meanwhile are committed, so the
+    // retry, which starts after them, reads them)
+    deletedWhileReading.clear();
+    failures++;
+    long delay = Math.min(30_000L, 250L << Math.min(failures, 7));
+    int size = batch.values().stream().mapToInt(Set::size).sum();
+    LOG.warn("pattern index: re-reading {} persons failed ({}); retrying in {} ms", size, cause.getMessage(), delay);
+    batch.forEach((project, persons) -> queued.computeIfAbsent(project, k -> new HashSet<>()).addAll(persons));
+    queuedGauge = queuedPersons();
+    done.addAll(waiting);
+    waiting = done;
+    if (ctx == null) {
+      reloading = false;
+      return;
+    }
+    drainAfter(ctx, delay);
   }
 }

@@ -175,22 +175,8 @@ public final class AnomalyDetector {
    * @param judgeFrom first index to judge, in [0, n]
    */
   public static List<Point> detect(long[] ts, double[] values, Granularity g, int judgeFrom, Options o) {
-    if (ts.length != values.length) {
-      throw new IllegalArgumentException("ts and values must have the same length, were " + ts.length + " and "
-          + values.length);
-    }
+    check(ts, values, judgeFrom);
     int n = values.length;
-    if (judgeFrom < 0 || judgeFrom > n) {
-      throw new IllegalArgumentException("judgeFrom must be in [0, " + n + "], was " + judgeFrom);
-    }
-    for (int i = 0; i < n; i++) {
-      if (i > 0 && ts[i] <= ts[i - 1]) {
-        throw new IllegalArgumentException("ts must be increasing, ts[" + i + "] = " + ts[i] + " <= " + ts[i - 1]);
-      }
-      if (Double.isInfinite(values[i])) {
-        throw new IllegalArgumentException("values[" + i + "] is infinite; use NaN for no value");
-      }
-    }
     // Baselines for every index: residuals of history points feed Q for later points.
     double[] expected = new double[n];
     double[] localScale = new double[n];
@@ -200,12 +186,7 @@ public final class AnomalyDetector {
     // Residuals in units of the floor: |actual - expected| / floor, NaN when not usable. Slots with a MAD of 0
     // (mostly one value: a revenue that is 0 at night) are left out: their exact hits would drag Q down for the
     // slots that do vary.
-    double[] miss = new double[n];
-    for (int i = 0; i < n; i++) {
-      double f = floor(expected[i], absMin[i], o);
-      miss[i] = samples[i] >= RESIDUAL_MIN_SAMPLES && localScale[i] > 0 && !Double.isNaN(values[i]) && f > 0
-          ? Math.abs(values[i] - expected[i]) / f : Double.NaN;
-    }
+    double[] miss = misses(values, expected, localScale, samples, absMin, o);
     int window = g.step * WEEK_DAYS;
     double[] recent = new double[window];
     List<Point> out = new ArrayList<>(n - judgeFrom);
@@ -226,26 +207,59 @@ public final class AnomalyDetector {
       // Q needs one season of residuals to mean anything; until then the local MAD and the floor decide.
       double q = m >= g.step ? MAD_TO_SIGMA * median(recent, m) : 0;
       double scale = Math.max(localScale[t], Math.max(f, q * f));
-      if (Double.isNaN(actual)) {
-        out.add(new Point(ts[t], actual, e, scale, null, samples[t], Verdict.NO_VALUE, null, null));
-        continue;
-      }
-      if (scale == 0) {
-        // a history of exact zeros in a measure without a unit: no score, any change is an anomaly (low)
-        out.add(actual == e
-            ? new Point(ts[t], actual, e, scale, 0.0, samples[t], Verdict.NORMAL, null, null)
-            : new Point(ts[t], actual, e, scale, null, samples[t], Verdict.ANOMALY, actual > e ? UP : DOWN, LOW));
-        continue;
-      }
-      double score = (actual - e) / scale;
-      if (Math.abs(score) < o.threshold()) {
-        out.add(new Point(ts[t], actual, e, scale, score, samples[t], Verdict.NORMAL, null, null));
-      } else {
-        out.add(new Point(ts[t], actual, e, scale, score, samples[t], Verdict.ANOMALY, score > 0 ? UP : DOWN,
-            severity(score, actual, e)));
-      }
+      out.add(judge(ts[t], actual, e, scale, samples[t], o));
     }
     return out;
+  }
+
+  private static void check(long[] ts, double[] values, int judgeFrom) {
+    if (ts.length != values.length) {
+      throw new IllegalArgumentException("ts and values must have the same length, were " + ts.length + " and "
+          + values.length);
+    }
+    int n = values.length;
+    if (judgeFrom < 0 || judgeFrom > n) {
+      throw new IllegalArgumentException("judgeFrom must be in [0, " + n + "], was " + judgeFrom);
+    }
+    for (int i = 0; i < n; i++) {
+      if (i > 0 && ts[i] <= ts[i - 1]) {
+        throw new IllegalArgumentException("ts must be increasing, ts[" + i + "] = " + ts[i] + " <= " + ts[i - 1]);
+      }
+      if (Double.isInfinite(values[i])) {
+        throw new IllegalArgumentException("values[" + i + "] is infinite; use NaN for no value");
+      }
+    }
+  }
+
+  /** Each point's residual in units of its floor, NaN where not usable (see {@link #detect}). */
+  private static double[] misses(double[] values, double[] expected, double[] localScale, int[] samples,
+                                 double[] absMin, Options o) {
+    double[] miss = new double[values.length];
+    for (int i = 0; i < values.length; i++) {
+      double f = floor(expected[i], absMin[i], o);
+      miss[i] = samples[i] >= RESIDUAL_MIN_SAMPLES && localScale[i] > 0 && !Double.isNaN(values[i]) && f > 0
+          ? Math.abs(values[i] - expected[i]) / f : Double.NaN;
+    }
+    return miss;
+  }
+
+  /** The verdict on a point with enough history. */
+  private static Point judge(long ts, double actual, double e, double scale, int samples, Options o) {
+    if (Double.isNaN(actual)) {
+      return new Point(ts, actual, e, scale, null, samples, Verdict.NO_VALUE, null, null);
+    }
+    if (scale == 0) {
+      // a history of exact zeros in a measure without a unit: no score, any change is an anomaly (low)
+      return actual == e
+          ? new Point(ts, actual, e, scale, 0.0, samples, Verdict.NORMAL, null, null)
+          : new Point(ts, actual, e, scale, null, samples, Verdict.ANOMALY, actual > e ? UP : DOWN, LOW);
+    }
+    double score = (actual - e) / scale;
+    if (Math.abs(score) < o.threshold()) {
+      return new Point(ts, actual, e, scale, score, samples, Verdict.NORMAL, null, null);
+    }
+    return new Point(ts, actual, e, scale, score, samples, Verdict.ANOMALY, score > 0 ? UP : DOWN,
+        severity(score, actual, e));
   }
 
   /** Expected value (median), 1.4826 × MAD and sample count of every index; NaN without samples. */

@@ -67,22 +67,7 @@ final class AnomalyQuery {
     String metric = q.getString("metric");
     boolean hourly = "hour".equals(q.getString("granularity"));
     Filters f = Filters.of(q);
-    List<Instant> judged = buckets(from, to, hourly, zone);
-    if (judged.isEmpty()) {
-      judged = List.of(hourly ? from.truncatedTo(ChronoUnit.HOURS) : from.atZone(zone).toLocalDate()
-          .atStartOfDay(zone).toInstant());
-    }
-    // a bucket still in progress is not judged (it would read as a drop)
-    Instant now = Instant.now();
-    List<Instant> complete = new ArrayList<>();
-    for (Instant b : judged) {
-      if (!end(b, hourly, zone).isAfter(now)) {
-        complete.add(b);
-      }
-    }
-    if (!complete.isEmpty()) {
-      judged = complete;
-    }
+    List<Instant> judged = judged(from, to, hourly, zone);
     Instant first = judged.get(0);
     // history from a local midnight (the detector's weekday levels count days from index 0)
     Instant start = first.atZone(zone).toLocalDate().minusDays(hourly ? HOURLY_HISTORY_DAYS : DAILY_HISTORY_DAYS)
@@ -104,39 +89,67 @@ final class AnomalyQuery {
       List<AnomalyDetector.Point> points = AnomalyDetector.detect(ts, v,
           hourly ? AnomalyDetector.Granularity.HOUR : AnomalyDetector.Granularity.DAY, judgeFrom,
           options(metric));
-      JsonArray anomalies = new JsonArray();
-      JsonArray series = new JsonArray();
-      int insufficient = 0;
-      for (AnomalyDetector.Point p : points) {
-        if (p.ts() < first.toEpochMilli()) {
-          continue;
-        }
-        JsonObject o = new JsonObject().put("timestamp", Instant.ofEpochMilli(p.ts()).toString())
-            .put("actual", finite(p.actual())).put("expected", p.expected()).put("score", p.score())
-            .put("baselineSamples", p.samples()).put("scale", p.scale());
-        series.add(o);
-        if (p.expected() == null) {
-          insufficient++;
-        }
-        if (p.anomaly()) {
-          anomalies.add(o.copy().put("direction", p.direction()).put("severity", p.severity()));
-        }
-      }
-      return new JsonObject().put("metric", metric).put("granularity", hourly ? "hour" : "day")
+      JsonObject out = new JsonObject().put("metric", metric).put("granularity", hourly ? "hour" : "day")
           .put("filters", f.toJson()).put("from", from.toString()).put("to", to.toString())
-          .put("method", new JsonObject()
-              .put("baseline", hourly ? "median of the same hour of day over the previous 14 days, weekday-adjusted" : "median of the same weekday over the previous " + DAILY_HISTORY_DAYS / 7 + " weeks")
-              .put("weekdayAdjusted", hourly)
-              .put("score", "(actual - expected) / scale; scale = the largest of 1.4826 x MAD of the baseline, the "
-                  + "typical miss of the baseline over the previous 7 seasons, and a floor (sqrt(expected) for "
-                  + "counts, 5 % of expected, the smallest change that matters)")
-              .put("severity", "low below 6, medium below 9, high from 9; one level up when the value at least "
-                  + "doubled or halved")
-              .put("threshold", AnomalyDetector.Options.defaults().threshold())
-              .put("minimumHistory", hourly ? AnomalyDetector.Options.defaults().minHourlySamples()
-                  : AnomalyDetector.Options.defaults().minDailySamples()))
-          .put("points", anomalies).put("series", series).put("insufficientHistory", insufficient);
+          .put("method", method(hourly));
+      return putPoints(out, points, first.toEpochMilli());
     });
+  }
+
+  /** The buckets judged: those of [from, to) (at least the one holding from) but one still in progress. */
+  private static List<Instant> judged(Instant from, Instant to, boolean hourly, ZoneId zone) {
+    List<Instant> judged = buckets(from, to, hourly, zone);
+    if (judged.isEmpty()) {
+      judged = List.of(hourly ? from.truncatedTo(ChronoUnit.HOURS) : from.atZone(zone).toLocalDate()
+          .atStartOfDay(zone).toInstant());
+    }
+    // a bucket still in progress is not judged (it would read as a drop)
+    Instant now = Instant.now();
+    List<Instant> complete = new ArrayList<>();
+    for (Instant b : judged) {
+      if (!end(b, hourly, zone).isAfter(now)) {
+        complete.add(b);
+      }
+    }
+    return complete.isEmpty() ? judged : complete;
+  }
+
+  /** How the answer was reached: the baseline, the score, the severities and the thresholds. */
+  private static JsonObject method(boolean hourly) {
+    return new JsonObject()
+        .put("baseline", hourly ? "median of the same hour of day over the previous 14 days, weekday-adjusted" : "median of the same weekday over the previous " + DAILY_HISTORY_DAYS / 7 + " weeks")
+        .put("weekdayAdjusted", hourly)
+        .put("score", "(actual - expected) / scale; scale = the largest of 1.4826 x MAD of the baseline, the "
+            + "typical miss of the baseline over the previous 7 seasons, and a floor (sqrt(expected) for "
+            + "counts, 5 % of expected, the smallest change that matters)")
+        .put("severity", "low below 6, medium below 9, high from 9; one level up when the value at least "
+            + "doubled or halved")
+        .put("threshold", AnomalyDetector.Options.defaults().threshold())
+        .put("minimumHistory", hourly ? AnomalyDetector.Options.defaults().minHourlySamples()
+            : AnomalyDetector.Options.defaults().minDailySamples());
+  }
+
+  /** Puts the points judged (from {@code firstMs}) as the series, the anomalies, and how many lack history. */
+  private static JsonObject putPoints(JsonObject out, List<AnomalyDetector.Point> points, long firstMs) {
+    JsonArray anomalies = new JsonArray();
+    JsonArray series = new JsonArray();
+    int insufficient = 0;
+    for (AnomalyDetector.Point p : points) {
+      if (p.ts() < firstMs) {
+        continue;
+      }
+      JsonObject o = new JsonObject().put("timestamp", Instant.ofEpochMilli(p.ts()).toString())
+          .put("actual", finite(p.actual())).put("expected", p.expected()).put("score", p.score())
+          .put("baselineSamples", p.samples()).put("scale", p.scale());
+      series.add(o);
+      if (p.expected() == null) {
+        insufficient++;
+      }
+      if (p.anomaly()) {
+        anomalies.add(o.copy().put("direction", p.direction()).put("severity", p.severity()));
+      }
+    }
+    return out.put("points", anomalies).put("series", series).put("insufficientHistory", insufficient);
   }
 
   /** The alert id of an anomaly point: the same from the anomalies route and from the anomaly insights. */

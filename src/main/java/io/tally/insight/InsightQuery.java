@@ -278,7 +278,22 @@ final class InsightQuery {
     long t0 = System.nanoTime();
     List<JsonObject> list = java.util.Collections.synchronizedList(new ArrayList<>());
 
-    Future<Void> metrics = usage.run(new JsonObject().put("projectId", project).put("from", from.toString())
+    Future<Void> metrics = usageInsights(project, from, to, s, fr, list);
+    Future<Void> anomalyScan = anomalyInsights(q, zone, s, fr, list, from, to, budget, pending);
+    Future<Void> funnelScan = funnelInsight(project, s, fr, list, from, to, budget, pending);
+    Future<Void> costs = costSpikes(project, prevFrom, from, to, s, fr, list);
+    Future<Void> slow = slowProvider(project, from, to, s, fr, list);
+    Future<Void> pats = patternInsights(q, project, to, fr, budget, pending, list);
+    List<Future<Void>> parts = List.of(metrics, anomalyScan, funnelScan, costs, slow, pats);
+    PartTimes.log(LOG, () -> "global insights of " + project + " (budget " + budget + " ms, pending " + pending
+        + ")", t0, List.of("usage", "anomalies", "funnel", "costs", "providers", "patterns"), parts);
+    return Future.all(parts).map(v -> new ArrayList<>(list));
+  }
+
+  /** A high error rate, and a large change of active users against the previous period. */
+  private Future<Void> usageInsights(String project, Instant from, Instant to, InsightSettings s, boolean fr,
+                                     List<JsonObject> list) {
+    return usage.run(new JsonObject().put("projectId", project).put("from", from.toString())
         .put("to", to.toString())).map(u -> {
           double er = u.getJsonObject("performance").getDouble("errorRate");
           if (er > s.num("errorRateAbove")) {
@@ -300,14 +315,14 @@ final class InsightQuery {
           }
           return null;
         });
+  }
 
-    Future<Void> anomalyScan = anomalyInsights(q, zone, s, fr, list, from, to, budget, pending);
-
-    Future<Void> funnelScan = funnelInsight(project, s, fr, list, from, to, budget, pending);
-
+  /** Models whose cost grew by the settings' ratio against the previous period. */
+  private Future<Void> costSpikes(String project, Instant prevFrom, Instant from, Instant to, InsightSettings s,
+                                  boolean fr, List<JsonObject> list) {
     Future<List<Agg.Row2>> modelsNow = Agg.run(pool, project, from, to, Filters.NONE, MODEL, MSG);
     Future<List<Agg.Row2>> modelsPrev = Agg.run(pool, project, prevFrom, from, Filters.NONE, MODEL, MSG);
-    Future<Void> costs = Future.all(modelsNow, modelsPrev).map(v -> {
+    return Future.all(modelsNow, modelsPrev).map(v -> {
       Map<String, double[]> now = models(modelsNow.result());
       Map<String, double[]> prev = models(modelsPrev.result());
       for (Map.Entry<String, double[]> e : new java.util.TreeMap<>(now).entrySet()) {
@@ -322,8 +337,12 @@ final class InsightQuery {
       }
       return null;
     });
+  }
 
-    Future<Void> slow = Agg.run(pool, project, from, to, Filters.NONE, PROVIDER, List.of("message_received"))
+  /** The provider answering slowest against the others (with at least two providers answering). */
+  private Future<Void> slowProvider(String project, Instant from, Instant to, InsightSettings s, boolean fr,
+                                    List<JsonObject> list) {
+    return Agg.run(pool, project, from, to, Filters.NONE, PROVIDER, List.of("message_received"))
         .map(rows -> {
           Map<String, double[]> rt = new java.util.TreeMap<>();
           for (Agg.Row2 r : rows) {
@@ -359,8 +378,12 @@ final class InsightQuery {
           }
           return null;
         });
+  }
 
-    Future<Void> pats = slow("patterns", budget, pending, c -> c.get(),
+  /** One insight per reported pattern (a slow part: skipped, and named pending, when it outlasts the budget). */
+  private Future<Void> patternInsights(JsonObject q, String project, Instant to, boolean fr, long budget,
+                                       List<String> pending, List<JsonObject> list) {
+    return slow("patterns", budget, pending, c -> c.get(),
         () -> patterns.all(project).compose(defs -> patterns.detect(q, defs, fr))).map(d -> {
       if (d == null) {
         return null;
@@ -377,10 +400,6 @@ final class InsightQuery {
       }
       return null;
     });
-    List<Future<Void>> parts = List.of(metrics, anomalyScan, funnelScan, costs, slow, pats);
-    PartTimes.log(LOG, () -> "global insights of " + project + " (budget " + budget + " ms, pending " + pending
-        + ")", t0, List.of("usage", "anomalies", "funnel", "costs", "providers", "patterns"), parts);
-    return Future.all(parts).map(v -> new ArrayList<>(list));
   }
 
   /** The worst step of the settings' funnel over the period's whole UTC days (a slow part, cached by those days). */

@@ -126,87 +126,134 @@ final class PatternFeatures {
   /** Features of every person with a rollup row in the days [a, b); the catalogue size is in {@code catalogue[0]}. */
   public static Win features(PatternProject p, int a, int b, int[] catalogue) {
     Win out = new Win(p);
-    int persons = out.byId.length;
-    int[] activeDays = new int[persons];
-    int[] lastDay = new int[persons];
-    long[] events = new long[persons];
-    long[] sent = new long[persons];
-    long[] msgs = new long[persons];
-    long[] errors = new long[persons];
-    long[] conv = new long[persons];
-    long[] sessions = new long[persons];
-    double[] tokens = new double[persons];
-    double[] cost = new double[persons];
-    double[] revenue = new double[persons];
-    double[] sessionMs = new double[persons];
-    int dict = p.features.names.size();
-    // feature counts per person: one flat array while it stays small, else one array per person using features
-    boolean flat = (long) persons * dict <= 16_000_000L;
-    long[] featCounts = flat ? new long[persons * Math.max(dict, 1)] : null;
-    long[][] perPerson = flat ? null : new long[persons][];
-    boolean masks = dict <= 64 && p.providers.names.size() <= 64 && p.models.names.size() <= 64;
-    long[] featM = masks ? new long[persons] : null;
-    long[] provM = masks ? new long[persons] : null;
-    long[] modelM = masks ? new long[persons] : null;
-    BitSet[] feats = masks ? null : new BitSet[persons];
-    BitSet[] provs = masks ? null : new BitSet[persons];
-    BitSet[] models = masks ? null : new BitSet[persons];
-    BitSet seen = new BitSet();
+    Sums sums = new Sums(p, out.byId.length);
     for (Map.Entry<Integer, HashMap<String, Day>> day : p.byDay.subMap(a, b).entrySet()) {
       int dayNo = day.getKey();
       Cols c = p.cols.computeIfAbsent(dayNo, k -> new Cols(day.getValue().values()));
       for (int i = 0; i < c.n; i++) {
-        int id = c.pid[i];
-        // sessions started in the window, including days without rollup rows of their own
-        sessions[id] += c.sessions[i];
-        sessionMs[id] += c.sessionMs[i];
-        if (c.events[i] == 0) {
-          continue;
+        sums.add(c, i, dayNo - a + 1);
+      }
+    }
+    for (int id = 0; id < out.byId.length; id++) {
+      if (sums.activeDays[id] != 0) {
+        F f = sums.person(p, id, a);
+        out.byId[id] = f;
+        out.list.add(f);
+      }
+    }
+    catalogue[0] = sums.seen.cardinality();
+    return out;
+  }
+
+  /** The window's sums per person id, one array per feature (columns, not one object per person, while summing). */
+  private static final class Sums {
+    final int[] activeDays;
+    final int[] lastDay;
+    final long[] events;
+    final long[] sent;
+    final long[] msgs;
+    final long[] errors;
+    final long[] conv;
+    final long[] sessions;
+    final double[] tokens;
+    final double[] cost;
+    final double[] revenue;
+    final double[] sessionMs;
+    final int dict;
+    final boolean flat;
+    final long[] featCounts;
+    final long[][] perPerson;
+    final boolean masks;
+    final long[] featM;
+    final long[] provM;
+    final long[] modelM;
+    final BitSet[] feats;
+    final BitSet[] provs;
+    final BitSet[] models;
+    final BitSet seen = new BitSet();
+
+    Sums(PatternProject p, int persons) {
+      activeDays = new int[persons];
+      lastDay = new int[persons];
+      events = new long[persons];
+      sent = new long[persons];
+      msgs = new long[persons];
+      errors = new long[persons];
+      conv = new long[persons];
+      sessions = new long[persons];
+      tokens = new double[persons];
+      cost = new double[persons];
+      revenue = new double[persons];
+      sessionMs = new double[persons];
+      dict = p.features.names.size();
+      // feature counts per person: one flat array while it stays small, else one array per person using features
+      flat = (long) persons * dict <= 16_000_000L;
+      featCounts = flat ? new long[persons * Math.max(dict, 1)] : null;
+      perPerson = flat ? null : new long[persons][];
+      masks = dict <= 64 && p.providers.names.size() <= 64 && p.models.names.size() <= 64;
+      featM = masks ? new long[persons] : null;
+      provM = masks ? new long[persons] : null;
+      modelM = masks ? new long[persons] : null;
+      feats = masks ? null : new BitSet[persons];
+      provs = masks ? null : new BitSet[persons];
+      models = masks ? null : new BitSet[persons];
+    }
+
+    /** Adds row {@code i} of a day's columns, {@code dayOfWindow} being 1 on the window's first day. */
+    void add(Cols c, int i, int dayOfWindow) {
+      int id = c.pid[i];
+      // sessions started in the window, including days without rollup rows of their own
+      sessions[id] += c.sessions[i];
+      sessionMs[id] += c.sessionMs[i];
+      if (c.events[i] == 0) {
+        return;
+      }
+      activeDays[id]++;
+      lastDay[id] = Math.max(lastDay[id], dayOfWindow);
+      events[id] += c.events[i];
+      sent[id] += c.sent[i];
+      msgs[id] += c.msgs[i];
+      errors[id] += c.errors[i];
+      conv[id] += c.conv[i];
+      tokens[id] += c.tokens[i];
+      cost[id] += c.cost[i];
+      revenue[id] += c.revenue[i];
+      addFeatures(c, i, id);
+      for (int k = c.provOff[i]; k < c.provOff[i + 1]; k++) {
+        if (masks) {
+          provM[id] |= 1L << c.provId[k];
+        } else {
+          (provs[id] == null ? provs[id] = new BitSet() : provs[id]).set(c.provId[k]);
         }
-        activeDays[id]++;
-        lastDay[id] = Math.max(lastDay[id], dayNo - a + 1);
-        events[id] += c.events[i];
-        sent[id] += c.sent[i];
-        msgs[id] += c.msgs[i];
-        errors[id] += c.errors[i];
-        conv[id] += c.conv[i];
-        tokens[id] += c.tokens[i];
-        cost[id] += c.cost[i];
-        revenue[id] += c.revenue[i];
-        for (int k = c.featOff[i]; k < c.featOff[i + 1]; k++) {
-          int f = c.featId[k];
-          if (masks) {
-            featM[id] |= 1L << f;
-          } else {
-            (feats[id] == null ? feats[id] = new BitSet() : feats[id]).set(f);
-          }
-          seen.set(f);
-          if (flat) {
-            featCounts[id * dict + f] += c.featCount[k];
-          } else {
-            (perPerson[id] == null ? perPerson[id] = new long[dict] : perPerson[id])[f] += c.featCount[k];
-          }
-        }
-        for (int k = c.provOff[i]; k < c.provOff[i + 1]; k++) {
-          if (masks) {
-            provM[id] |= 1L << c.provId[k];
-          } else {
-            (provs[id] == null ? provs[id] = new BitSet() : provs[id]).set(c.provId[k]);
-          }
-        }
-        for (int k = c.modelOff[i]; k < c.modelOff[i + 1]; k++) {
-          if (masks) {
-            modelM[id] |= 1L << c.modelId[k];
-          } else {
-            (models[id] == null ? models[id] = new BitSet() : models[id]).set(c.modelId[k]);
-          }
+      }
+      for (int k = c.modelOff[i]; k < c.modelOff[i + 1]; k++) {
+        if (masks) {
+          modelM[id] |= 1L << c.modelId[k];
+        } else {
+          (models[id] == null ? models[id] = new BitSet() : models[id]).set(c.modelId[k]);
         }
       }
     }
-    for (int id = 0; id < persons; id++) {
-      if (activeDays[id] == 0) {
-        continue;
+
+    private void addFeatures(Cols c, int i, int id) {
+      for (int k = c.featOff[i]; k < c.featOff[i + 1]; k++) {
+        int f = c.featId[k];
+        if (masks) {
+          featM[id] |= 1L << f;
+        } else {
+          (feats[id] == null ? feats[id] = new BitSet() : feats[id]).set(f);
+        }
+        seen.set(f);
+        if (flat) {
+          featCounts[id * dict + f] += c.featCount[k];
+        } else {
+          (perPerson[id] == null ? perPerson[id] = new long[dict] : perPerson[id])[f] += c.featCount[k];
+        }
       }
+    }
+
+    /** Person {@code id}'s features over the window starting on day {@code a}. */
+    F person(PatternProject p, int id, int a) {
       F f = masks ? new F(p.keys.get(id), id, featM[id], provM[id], modelM[id], null, null, null)
           : new F(p.keys.get(id), id, 0, 0, 0, feats[id] == null ? new BitSet() : feats[id],
               provs[id] == null ? new BitSet() : provs[id], models[id] == null ? new BitSet() : models[id]);
@@ -225,11 +272,8 @@ final class PatternFeatures {
       if (dict > 0) {
         f.featureCounts = flat ? java.util.Arrays.copyOfRange(featCounts, id * dict, id * dict + dict) : perPerson[id];
       }
-      out.byId[id] = f;
-      out.list.add(f);
+      return f;
     }
-    catalogue[0] = seen.cardinality();
-    return out;
   }
 
   /** The value of a numeric field, or null where the SQL yields null (the condition then fails). */

@@ -38,53 +38,19 @@ public final class ArchiveCli {
       return 2;
     }
     String cmd = args[1];
-    String project = null;
-    LocalDate from = null;
-    LocalDate to = null;
-    int holdDays = 7;
-    List<String> files = new ArrayList<>();
+    Options o;
     try {
-      for (int i = 2; i < args.length; i++) {
-        switch (args[i]) {
-          case "--project" -> project = args[++i];
-          case "--from" -> from = LocalDate.parse(args[++i]);
-          case "--to" -> to = LocalDate.parse(args[++i]);
-          case "--hold-days" -> holdDays = Integer.parseInt(args[++i]);
-          default -> {
-            if (args[i].startsWith("--")) {
-              throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-            files.add(args[i]);
-          }
-        }
-      }
+      o = Options.parse(args);
     } catch (RuntimeException e) {
       err.println("archive: " + e.getMessage() + "\n" + USAGE);
       return 2;
     }
     ArchiveStore store = new ArchiveStore(config.lifecycle().archiveDir());
-    List<ArchiveStore.Manifest> selected = new ArrayList<>();
-    if (!files.isEmpty()) {
-      for (ArchiveStore.Manifest m : store.list(null)) {
-        for (String f : files) {
-          Path p = Path.of(f).toAbsolutePath().normalize();
-          if (p.equals(m.file().toAbsolutePath().normalize())
-              || p.equals(m.manifestPath().toAbsolutePath().normalize())) {
-            selected.add(m);
-          }
-        }
-      }
-      if (selected.size() != files.size()) {
-        err.println("archive: not every file named is an archive (with its manifest) under "
-            + store.dir().toAbsolutePath());
-        return 2;
-      }
-    } else {
-      for (ArchiveStore.Manifest m : store.list(project)) {
-        if ((from == null || !m.day().isBefore(from)) && (to == null || !m.day().isAfter(to))) {
-          selected.add(m);
-        }
-      }
+    List<ArchiveStore.Manifest> selected = o.files().isEmpty() ? inPeriod(store, o) : named(store, o.files());
+    if (selected == null) {
+      err.println("archive: not every file named is an archive (with its manifest) under "
+          + store.dir().toAbsolutePath());
+      return 2;
     }
     switch (cmd) {
       case "list" -> {
@@ -106,17 +72,69 @@ public final class ArchiveCli {
         return bad == 0 ? 0 : 1;
       }
       case "restore" -> {
-        if (files.isEmpty() && project == null) {
+        if (o.files().isEmpty() && o.project() == null) {
           err.println("archive restore: name files or --project\n" + USAGE);
           return 2;
         }
-        return restore(config, store, selected, Duration.ofDays(holdDays), out, err);
+        return restore(config, store, selected, Duration.ofDays(o.holdDays()), out, err);
       }
       default -> {
         err.println("archive: unknown command " + cmd + "\n" + USAGE);
         return 2;
       }
     }
+  }
+
+  /** The command's options (after the command); files are the arguments that are not options. */
+  private record Options(String project, LocalDate from, LocalDate to, int holdDays, List<String> files) {
+    static Options parse(String[] args) {
+      String project = null;
+      LocalDate from = null;
+      LocalDate to = null;
+      int holdDays = 7;
+      List<String> files = new ArrayList<>();
+      for (int i = 2; i < args.length; i++) {
+        switch (args[i]) {
+          case "--project" -> project = args[++i];
+          case "--from" -> from = LocalDate.parse(args[++i]);
+          case "--to" -> to = LocalDate.parse(args[++i]);
+          case "--hold-days" -> holdDays = Integer.parseInt(args[++i]);
+          default -> {
+            if (args[i].startsWith("--")) {
+              throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+            files.add(args[i]);
+          }
+        }
+      }
+      return new Options(project, from, to, holdDays, files);
+    }
+  }
+
+  /** The archives named (by their file or their manifest), or null when a name is neither. */
+  private static List<ArchiveStore.Manifest> named(ArchiveStore store, List<String> files) {
+    List<ArchiveStore.Manifest> selected = new ArrayList<>();
+    for (ArchiveStore.Manifest m : store.list(null)) {
+      for (String f : files) {
+        Path p = Path.of(f).toAbsolutePath().normalize();
+        if (p.equals(m.file().toAbsolutePath().normalize())
+            || p.equals(m.manifestPath().toAbsolutePath().normalize())) {
+          selected.add(m);
+        }
+      }
+    }
+    return selected.size() == files.size() ? selected : null;
+  }
+
+  /** The project's (every project's without --project) archives of the days in [--from, --to]. */
+  private static List<ArchiveStore.Manifest> inPeriod(ArchiveStore store, Options o) {
+    List<ArchiveStore.Manifest> selected = new ArrayList<>();
+    for (ArchiveStore.Manifest m : store.list(o.project())) {
+      if ((o.from() == null || !m.day().isBefore(o.from())) && (o.to() == null || !m.day().isAfter(o.to()))) {
+        selected.add(m);
+      }
+    }
+    return selected;
   }
 
   private static int restore(TallyConfig config, ArchiveStore store, List<ArchiveStore.Manifest> selected,

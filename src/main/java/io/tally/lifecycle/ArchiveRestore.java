@@ -42,87 +42,104 @@ public final class ArchiveRestore {
   private final RestoreBounds bounds = new RestoreBounds();
 
   public Result restore(List<ArchiveStore.Manifest> manifests, Duration hold) throws SQLException, IOException {
-    long restored = 0;
-    long dups = 0;
-    long deleted = 0;
-    long outside = 0;
+    long[] totals = new long[4];
     try (Connection c = jdbc.open()) {
       for (ArchiveStore.Manifest m : manifests) {
-        Set<String> gone = deletionList(c, m.project());
-        JsonArray batch = new JsonArray();
-        long[] counts = new long[4];
-        // the ids already present for the day, read once: events has no index on id, and probing it per row is slow
-        Set<String> present = presentIds(c, m);
-        c.setAutoCommit(false);
-        try (PreparedStatement ps = c.prepareStatement(
-            "INSERT INTO events SELECT * FROM jsonb_populate_recordset(NULL::events, ?::jsonb)")) {
-          IOExceptionRunnable flush = () -> {
-            if (batch.isEmpty()) {
-              return;
-            }
-            ps.setString(1, batch.encode());
-            counts[0] += ps.executeUpdate();
-            batch.clear();
-          };
-          SqlException[] failure = new SqlException[1];
-          archives.read(m, row -> {
-            if (failure[0] != null) {
-              return;
-            }
-            if (!m.project().equals(row.getString("project_id"))) {
-              return;
-            }
-            if (deletedPerson(m.project(), row, gone)) {
-              counts[2]++;
-              return;
-            }
-            String field = bounds.outOfBounds(m.project(), row);
-            if (field != null) {
-              if (counts[3]++ == 0) {
-                LOG.warn("restore {}: an archived row is outside the ingest bounds ({}), not restored (id {})",
-                    m.file().getFileName(), field, row.getValue("id"));
-              }
-              return;
-            }
-            if (!present.add(row.getString("id"))) {
-              counts[1]++;
-              return;
-            }
-            batch.add(row);
-            if (batch.size() >= BATCH) {
-              try {
-                flush.run();
-              } catch (SQLException e) {
-                failure[0] = new SqlException(e);
-              }
-            }
-          });
-          if (failure[0] != null) {
-            throw failure[0].cause;
-          }
-          flush.run();
-          try (PreparedStatement h = c.prepareStatement("INSERT INTO lifecycle_holds (project_id, day, until) "
-              + "VALUES (?, ?, ?) ON CONFLICT (project_id, day) DO UPDATE SET until = excluded.until")) {
-            h.setString(1, m.project());
-            h.setObject(2, m.day());
-            h.setObject(3, java.time.OffsetDateTime.ofInstant(Instant.now().plus(hold), java.time.ZoneOffset.UTC));
-            h.executeUpdate();
-          }
-          RetentionJob.log(c, m.project(), m.day(), "restore", counts[0], m.file().getFileName().toString());
-          c.commit();
-        } catch (SQLException | IOException | RuntimeException e) {
-          c.rollback();
-          throw e;
-        } finally {
-          c.setAutoCommit(true);
+        long[] counts = restore(c, m, hold);
+        for (int i = 0; i < totals.length; i++) {
+          totals[i] += counts[i];
         }
-        restored += counts[0];
-        dups += counts[1];
-        deleted += counts[2];
-        outside += counts[3];
       }
     }
-    return new Result(manifests.size(), restored, dups, deleted, outside);
+    return new Result(manifests.size(), totals[0], totals[1], totals[2], totals[3]);
+  }
+
+  /**
+   * One archive in one transaction: its rows, the day's hold and the lifecycle log line. Returns {restored,
+   * duplicates, deleted persons' rows, rows outside the ingest bounds}.
+   */
+  private long[] restore(Connection c, ArchiveStore.Manifest m, Duration hold) throws SQLException, IOException {
+    Set<String> gone = deletionList(c, m.project());
+    long[] counts = new long[4];
+    // the ids already present for the day, read once: events has no index on id, and probing it per row is slow
+    Set<String> present = presentIds(c, m);
+    c.setAutoCommit(false);
+    try (PreparedStatement ps = c.prepareStatement(
+        "INSERT INTO events SELECT * FROM jsonb_populate_recordset(NULL::events, ?::jsonb)")) {
+      insertRows(ps, m, gone, present, counts);
+      try (PreparedStatement h = c.prepareStatement("INSERT INTO lifecycle_holds (project_id, day, until) "
+          + "VALUES (?, ?, ?) ON CONFLICT (project_id, day) DO UPDATE SET until = excluded.until")) {
+        h.setString(1, m.project());
+        h.setObject(2, m.day());
+        h.setObject(3, java.time.OffsetDateTime.ofInstant(Instant.now().plus(hold), java.time.ZoneOffset.UTC));
+        h.executeUpdate();
+      }
+      RetentionJob.log(c, m.project(), m.day(), "restore", counts[0], m.file().getFileName().toString());
+      c.commit();
+    } catch (SQLException | IOException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
+    }
+    return counts;
+  }
+
+  /** Inserts the archive's rows to restore, BATCH rows a statement, counting them and those left out. */
+  private void insertRows(PreparedStatement ps, ArchiveStore.Manifest m, Set<String> gone, Set<String> present,
+                          long[] counts) throws SQLException, IOException {
+    JsonArray batch = new JsonArray();
+    IOExceptionRunnable flush = () -> {
+      if (batch.isEmpty()) {
+        return;
+      }
+      ps.setString(1, batch.encode());
+      counts[0] += ps.executeUpdate();
+      batch.clear();
+    };
+    SqlException[] failure = new SqlException[1];
+    archives.read(m, row -> {
+      if (failure[0] != null || !restores(m, row, gone, present, counts)) {
+        return;
+      }
+      batch.add(row);
+      if (batch.size() >= BATCH) {
+        try {
+          flush.run();
+        } catch (SQLException e) {
+          failure[0] = new SqlException(e);
+        }
+      }
+    });
+    if (failure[0] != null) {
+      throw failure[0].cause;
+    }
+    flush.run();
+  }
+
+  /** Whether an archived row is restored: the archive's project, not a deleted person's, within bounds, not present. */
+  private boolean restores(ArchiveStore.Manifest m, JsonObject row, Set<String> gone, Set<String> present,
+                           long[] counts) {
+    if (!m.project().equals(row.getString("project_id"))) {
+      return false;
+    }
+    if (deletedPerson(m.project(), row, gone)) {
+      counts[2]++;
+      return false;
+    }
+    String field = bounds.outOfBounds(m.project(), row);
+    if (field != null) {
+      if (counts[3]++ == 0) {
+        LOG.warn("restore {}: an archived row is outside the ingest bounds ({}), not restored (id {})",
+            m.file().getFileName(), field, row.getValue("id"));
+      }
+      return false;
+    }
+    if (!present.add(row.getString("id"))) {
+      counts[1]++;
+      return false;
+    }
+    return true;
   }
 
   private static boolean deletedPerson(String project, JsonObject row, Set<String> gone) {

@@ -266,30 +266,9 @@ public final class RetentionJob {
       List<String> ctids = new ArrayList<>();
       List<UUID> ids = new ArrayList<>();
       if (cfg.archive()) {
-        ArchiveStore.Manifest m;
-        try (ArchiveStore.Writer w = archives.begin(project, day, table)) {
-          c.setAutoCommit(false);
-          try (PreparedStatement ps = c.prepareStatement("SELECT ctid::text, id, ts, row_to_json(e)::text FROM "
-              + table + " e WHERE project_id = ? AND ts >= ? AND ts < ?")) {
-            ps.setFetchSize(2000);
-            ps.setString(1, project);
-            ps.setObject(2, ts(day));
-            ps.setObject(3, ts(day.plusDays(1)));
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                ctids.add(rs.getString(1));
-                ids.add(rs.getObject(2, UUID.class));
-                w.add(rs.getString(4), rs.getObject(3, java.time.OffsetDateTime.class).toInstant());
-              }
-            }
-          } finally {
-            c.commit();
-            c.setAutoCommit(true);
-          }
-          if (w.rows() == 0) {
-            return;
-          }
-          m = w.finish();
+        ArchiveStore.Manifest m = archive(c, table, project, day, ctids, ids);
+        if (m == null) {
+          return;
         }
         run.archived += m.rows();
         run.files++;
@@ -299,27 +278,59 @@ public final class RetentionJob {
       if (!delete) {
         return;
       }
-      long n = 0;
-      if (cfg.archive()) {
-        int b = cfg.deleteBatchRows();
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table
-            + " WHERE ctid = ANY(?::text[]::tid[]) AND id = ANY(?)")) {
-          for (int from = 0; from < ctids.size(); from += b) {
-            int to = Math.min(ctids.size(), from + b);
-            ps.setArray(1, c.createArrayOf("text", ctids.subList(from, to).toArray()));
-            ps.setArray(2, c.createArrayOf("uuid", ids.subList(from, to).toArray()));
-            n += ps.executeUpdate();
-            deletes.pause();
-          }
-        }
-      } else {
-        n = deletes.batched(c, table, "project_id = ? AND ts >= ? AND ts < ?", project, ts(day), ts(day.plusDays(1)));
-      }
+      long n = cfg.archive() ? deleteArchived(c, table, ctids, ids)
+          : deletes.batched(c, table, "project_id = ? AND ts >= ? AND ts < ?", project, ts(day), ts(day.plusDays(1)));
       run.deleted += n;
       log(c, project, day, "delete_events", n, table);
     } finally {
       archiveLock.unlock();
     }
+  }
+
+  /**
+   * Writes the project's rows of the day in {@code table} to a verified archive, collecting each row's ctid and id;
+   * null (and no archive) when there are none.
+   */
+  private ArchiveStore.Manifest archive(Connection c, String table, String project, LocalDate day, List<String> ctids,
+                                        List<UUID> ids) throws SQLException, IOException {
+    try (ArchiveStore.Writer w = archives.begin(project, day, table)) {
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement("SELECT ctid::text, id, ts, row_to_json(e)::text FROM "
+          + table + " e WHERE project_id = ? AND ts >= ? AND ts < ?")) {
+        ps.setFetchSize(2000);
+        ps.setString(1, project);
+        ps.setObject(2, ts(day));
+        ps.setObject(3, ts(day.plusDays(1)));
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            ctids.add(rs.getString(1));
+            ids.add(rs.getObject(2, UUID.class));
+            w.add(rs.getString(4), rs.getObject(3, java.time.OffsetDateTime.class).toInstant());
+          }
+        }
+      } finally {
+        c.commit();
+        c.setAutoCommit(true);
+      }
+      return w.rows() == 0 ? null : w.finish();
+    }
+  }
+
+  /** Deletes the archived rows (by ctid and id), deleteBatchRows a statement, pausing between; how many went. */
+  private long deleteArchived(Connection c, String table, List<String> ctids, List<UUID> ids) throws SQLException {
+    long n = 0;
+    int b = cfg.deleteBatchRows();
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table
+        + " WHERE ctid = ANY(?::text[]::tid[]) AND id = ANY(?)")) {
+      for (int from = 0; from < ctids.size(); from += b) {
+        int to = Math.min(ctids.size(), from + b);
+        ps.setArray(1, c.createArrayOf("text", ctids.subList(from, to).toArray()));
+        ps.setArray(2, c.createArrayOf("uuid", ids.subList(from, to).toArray()));
+        n += ps.executeUpdate();
+        deletes.pause();
+      }
+    }
+    return n;
   }
 
   static java.time.OffsetDateTime ts(LocalDate day) {

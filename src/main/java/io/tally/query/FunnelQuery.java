@@ -141,44 +141,55 @@ public final class FunnelQuery {
       }
       best.put(events.keys.get(p), a);
       if (a.reached() < n) {
-        // what they did instead: events after the last step reached, within the window and the period
-        long s = a.times()[a.reached() - 1];
-        long e = Math.min(a.times()[0] + windowMs, toMs - 1);
-        int next = a.reached();
-        long[] counts = instead[next];
-        if (counts == null) {
-          counts = new long[events.types.size()];
-          instead[next] = counts;
-        }
-        for (int j = EventTimeline.upper(ev, 0, track.len, (s << EventTimeline.TYPE_BITS)
-            | EventTimeline.TYPE_MASK); j < track.len; j++) {
-          long ms = EventTimeline.ms(ev[j]);
-          if (ms > e) {
-            break;
-          }
-          int type = EventTimeline.type(ev[j]);
-          if (type != excluded[next]) {
-            counts[type]++;
-          }
-        }
+        countInstead(track, a, windowMs, toMs, instead, excluded, events.types.size());
       }
     }
+    return build(q, steps, best, reasons(instead, events.types));
+  }
+
+  /** Counts what a person who dropped did instead: events after the last step reached, in the window and period. */
+  private static void countInstead(TimelineProject.Track track, Attempt a, long windowMs, long toMs, long[][] instead,
+                                   int[] excluded, int types) {
+    long[] ev = track.ev;
+    long s = a.times()[a.reached() - 1];
+    long e = Math.min(a.times()[0] + windowMs, toMs - 1);
+    int next = a.reached();
+    long[] counts = instead[next];
+    if (counts == null) {
+      counts = new long[types];
+      instead[next] = counts;
+    }
+    for (int j = EventTimeline.upper(ev, 0, track.len, (s << EventTimeline.TYPE_BITS)
+        | EventTimeline.TYPE_MASK); j < track.len; j++) {
+      long ms = EventTimeline.ms(ev[j]);
+      if (ms > e) {
+        break;
+      }
+      int type = EventTimeline.type(ev[j]);
+      if (type != excluded[next]) {
+        counts[type]++;
+      }
+    }
+  }
+
+  /** The counts of what dropped persons did instead, by step not reached, as type names and counts. */
+  private static Map<Integer, Map<String, Long>> reasons(long[][] instead, List<String> types) {
     Map<Integer, Map<String, Long>> reasons = new HashMap<>();
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < instead.length; i++) {
       if (instead[i] == null) {
         continue;
       }
       Map<String, Long> m = new TreeMap<>();
       for (int t = 0; t < instead[i].length; t++) {
         if (instead[i][t] > 0) {
-          m.put(events.types.get(t), instead[i][t]);
+          m.put(types.get(t), instead[i][t]);
         }
       }
       if (!m.isEmpty()) {
         reasons.put(i, m);
       }
     }
-    return build(q, steps, best, reasons);
+    return reasons;
   }
 
   /**
@@ -306,25 +317,9 @@ public final class FunnelQuery {
     JsonArray outSteps = new JsonArray();
     JsonArray drops = new JsonArray();
     for (int i = 0; i < n; i++) {
-      JsonObject step = steps.getJsonObject(i);
-      JsonObject where = step.getJsonObject("where");
-      String description = step.getString("event") + (where == null || where.isEmpty() ? "" : " where " + where.encode());
-      outSteps.add(new JsonObject().put("id", "step-" + (i + 1)).put("name", step.getString("name",
-              step.getString("event"))).put("description", description).put("event", step.getString("event"))
-          .put("order", i + 1).put("users", users[i])
-          .put("conversionRate", Agg.div(users[i], users[0]))
-          .put("conversionFromPrevious", i == 0 ? (users[0] > 0 ? 1.0 : 0.0) : Agg.div(users[i], users[i - 1]))
-          .put("averageTime", i == 0 ? 0.0 : Agg.div(timeSum[i], users[i]))
-          .put("medianTime", median(gaps[i])));
+      outSteps.add(step(steps.getJsonObject(i), i, users, timeSum[i], gaps[i]));
       if (i > 0) {
-        long dropped = users[i - 1] - users[i];
-        List<Map.Entry<String, Long>> rs = new ArrayList<>(reasons.getOrDefault(i, Map.of()).entrySet());
-        rs.sort((a, b) -> a.getValue().equals(b.getValue()) ? a.getKey().compareTo(b.getKey())
-            : Long.compare(b.getValue(), a.getValue()));
-        JsonArray top = new JsonArray();
-        rs.stream().limit(3).forEach(e -> top.add(e.getKey()));
-        drops.add(new JsonObject().put("stepId", "step-" + (i + 1)).put("users", dropped)
-            .put("percentage", users[i - 1] == 0 ? 0.0 : 100.0 * dropped / users[i - 1]).put("reasons", top));
+        drops.add(drop(i, users, reasons.getOrDefault(i, Map.of())));
       }
     }
     String id = UUID.nameUUIDFromBytes(new JsonObject().put("steps", steps).put("windowSeconds",
@@ -335,6 +330,31 @@ public final class FunnelQuery {
         .put("dropOffPoints", drops)
         .put("windowSeconds", q.getLong("windowSeconds")).put("from", q.getString("from"))
         .put("to", q.getString("to"));
+  }
+
+  /** Step {@code i}'s answer: persons reaching it, conversion, mean and median time from the previous step. */
+  private static JsonObject step(JsonObject step, int i, long[] users, double timeSum, long[] gaps) {
+    JsonObject where = step.getJsonObject("where");
+    String description = step.getString("event") + (where == null || where.isEmpty() ? "" : " where " + where.encode());
+    return new JsonObject().put("id", "step-" + (i + 1)).put("name", step.getString("name",
+            step.getString("event"))).put("description", description).put("event", step.getString("event"))
+        .put("order", i + 1).put("users", users[i])
+        .put("conversionRate", Agg.div(users[i], users[0]))
+        .put("conversionFromPrevious", i == 0 ? (users[0] > 0 ? 1.0 : 0.0) : Agg.div(users[i], users[i - 1]))
+        .put("averageTime", i == 0 ? 0.0 : Agg.div(timeSum, users[i]))
+        .put("medianTime", median(gaps));
+  }
+
+  /** The drop before step {@code i}: how many, what share, and the three things done most instead. */
+  private static JsonObject drop(int i, long[] users, Map<String, Long> reasons) {
+    long dropped = users[i - 1] - users[i];
+    List<Map.Entry<String, Long>> rs = new ArrayList<>(reasons.entrySet());
+    rs.sort((a, b) -> a.getValue().equals(b.getValue()) ? a.getKey().compareTo(b.getKey())
+        : Long.compare(b.getValue(), a.getValue()));
+    JsonArray top = new JsonArray();
+    rs.stream().limit(3).forEach(e -> top.add(e.getKey()));
+    return new JsonObject().put("stepId", "step-" + (i + 1)).put("users", dropped)
+        .put("percentage", users[i - 1] == 0 ? 0.0 : 100.0 * dropped / users[i - 1]).put("reasons", top);
   }
 
   /** The median of the times (ms), the mean of the middle two when even; 0 when there are none (as the mean). */

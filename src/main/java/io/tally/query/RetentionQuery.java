@@ -39,20 +39,8 @@ final class RetentionQuery {
     Instant to = Instant.parse(q.getString("to"));
     boolean week = q.getString("granularity").equals("week");
     int periods = q.getInteger("periods");
-    // cohort period starts s with from <= s < to
-    List<LocalDate> starts = new ArrayList<>();
-    LocalDate s = from.atZone(zone).toLocalDate();
-    if (week) {
-      s = s.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
-    }
     int step = week ? 7 : 1;
-    while (s.atStartOfDay(zone).toInstant().isBefore(from)) {
-      s = s.plusDays(step);
-    }
-    while (s.atStartOfDay(zone).toInstant().isBefore(to)) {
-      starts.add(s);
-      s = s.plusDays(step);
-    }
+    List<LocalDate> starts = cohortStarts(from, to, zone, week);
     if (starts.isEmpty()) {
       return Future.succeededFuture(result(week, periods, starts, new long[0], new long[0][0], zone, to));
     }
@@ -69,6 +57,33 @@ final class RetentionQuery {
     }
     String tz = zone.getId();
     Tuple t = Tuple.of(project, Agg.odt(cohortFrom), Agg.odt(cohortTo), tz, first, Agg.odt(activityTo));
+    return pool.preparedQuery(cohortSql(utc, week)).execute(t)
+        .map(rows -> fromRows(rows, week, periods, starts, zone, to));
+  }
+
+  /** The cohort period starts s with from <= s < to (Mondays by week). */
+  private static List<LocalDate> cohortStarts(Instant from, Instant to, ZoneId zone, boolean week) {
+    List<LocalDate> starts = new ArrayList<>();
+    LocalDate s = from.atZone(zone).toLocalDate();
+    if (week) {
+      s = s.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
+    }
+    int step = week ? 7 : 1;
+    while (s.atStartOfDay(zone).toInstant().isBefore(from)) {
+      s = s.plusDays(step);
+    }
+    while (s.atStartOfDay(zone).toInstant().isBefore(to)) {
+      starts.add(s);
+      s = s.plusDays(step);
+    }
+    return starts;
+  }
+
+  /**
+   * Cohort sizes (activity day -1) and active persons per (cohort day, activity day), both relative to the first
+   * cohort start ($5): from user_days in UTC, else from the events in the zone.
+   */
+  private static String cohortSql(boolean utc, boolean week) {
     String activity = utc
         ? "SELECT d.user_key, d.day FROM user_days d JOIN c ON d.project_id = $1 AND d.user_key = c.user_key "
             + "WHERE d.day >= $5 AND d.day < ($6 AT TIME ZONE 'UTC')::date"
@@ -91,31 +106,37 @@ final class RetentionQuery {
           + "UNION ALL SELECT c.cd / 7 * 7, (a.day - $5::date) / 7 * 7, count(DISTINCT user_key) "
           + "FROM a JOIN c USING (user_key) GROUP BY 1, 2";
     }
-    final int n = starts.size();
-    return pool.preparedQuery(sql).execute(t).map(rows -> {
-      long[] sizes = new long[n];
-      long[][] active = new long[n][periods + 1];
-      Map<Integer, Integer> index = new HashMap<>();
-      for (int i = 0; i < n; i++) {
-        index.put((int) ChronoUnit.DAYS.between(first, starts.get(i)), i);
+    return sql;
+  }
+
+  /** The cohorts from {@link #cohortSql}'s rows, bucketed into periods. */
+  private static JsonObject fromRows(Iterable<Row> rows, boolean week, int periods, List<LocalDate> starts,
+                                     ZoneId zone, Instant to) {
+    int n = starts.size();
+    int step = week ? 7 : 1;
+    LocalDate first = starts.get(0);
+    long[] sizes = new long[n];
+    long[][] active = new long[n][periods + 1];
+    Map<Integer, Integer> index = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      index.put((int) ChronoUnit.DAYS.between(first, starts.get(i)), i);
+    }
+    for (Row r : rows) {
+      Integer ci = index.get(r.getInteger(0));
+      if (ci == null) {
+        continue;
       }
-      for (Row r : rows) {
-        Integer ci = index.get(r.getInteger(0));
-        if (ci == null) {
-          continue;
-        }
-        int ad = r.getInteger(1);
-        if (ad < 0) {
-          sizes[ci] += r.getLong(2);
-          continue;
-        }
-        int k = (ad - r.getInteger(0)) / step;
-        if (k >= 0 && k <= periods && (ad - r.getInteger(0)) % step == 0) {
-          active[ci][k] += r.getLong(2);
-        }
+      int ad = r.getInteger(1);
+      if (ad < 0) {
+        sizes[ci] += r.getLong(2);
+        continue;
       }
-      return result(week, periods, starts, sizes, active, zone, to);
-    });
+      int k = (ad - r.getInteger(0)) / step;
+      if (k >= 0 && k <= periods && (ad - r.getInteger(0)) % step == 0) {
+        active[ci][k] += r.getLong(2);
+      }
+    }
+    return result(week, periods, starts, sizes, active, zone, to);
   }
 
   /** Cohorts from first-seen times, activity from the per-day bitmaps (UTC projects). */

@@ -137,22 +137,7 @@ public final class SeriesQuery {
         return null;
       });
     } else {
-      Agg.Group g = switch (interval) {
-        case "minute" -> new Agg.Group(null, null, "to_char(date_trunc('minute', ts) AT TIME ZONE 'UTC', "
-            + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false, "to_char(minute AT TIME ZONE 'UTC', "
-            + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
-        case "hour" -> new Agg.Group(null, "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-            "to_char(date_trunc('hour', ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false,
-            "to_char(date_trunc('hour', minute) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
-        default -> {
-          String tz = "'" + zone.getId().replace("'", "''") + "'";
-          String raw = "((ts AT TIME ZONE " + tz + ")::date)::text";
-          boolean utc = zone.getRules().isFixedOffset() && zone.getRules().getOffset(from).getTotalSeconds() == 0;
-          yield new Agg.Group(utc ? "day::text" : null,
-              wholeHours(zone, from, to) ? "((hour AT TIME ZONE " + tz + ")::date)::text" : null, raw, false,
-              "((minute AT TIME ZONE " + tz + ")::date)::text");
-        }
-      };
+      Agg.Group g = bucketGroup(interval, zone, from, to);
       filled = Agg.run(pool, project, from, to, f, g, types(metric)).map(rows -> {
         Map<String, Agg.Totals> byKey = new HashMap<>();
         for (Agg.Row2 r : rows) {
@@ -171,6 +156,26 @@ public final class SeriesQuery {
       return new JsonObject().put("metric", metric).put("interval", interval).put("from", from.toString())
           .put("to", to.toString()).put("filters", f.toJson()).put("points", points);
     });
+  }
+
+  /** The rollup and raw expressions of a bucket's start, as text: UTC minutes and hours, days in the zone. */
+  private static Agg.Group bucketGroup(String interval, ZoneId zone, Instant from, Instant to) {
+    return switch (interval) {
+      case "minute" -> new Agg.Group(null, null, "to_char(date_trunc('minute', ts) AT TIME ZONE 'UTC', "
+          + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false, "to_char(minute AT TIME ZONE 'UTC', "
+          + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+      case "hour" -> new Agg.Group(null, "to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+          "to_char(date_trunc('hour', ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", false,
+          "to_char(date_trunc('hour', minute) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+      default -> {
+        String tz = "'" + zone.getId().replace("'", "''") + "'";
+        String raw = "((ts AT TIME ZONE " + tz + ")::date)::text";
+        boolean utc = zone.getRules().isFixedOffset() && zone.getRules().getOffset(from).getTotalSeconds() == 0;
+        yield new Agg.Group(utc ? "day::text" : null,
+            wholeHours(zone, from, to) ? "((hour AT TIME ZONE " + tz + ")::date)::text" : null, raw, false,
+            "((minute AT TIME ZONE " + tz + ")::date)::text");
+      }
+    };
   }
 
   /** Event types a summable metric counts (null: all). */

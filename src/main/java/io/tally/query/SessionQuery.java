@@ -81,53 +81,65 @@ final class SessionQuery {
             + who + " ORDER BY ts, id LIMIT " + MAX_EVENTS)
         .execute(Tuple.of(project, sessionId, s.getOffsetDateTime("started_at"), person,
             s.getOffsetDateTime("ended_at")))
-        .map(rows -> {
-          JsonArray out = new JsonArray();
-          // an event stored without its context names the event of its session that stored it (context_from);
-          // if that one is not among these rows, the session's context stands in. Rows stored before anchors
-          // (neither column) have their session's previous stored one, in time order; before it, the session's.
-          JsonObject sessionContext = json(s.getValue("context"));
-          java.util.Map<java.util.UUID, Object> stored = new java.util.HashMap<>();
-          for (Row r : rows) {
-            if (r.getValue("context") != null) {
-              stored.put(r.getUUID("id"), r.getValue("context"));
-            }
-          }
-          JsonObject previous = sessionContext;
-          int counted = 0;
-          int pages = 0;
-          OffsetDateTime last = null;
-          String exit = null;
-          for (Row r : rows) {
-            JsonObject context;
-            java.util.UUID from = r.getUUID("context_from");
-            if (r.getValue("context") != null) {
-              context = json(r.getValue("context"));
-              previous = context;
-            } else if (from != null) {
-              context = stored.containsKey(from) ? json(stored.get(from)) : sessionContext;
-            } else {
-              context = previous;
-            }
-            out.add(event(r, context));
-            if (!Boolean.TRUE.equals(r.getBoolean("is_bot"))) {
-              counted++;
-              pages += "page_view".equals(r.getString("type")) ? 1 : 0;
-              last = r.getOffsetDateTime("ts");
-              Object path = json(r.getValue("page")).getValue("path");
-              exit = path instanceof String p ? p : exit;
-            }
-          }
-          if (rows.size() < MAX_EVENTS && counted > s.getInteger("event_count") && last != null) {
-            long duration = java.time.Duration.between(s.getOffsetDateTime("started_at"), last).toMillis();
-            session.put("endTime", last.toInstant().toString()).put("duration", duration).put("eventCount", counted)
-                .put("pageCount", pages).put("bounce", duration < 30_000);
-            if (exit != null) {
-              session.put("exitPage", exit);
-            }
-          }
-          return out;
-        });
+        .map(rows -> withContexts(rows, s, session));
+  }
+
+  /**
+   * The session's events, each with its context; when they hold more of the session than its row counts, corrects
+   * {@code session} (see {@link #events}).
+   */
+  private static JsonArray withContexts(io.vertx.sqlclient.RowSet<Row> rows, Row s, JsonObject session) {
+    JsonArray out = new JsonArray();
+    // an event stored without its context names the event of its session that stored it (context_from);
+    // if that one is not among these rows, the session's context stands in. Rows stored before anchors
+    // (neither column) have their session's previous stored one, in time order; before it, the session's.
+    JsonObject sessionContext = json(s.getValue("context"));
+    java.util.Map<java.util.UUID, Object> stored = storedContexts(rows);
+    JsonObject previous = sessionContext;
+    int counted = 0;
+    int pages = 0;
+    OffsetDateTime last = null;
+    String exit = null;
+    for (Row r : rows) {
+      JsonObject context;
+      java.util.UUID from = r.getUUID("context_from");
+      if (r.getValue("context") != null) {
+        context = json(r.getValue("context"));
+        previous = context;
+      } else if (from != null) {
+        context = stored.containsKey(from) ? json(stored.get(from)) : sessionContext;
+      } else {
+        context = previous;
+      }
+      out.add(event(r, context));
+      if (!Boolean.TRUE.equals(r.getBoolean("is_bot"))) {
+        counted++;
+        pages += "page_view".equals(r.getString("type")) ? 1 : 0;
+        last = r.getOffsetDateTime("ts");
+        Object path = json(r.getValue("page")).getValue("path");
+        exit = path instanceof String p ? p : exit;
+      }
+    }
+    if (rows.size() < MAX_EVENTS && counted > s.getInteger("event_count") && last != null) {
+      long duration = java.time.Duration.between(s.getOffsetDateTime("started_at"), last).toMillis();
+      session.put("endTime", last.toInstant().toString()).put("duration", duration).put("eventCount", counted)
+          .put("pageCount", pages).put("bounce", duration < 30_000);
+      if (exit != null) {
+        session.put("exitPage", exit);
+      }
+    }
+    return out;
+  }
+
+  /** The contexts stored with the rows, by event id. */
+  private static java.util.Map<java.util.UUID, Object> storedContexts(Iterable<Row> rows) {
+    java.util.Map<java.util.UUID, Object> stored = new java.util.HashMap<>();
+    for (Row r : rows) {
+      if (r.getValue("context") != null) {
+        stored.put(r.getUUID("id"), r.getValue("context"));
+      }
+    }
+    return stored;
   }
 
   Future<JsonObject> ofUser(JsonObject q) {

@@ -68,35 +68,38 @@ public final class UsageQuery {
       cur.result().forEach(t::add);
       Agg.Totals prev = new Agg.Totals();
       prevRevenue.result().forEach(prev::add);
-      long[] u = users.result();
-      double[] s = sessions.result();
-      double[] up = uptime.result();
-      long active = u[1];
-      double sessionCount = s[0];
-      return new JsonObject()
-          .put("period", new JsonObject().put("start", from.toString()).put("end", to.toString()))
-          .put("filters", f.toJson())
-          .put("users", new JsonObject().put("total", u[0]).put("active", active).put("new", u[2])
-              .put("returning", active - u[2]).put("churned", u[3]).put("retained", u[4]))
-          .put("sessions", new JsonObject().put("total", (long) sessionCount)
-              .put("averageDuration", Agg.div(s[1], sessionCount))
-              .put("bounceRate", Agg.div(s[2], sessionCount))
-              .put("pagesPerSession", Agg.div(t.pageViews, sessionCount)))
-          .put("conversations", new JsonObject().put("total", t.conversationsCreated)
-              .put("averageMessages", Agg.div(t.messages, t.conversationsCreated))
-              .put("averageTokens", Agg.div(t.tokens, t.conversationsCreated))
-              .put("averageCost", Agg.div(t.cost, t.conversationsCreated))
-              .put("completionRate", Agg.div(t.conversationsCompleted, t.conversationsCreated)))
-          .put("performance", new JsonObject()
-              .put("averageResponseTime", Agg.div(t.rtSum, t.rtN))
-              .put("errorRate", Agg.div(t.errors, t.sent))
-              .put("uptime", up[0] == 0 ? 100.0 : 100.0 * up[1] / up[0])
-              .put("pageLoadTime", Agg.div(t.loadSum, t.loadN)))
-          .put("revenue", new JsonObject().put("total", t.revenue)
-              .put("averagePerUser", Agg.div(t.revenue, active))
-              .put("averagePerSession", Agg.div(t.revenue, sessionCount))
-              .put("growth", prev.revenue == 0 ? null : (t.revenue - prev.revenue) / prev.revenue * 100.0));
+      return answer(from, to, f, t, prev, users.result(), sessions.result(), uptime.result());
     });
+  }
+
+  /** The usage answer from the period's totals, the previous period's, the persons, sessions and uptime. */
+  private static JsonObject answer(Instant from, Instant to, Filters f, Agg.Totals t, Agg.Totals prev, long[] u,
+                                   double[] s, double[] up) {
+    long active = u[1];
+    double sessionCount = s[0];
+    return new JsonObject()
+        .put("period", new JsonObject().put("start", from.toString()).put("end", to.toString()))
+        .put("filters", f.toJson())
+        .put("users", new JsonObject().put("total", u[0]).put("active", active).put("new", u[2])
+            .put("returning", active - u[2]).put("churned", u[3]).put("retained", u[4]))
+        .put("sessions", new JsonObject().put("total", (long) sessionCount)
+            .put("averageDuration", Agg.div(s[1], sessionCount))
+            .put("bounceRate", Agg.div(s[2], sessionCount))
+            .put("pagesPerSession", Agg.div(t.pageViews, sessionCount)))
+        .put("conversations", new JsonObject().put("total", t.conversationsCreated)
+            .put("averageMessages", Agg.div(t.messages, t.conversationsCreated))
+            .put("averageTokens", Agg.div(t.tokens, t.conversationsCreated))
+            .put("averageCost", Agg.div(t.cost, t.conversationsCreated))
+            .put("completionRate", Agg.div(t.conversationsCompleted, t.conversationsCreated)))
+        .put("performance", new JsonObject()
+            .put("averageResponseTime", Agg.div(t.rtSum, t.rtN))
+            .put("errorRate", Agg.div(t.errors, t.sent))
+            .put("uptime", up[0] == 0 ? 100.0 : 100.0 * up[1] / up[0])
+            .put("pageLoadTime", Agg.div(t.loadSum, t.loadN)))
+        .put("revenue", new JsonObject().put("total", t.revenue)
+            .put("averagePerUser", Agg.div(t.revenue, active))
+            .put("averagePerSession", Agg.div(t.revenue, sessionCount))
+            .put("growth", prev.revenue == 0 ? null : (t.revenue - prev.revenue) / prev.revenue * 100.0));
   }
 
   /** Filtered usage's persons (as {@link #users}), sessions (as {@link #sessions}) and uptime (as {@link #uptime}). */
@@ -126,15 +129,7 @@ public final class UsageQuery {
 
   static Filtered filtered(TimelineProject p, PersonIndex.Project people, boolean[] pass, long prevFrom,
                            long from, long to) {
-    Integer sentId = p.typeIds.get("message_sent");
-    Integer errorId = p.typeIds.get("error");
-    int sent = sentId == null ? -1 : sentId;
-    int error = errorId == null ? -1 : errorId;
-    long firstMinute = Math.floorDiv(from, 60_000L);
-    int minutes = to <= from ? 0 : (int) (Math.floorDiv(to - 1, 60_000L) - firstMinute + 1);
-    int[] sentPerMinute = new int[minutes];
-    int[] errorsPerMinute = new int[minutes];
-    java.util.BitSet sessions = new java.util.BitSet(p.sessions.count);
+    Window w = new Window(p, from, to);
     long total = 0;
     long active = 0;
     long fresh = 0;
@@ -153,25 +148,7 @@ public final class UsageQuery {
           break;
         }
       }
-      boolean now = false;
-      for (int j = mid; j < hi; j++) {
-        if (!pass[t.dims[j]]) {
-          continue;
-        }
-        now = true;
-        if (t.sess[j] >= 0) {
-          sessions.set(t.sess[j]);
-        }
-        int type = EventTimeline.type(t.ev[j]);
-        if (type == sent || type == error) {
-          int m = (int) (Math.floorDiv(EventTimeline.ms(t.ev[j]), 60_000L) - firstMinute);
-          if (type == sent) {
-            sentPerMinute[m]++;
-          } else {
-            errorsPerMinute[m]++;
-          }
-        }
-      }
+      boolean now = w.scan(t, mid, hi, pass);
       if (orphans) {
         break;
       }
@@ -196,33 +173,90 @@ public final class UsageQuery {
         }
       }
     }
-    long n = 0;
-    double duration = 0;
-    long bounces = 0;
-    long[] start = p.sessions.start;
-    long[] end = p.sessions.end;
-    for (int s = sessions.nextSetBit(0); s >= 0; s = sessions.nextSetBit(s + 1)) {
-      if (start[s] >= from && start[s] < to) {
-        n++;
-        long d = end[s] - start[s];
-        duration += d;
-        if (d < 30_000) {
-          bounces++;
-        }
-      }
-    }
-    long withRequests = 0;
-    long up = 0;
-    for (int m = 0; m < minutes; m++) {
-      if (sentPerMinute[m] > 0) {
-        withRequests++;
-        if (errorsPerMinute[m] < sentPerMinute[m]) {
-          up++;
-        }
-      }
-    }
     return new Filtered(new long[] {total, active, fresh, prevActive - retained, retained},
-        new double[] {n, duration, bounces}, new double[] {withRequests, up});
+        w.sessionStats(p, from, to), w.uptime());
+  }
+
+  /** What the period's passing events add up to: the sessions they fall in, messages sent and errors per minute. */
+  private static final class Window {
+    final int sent;
+    final int error;
+    final long firstMinute;
+    final int minutes;
+    final int[] sentPerMinute;
+    final int[] errorsPerMinute;
+    final java.util.BitSet sessions;
+
+    Window(TimelineProject p, long from, long to) {
+      Integer sentId = p.typeIds.get("message_sent");
+      Integer errorId = p.typeIds.get("error");
+      sent = sentId == null ? -1 : sentId;
+      error = errorId == null ? -1 : errorId;
+      firstMinute = Math.floorDiv(from, 60_000L);
+      minutes = to <= from ? 0 : (int) (Math.floorDiv(to - 1, 60_000L) - firstMinute + 1);
+      sentPerMinute = new int[minutes];
+      errorsPerMinute = new int[minutes];
+      sessions = new java.util.BitSet(p.sessions.count);
+    }
+
+    /** Adds a track's passing events in [mid, hi); whether there was one. */
+    boolean scan(TimelineProject.Track t, int mid, int hi, boolean[] pass) {
+      boolean now = false;
+      for (int j = mid; j < hi; j++) {
+        if (!pass[t.dims[j]]) {
+          continue;
+        }
+        now = true;
+        if (t.sess[j] >= 0) {
+          sessions.set(t.sess[j]);
+        }
+        int type = EventTimeline.type(t.ev[j]);
+        if (type == sent || type == error) {
+          int m = (int) (Math.floorDiv(EventTimeline.ms(t.ev[j]), 60_000L) - firstMinute);
+          if (type == sent) {
+            sentPerMinute[m]++;
+          } else {
+            errorsPerMinute[m]++;
+          }
+        }
+      }
+      return now;
+    }
+
+    /** {sessions started in [from, to), their summed duration, the bounces among them (under 30 s)}. */
+    double[] sessionStats(TimelineProject p, long from, long to) {
+      long n = 0;
+      double duration = 0;
+      long bounces = 0;
+      long[] start = p.sessions.start;
+      long[] end = p.sessions.end;
+      for (int s = sessions.nextSetBit(0); s >= 0; s = sessions.nextSetBit(s + 1)) {
+        if (start[s] >= from && start[s] < to) {
+          n++;
+          long d = end[s] - start[s];
+          duration += d;
+          if (d < 30_000) {
+            bounces++;
+          }
+        }
+      }
+      return new double[] {n, duration, bounces};
+    }
+
+    /** {minutes with a message sent, those of them with fewer errors than messages sent}. */
+    double[] uptime() {
+      long withRequests = 0;
+      long up = 0;
+      for (int m = 0; m < minutes; m++) {
+        if (sentPerMinute[m] > 0) {
+          withRequests++;
+          if (errorsPerMinute[m] < sentPerMinute[m]) {
+            up++;
+          }
+        }
+      }
+      return new double[] {withRequests, up};
+    }
   }
 
   /** The persons active in [from, to) as a SQL relation {@code (k)}, from user_days and raw edges. */

@@ -76,19 +76,64 @@ public final class UserAnalyticsQuery {
 
   private static JsonObject build(String user, Instant from, Instant to, ZoneId zone,
                                   io.vertx.sqlclient.RowSet<Row> events, io.vertx.sqlclient.RowSet<Row> sessions) {
-    Map<String, Long> byType = new HashMap<>();
-    Map<String, Long> providerMessages = new HashMap<>();
-    Map<String, Long> modelMessages = new HashMap<>();
-    Map<String, Long> features = new TreeMap<>();
-    long[] hours = new long[24];
-    Set<LocalDate> days = new HashSet<>();
-    double tokens = 0;
-    double cost = 0;
-    double rtSum = 0;
-    long rtN = 0;
-    OffsetDateTime first = null;
-    OffsetDateTime last = null;
+    Tallies e = new Tallies();
     for (Row r : events) {
+      e.add(r);
+    }
+    Map<String, Long> byType = e.byType;
+    Row s = sessions.iterator().next();
+    long sessionCount = s.getLong(0);
+    long duration = s.getLong(1);
+    long sent = byType.getOrDefault("message_sent", 0L);
+    return new JsonObject()
+        .put("userId", user)
+        .put("period", new JsonObject().put("start", from.toString()).put("end", to.toString()))
+        .put("activity", new JsonObject()
+            .put("totalSessions", sessionCount)
+            .put("totalDuration", duration)
+            .put("averageSessionDuration", Agg.div(duration, sessionCount))
+            .put("lastActiveAt", e.last == null ? null : e.last.toInstant().toString())
+            .put("daysActive", e.days.size())
+            .put("retentionRate", e.retention(zone, to)))
+        .put("usage", new JsonObject()
+            .put("messagesSent", sent)
+            .put("messagesReceived", byType.getOrDefault("message_received", 0L))
+            .put("conversationsCreated", byType.getOrDefault("conversation_created", 0L))
+            .put("tokensUsed", e.tokens)
+            .put("costIncurred", e.cost)
+            .put("providersUsed", new JsonArray(new ArrayList<>(new TreeSet<>(e.providerMessages.keySet()))))
+            .put("modelsUsed", new JsonArray(new ArrayList<>(new TreeSet<>(e.modelMessages.keySet())))))
+        .put("behavior", new JsonObject()
+            .put("peakHours", peakHours(e.hours))
+            .put("preferredProvider", preferred(e.providerMessages))
+            .put("preferredModel", preferred(e.modelMessages))
+            .put("averageResponseTime", Agg.div(e.rtSum, e.rtN))
+            .put("errorRate", Agg.div(byType.getOrDefault("error", 0L), sent))
+            .put("featureUsage", e.featureUsage()))
+        .put("engagement", new JsonObject()
+            .put("sharesCreated", byType.getOrDefault("share_created", 0L))
+            .put("exportsGenerated", byType.getOrDefault("export_generated", 0L))
+            .put("customizationsMade", byType.getOrDefault("customization_made", 0L))
+            .put("feedbackGiven", byType.getOrDefault("feedback_given", 0L))
+            .put("supportTickets", byType.getOrDefault("support_ticket_created", 0L)));
+  }
+
+  /** The user's event rows added up: counts by type, hours, days, messages' tokens, cost, providers and models. */
+  private static final class Tallies {
+    final Map<String, Long> byType = new HashMap<>();
+    final Map<String, Long> providerMessages = new HashMap<>();
+    final Map<String, Long> modelMessages = new HashMap<>();
+    final Map<String, Long> features = new TreeMap<>();
+    final long[] hours = new long[24];
+    final Set<LocalDate> days = new HashSet<>();
+    double tokens;
+    double cost;
+    double rtSum;
+    long rtN;
+    OffsetDateTime first;
+    OffsetDateTime last;
+
+    void add(Row r) {
       String type = r.getString(0);
       long n = r.getLong(6);
       byType.merge(type, n, Long::sum);
@@ -121,54 +166,28 @@ public final class UserAnalyticsQuery {
         features.merge(r.getString(3), n, Long::sum);
       }
     }
-    Row s = sessions.iterator().next();
-    long sessionCount = s.getLong(0);
-    long duration = s.getLong(1);
-    double retention = 0;
-    if (first != null) {
+
+    /** Days active over the days from the first event to the period's end (in the zone); 0 without events. */
+    double retention(ZoneId zone, Instant to) {
+      if (first == null) {
+        return 0;
+      }
       LocalDate firstDay = first.atZoneSameInstant(zone).toLocalDate();
       LocalDate lastDay = to.minusMillis(1).atZone(zone).toLocalDate();
       long span = ChronoUnit.DAYS.between(firstDay, lastDay) + 1;
-      retention = Agg.div(days.size(), span);
+      return Agg.div(days.size(), span);
     }
-    long sent = byType.getOrDefault("message_sent", 0L);
-    features.merge("chat", sent, Long::sum);
-    features.merge("share", byType.getOrDefault("share_created", 0L), Long::sum);
-    features.merge("export", byType.getOrDefault("export_generated", 0L), Long::sum);
-    features.merge("settings", byType.getOrDefault("customization_made", 0L), Long::sum);
-    JsonObject featureUsage = new JsonObject();
-    features.forEach(featureUsage::put);
-    return new JsonObject()
-        .put("userId", user)
-        .put("period", new JsonObject().put("start", from.toString()).put("end", to.toString()))
-        .put("activity", new JsonObject()
-            .put("totalSessions", sessionCount)
-            .put("totalDuration", duration)
-            .put("averageSessionDuration", Agg.div(duration, sessionCount))
-            .put("lastActiveAt", last == null ? null : last.toInstant().toString())
-            .put("daysActive", days.size())
-            .put("retentionRate", retention))
-        .put("usage", new JsonObject()
-            .put("messagesSent", sent)
-            .put("messagesReceived", byType.getOrDefault("message_received", 0L))
-            .put("conversationsCreated", byType.getOrDefault("conversation_created", 0L))
-            .put("tokensUsed", tokens)
-            .put("costIncurred", cost)
-            .put("providersUsed", new JsonArray(new ArrayList<>(new TreeSet<>(providerMessages.keySet()))))
-            .put("modelsUsed", new JsonArray(new ArrayList<>(new TreeSet<>(modelMessages.keySet())))))
-        .put("behavior", new JsonObject()
-            .put("peakHours", peakHours(hours))
-            .put("preferredProvider", preferred(providerMessages))
-            .put("preferredModel", preferred(modelMessages))
-            .put("averageResponseTime", Agg.div(rtSum, rtN))
-            .put("errorRate", Agg.div(byType.getOrDefault("error", 0L), sent))
-            .put("featureUsage", featureUsage))
-        .put("engagement", new JsonObject()
-            .put("sharesCreated", byType.getOrDefault("share_created", 0L))
-            .put("exportsGenerated", byType.getOrDefault("export_generated", 0L))
-            .put("customizationsMade", byType.getOrDefault("customization_made", 0L))
-            .put("feedbackGiven", byType.getOrDefault("feedback_given", 0L))
-            .put("supportTickets", byType.getOrDefault("support_ticket_created", 0L)));
+
+    /** The features used, with chat, share, export and settings counted from their event types. */
+    JsonObject featureUsage() {
+      features.merge("chat", byType.getOrDefault("message_sent", 0L), Long::sum);
+      features.merge("share", byType.getOrDefault("share_created", 0L), Long::sum);
+      features.merge("export", byType.getOrDefault("export_generated", 0L), Long::sum);
+      features.merge("settings", byType.getOrDefault("customization_made", 0L), Long::sum);
+      JsonObject featureUsage = new JsonObject();
+      features.forEach(featureUsage::put);
+      return featureUsage;
+    }
   }
 
   /** Up to five hours with events, by count descending, ties by hour. */
