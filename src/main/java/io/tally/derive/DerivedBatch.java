@@ -363,7 +363,17 @@ final class DerivedBatch {
   }
 
   /** Appends the other rollup arrays ($35…$79) and the people's earliest event time ($80). */
+  /** The minute, day, per-person daily, minute-by-type and page rollups' arrays, in the statement's order. */
   private void withRollups(Tuple t) {
+    addMinutes(t);
+    addDays(t);
+    addPersonDays(t);
+    addMinuteTypes(t);
+    addPages(t);
+    t.addOffsetDateTime(DerivedOrder.time(people.isEmpty() ? 0 : minPersonUs));
+  }
+
+  private void addMinutes(Tuple t) {
     int m = minutes.size();
     String[] mp = new String[m];
     OffsetDateTime[] mm = new OffsetDateTime[m];
@@ -376,29 +386,10 @@ final class DerivedBatch {
       me[j] = x.getValue()[1];
       j++;
     }
-    int mt = minuteTypes.size();
-    String[] mtp = new String[mt], mtt = new String[mt];
-    OffsetDateTime[] mtm = new OffsetDateTime[mt];
-    SumArrays mts = new SumArrays(mt);
-    int z = 0;
-    for (Map.Entry<MinuteTypeKey, Sums> x : minuteTypes.entrySet()) {
-      mtp[z] = x.getKey().project();
-      mtm[z] = odt(x.getKey().minuteMs());
-      mtt[z] = x.getKey().type();
-      mts.set(z++, x.getValue());
-    }
-    int pg = pages.size();
-    String[] pgp = new String[pg], pgpath = new String[pg], pgt = new String[pg];
-    LocalDate[] pgd = new LocalDate[pg];
-    SumArrays pgs = new SumArrays(pg);
-    int y = 0;
-    for (Map.Entry<PageDayKey, Sums> x : pages.entrySet()) {
-      pgp[y] = x.getKey().project();
-      pgd[y] = LocalDate.ofEpochDay(x.getKey().epochDay());
-      pgpath[y] = x.getKey().path();
-      pgt[y] = x.getKey().type();
-      pgs.set(y++, x.getValue());
-    }
+    t.addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me);
+  }
+
+  private void addDays(Tuple t) {
     int d = days.size();
     String[] dp = new String[d], du = new String[d], da = new String[d];
     LocalDate[] dd = new LocalDate[d];
@@ -410,6 +401,10 @@ final class DerivedBatch {
       da[k] = x.anon();
       k++;
     }
+    t.addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da);
+  }
+
+  private void addPersonDays(Tuple t) {
     int pd = personDays.size();
     String[] up = new String[pd], uu = new String[pd], ua = new String[pd], ut = new String[pd];
     String[] upr = new String[pd], um = new String[pd], uf = new String[pd];
@@ -428,14 +423,44 @@ final class DerivedBatch {
       uf[q] = pk.feature();
       us.set(q++, x.getValue());
     }
-    t.addArrayOfString(mp).addArrayOfOffsetDateTime(mm).addArrayOfLong(ms).addArrayOfLong(me)
-        .addArrayOfString(dp).addArrayOfLocalDate(dd).addArrayOfString(du).addArrayOfString(da)
-        .addArrayOfString(up).addArrayOfLocalDate(ud).addArrayOfString(uu).addArrayOfString(ua)
+    t.addArrayOfString(up).addArrayOfLocalDate(ud).addArrayOfString(uu).addArrayOfString(ua)
         .addArrayOfString(ut).addArrayOfString(upr).addArrayOfString(um).addArrayOfString(uf);
-    us.addTo(t, false).addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt);
-    mts.addTo(t, true).addArrayOfString(pgp).addArrayOfLocalDate(pgd).addArrayOfString(pgpath).addArrayOfString(pgt);
-    pgs.addTo(t, true).addOffsetDateTime(DerivedOrder.time(people.isEmpty() ? 0 : minPersonUs));
+    us.addTo(t, false);
   }
+
+  private void addMinuteTypes(Tuple t) {
+    int mt = minuteTypes.size();
+    String[] mtp = new String[mt], mtt = new String[mt];
+    OffsetDateTime[] mtm = new OffsetDateTime[mt];
+    SumArrays mts = new SumArrays(mt);
+    int z = 0;
+    for (Map.Entry<MinuteTypeKey, Sums> x : minuteTypes.entrySet()) {
+      mtp[z] = x.getKey().project();
+      mtm[z] = odt(x.getKey().minuteMs());
+      mtt[z] = x.getKey().type();
+      mts.set(z++, x.getValue());
+    }
+    t.addArrayOfString(mtp).addArrayOfOffsetDateTime(mtm).addArrayOfString(mtt);
+    mts.addTo(t, true);
+  }
+
+  private void addPages(Tuple t) {
+    int pg = pages.size();
+    String[] pgp = new String[pg], pgpath = new String[pg], pgt = new String[pg];
+    LocalDate[] pgd = new LocalDate[pg];
+    SumArrays pgs = new SumArrays(pg);
+    int y = 0;
+    for (Map.Entry<PageDayKey, Sums> x : pages.entrySet()) {
+      pgp[y] = x.getKey().project();
+      pgd[y] = LocalDate.ofEpochDay(x.getKey().epochDay());
+      pgpath[y] = x.getKey().path();
+      pgt[y] = x.getKey().type();
+      pgs.set(y++, x.getValue());
+    }
+    t.addArrayOfString(pgp).addArrayOfLocalDate(pgd).addArrayOfString(pgpath).addArrayOfString(pgt);
+    pgs.addTo(t, true);
+  }
+
 
   /** The measure columns of rollup rows (events, tokens, cost, amount, response and load times), as arrays. */
   private static final class SumArrays {

@@ -354,7 +354,6 @@ public final class EventTimeline {
     inboxEvents.set(0);
     accepting = true;
     Map<String, TimelineProject> fresh = new HashMap<>();
-    long[] rows = {0};
     long delay = loadDelayMs;
     return pool.getConnection().compose(c -> (delay > 0
         ? c.query("SELECT pg_sleep(" + delay / 1000.0 + ")").execute().<Void>mapEmpty()
@@ -362,54 +361,11 @@ public final class EventTimeline {
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute()
             .compose(v -> c.query("SET LOCAL statement_timeout = 0").execute())
             .compose(v -> c.query("SELECT pg_current_snapshot()::text").execute())
-            .compose(snap -> {
-              String snapshot = snap.iterator().next().getString(0);
-              return c.query("SELECT project_id, anonymous_id, user_id FROM identities").execute()
-                  .compose(links -> {
-                    for (Row r : links) {
-                      fresh.computeIfAbsent(r.getString(0), k -> new TimelineProject()).links
-                          .put(r.getString(1), r.getString(2));
-                    }
-                    return days(c);
-                  })
-                  .compose(days -> readDays(c, days, 0, fresh, rows, start))
-                  .map(v -> snapshot);
-            })
+            .compose(snap -> readAll(c, fresh, start).map(v -> snap.iterator().next().getString(0)))
             .eventually(tx::rollback))
         .eventually(c::close))
         .map(snapshot -> {
-          Snapshot s = Snapshot.parse(snapshot);
-          projects = fresh;
-          loading = false;
-          ready = true;
-          long skipped = 0;
-          Batch b;
-          while ((b = inbox.poll()) != null) {
-            inboxEvents.addAndGet(-b.ms().length);
-            if (s.sees(b.xid())) {
-              skipped++;
-            } else {
-              apply(b);
-            }
-          }
-          List<DerivedRewrite> replay = pending;
-          pending = new ArrayList<>();
-          boolean again = reloadDue;
-          reloadDue = false;
-          for (DerivedRewrite n : replay) {
-            if (!n.rewritten()) {
-              apply(n);
-            }
-          }
-          indexed = total();
-          LOG.info("event timeline loaded: {} events of {} persons in {} ms ({} batches already in the snapshot)",
-              indexed, fresh.values().stream().mapToInt(TimelineProject::persons).sum(), System.currentTimeMillis() - start,
-              skipped);
-          if (again) {
-            reload("history rewritten while loading");
-          } else {
-            drain();
-          }
+          loaded(fresh, Snapshot.parse(snapshot), start);
           return (Void) null;
         })
         .onFailure(err -> {
@@ -418,6 +374,58 @@ public final class EventTimeline {
           accepting = false;
           inbox.clear();
         });
+  }
+
+  /** Reads the identity links, then every day's events, into {@code fresh} (inside the load's transaction). */
+  private Future<Void> readAll(SqlConnection c, Map<String, TimelineProject> fresh, long start) {
+    long[] rows = {0};
+    return c.query("SELECT project_id, anonymous_id, user_id FROM identities").execute()
+        .compose(links -> {
+          for (Row r : links) {
+            fresh.computeIfAbsent(r.getString(0), k -> new TimelineProject()).links
+                .put(r.getString(1), r.getString(2));
+          }
+          return days(c);
+        })
+        .compose(days -> readDays(c, days, 0, fresh, rows, start));
+  }
+
+  /**
+   * The load is done: the fresh index takes over, then the batches committed after its snapshot and the rewrites
+   * received meanwhile are applied (a rewrite of history while loading loads again).
+   */
+  private void loaded(Map<String, TimelineProject> fresh, Snapshot s, long start) {
+    projects = fresh;
+    loading = false;
+    ready = true;
+    long skipped = 0;
+    Batch b;
+    while ((b = inbox.poll()) != null) {
+      inboxEvents.addAndGet(-b.ms().length);
+      if (s.sees(b.xid())) {
+        skipped++;
+      } else {
+        apply(b);
+      }
+    }
+    List<DerivedRewrite> replay = pending;
+    pending = new ArrayList<>();
+    boolean again = reloadDue;
+    reloadDue = false;
+    for (DerivedRewrite n : replay) {
+      if (!n.rewritten()) {
+        apply(n);
+      }
+    }
+    indexed = total();
+    LOG.info("event timeline loaded: {} events of {} persons in {} ms ({} batches already in the snapshot)",
+        indexed, fresh.values().stream().mapToInt(TimelineProject::persons).sum(), System.currentTimeMillis() - start,
+        skipped);
+    if (again) {
+      reload("history rewritten while loading");
+    } else {
+      drain();
+    }
   }
 
   /** The days holding events: one per daily partition, plus whatever the default partition holds. */

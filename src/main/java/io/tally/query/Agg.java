@@ -157,25 +157,36 @@ public final class Agg {
       }
       hourly.addAll(days.raw());
       for (Instant[] r : hourly) {
-        if (g.hourlyExpr() == null) {
-          edges(parts, t, List.<Instant[]>of(r), g, typeCond, f, minutes, now);
-          continue;
-        }
-        Split hours = Split.of(r[0], r[1], ChronoUnit.HOURS);
-        if (hours.hasMiddle()) {
-          t.addOffsetDateTime(odt(hours.a())).addOffsetDateTime(odt(hours.b()));
-          parts.add("SELECT " + g.hourlyExpr() + " AS k, " + MEASURES + " FROM rollup_hourly" + suffix
-              + " WHERE project_id = $1 "
-              + "AND hour >= $" + (t.size() - 1) + " AND hour < $" + t.size() + typeCond + filterSql(f, t, true));
-        }
-        List<Instant[]> rest = hours.raw();
-        if (!minutes) {
-          rest = complemented(parts, t, rest, g.hourlyExpr(), "rollup_hourly" + suffix, "hour", ChronoUnit.HOURS, g,
-              typeCond, f, now);
-        }
-        edges(parts, t, rest, g, typeCond, f, minutes, now);
+        hourParts(parts, t, r, g, suffix, typeCond, f, minutes, now);
       }
     }
+    return execute(pool, parts, t);
+  }
+
+  /** The parts of a range outside whole days: its whole hours from the hourly rollup, its edges raw or complemented. */
+  private static void hourParts(List<String> parts, Tuple t, Instant[] r, Group g, String suffix, String typeCond,
+                                Filters f, boolean minutes, Instant now) {
+    if (g.hourlyExpr() == null) {
+      edges(parts, t, List.<Instant[]>of(r), g, typeCond, f, minutes, now);
+      return;
+    }
+    Split hours = Split.of(r[0], r[1], ChronoUnit.HOURS);
+    if (hours.hasMiddle()) {
+      t.addOffsetDateTime(odt(hours.a())).addOffsetDateTime(odt(hours.b()));
+      parts.add("SELECT " + g.hourlyExpr() + " AS k, " + MEASURES + " FROM rollup_hourly" + suffix
+          + " WHERE project_id = $1 "
+          + "AND hour >= $" + (t.size() - 1) + " AND hour < $" + t.size() + typeCond + filterSql(f, t, true));
+    }
+    List<Instant[]> rest = hours.raw();
+    if (!minutes) {
+      rest = complemented(parts, t, rest, g.hourlyExpr(), "rollup_hourly" + suffix, "hour", ChronoUnit.HOURS, g,
+          typeCond, f, now);
+    }
+    edges(parts, t, rest, g, typeCond, f, minutes, now);
+  }
+
+  /** Sums the parts per key and type. */
+  private static Future<List<Row2>> execute(Pool pool, List<String> parts, Tuple t) {
     // HAVING: a key whose events of a complemented hour all fall outside the period sums to no events
     String sql = "SELECT k, type, sum(n)::bigint, sum(tokens), sum(cost), sum(amount), sum(rt_sum), sum(rt_n)::bigint, "
         + "sum(dur_sum), sum(dur_n)::bigint FROM (" + String.join(" UNION ALL ", parts)

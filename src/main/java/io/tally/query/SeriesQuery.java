@@ -252,16 +252,7 @@ public final class SeriesQuery {
     TimelineProject inMemory = metric.equals("active_users") && !f.raw() && timeline != null
         ? timeline.project(project) : null;
     if (inMemory != null) {
-      int dim = switch (dimension) {
-        case "event" -> -1;
-        case "provider" -> EventTimeline.PROVIDER;
-        case "model" -> EventTimeline.MODEL;
-        case "country" -> EventTimeline.COUNTRY;
-        case "device" -> EventTimeline.DEVICE;
-        case "browser" -> EventTimeline.BROWSER;
-        default -> EventTimeline.PAGE;
-      };
-      TimelineScans.PerValue per = TimelineScans.distinctPerValue(inMemory, dim,
+      TimelineScans.PerValue per = TimelineScans.distinctPerValue(inMemory, timelineDimension(dimension),
           TimelineScans.passing(inMemory, f.provider(), f.model(), f.country(), f.device()), from.toEpochMilli(),
           to.toEpochMilli());
       List<JsonObject> list = new ArrayList<>();
@@ -275,16 +266,7 @@ public final class SeriesQuery {
       Agg.Group g = dimension.equals("page") ? Agg.Group.PAGE
           : new Agg.Group(rollupExpr, rollupExpr, rawExpr, !dimension.equals("event"),
               dimension.equals("event") ? "type" : null);
-      rows = Agg.run(pool, project, from, to, f, g, types(metric)).map(rs -> {
-        Map<String, Agg.Totals> byKey = new HashMap<>();
-        for (Agg.Row2 r : rs) {
-          byKey.computeIfAbsent(r.key() == null ? "\u0000" : r.key(), k -> new Agg.Totals()).add(r);
-        }
-        List<JsonObject> out = new ArrayList<>();
-        byKey.forEach((k, t) -> out.add(new JsonObject().put("key", k.equals("\u0000") ? null : k)
-            .put("value", t.metric(metric))));
-        return out;
-      });
+      rows = summed(project, from, to, f, g, metric);
       total = rows.map(l -> l.stream().mapToDouble(o -> o.getDouble("value")).sum());
     }
     return Future.all(rows, total).map(v -> {
@@ -297,6 +279,34 @@ public final class SeriesQuery {
           .put("total", total.result());
     });
   }
+  /** The event timeline's index of a breakdown dimension (-1: the event type). */
+  private static int timelineDimension(String dimension) {
+    return switch (dimension) {
+      case "event" -> -1;
+      case "provider" -> EventTimeline.PROVIDER;
+      case "model" -> EventTimeline.MODEL;
+      case "country" -> EventTimeline.COUNTRY;
+      case "device" -> EventTimeline.DEVICE;
+      case "browser" -> EventTimeline.BROWSER;
+      default -> EventTimeline.PAGE;
+    };
+  }
+
+  /** A summed metric per value of the group's key, from the rollups and raw edges ({@link Agg#run}). */
+  private Future<List<JsonObject>> summed(String project, Instant from, Instant to, Filters f, Agg.Group g,
+                                          String metric) {
+    return Agg.run(pool, project, from, to, f, g, types(metric)).map(rs -> {
+      Map<String, Agg.Totals> byKey = new HashMap<>();
+      for (Agg.Row2 r : rs) {
+        byKey.computeIfAbsent(r.key() == null ? "\u0000" : r.key(), k -> new Agg.Totals()).add(r);
+      }
+      List<JsonObject> out = new ArrayList<>();
+      byKey.forEach((k, t) -> out.add(new JsonObject().put("key", k.equals("\u0000") ? null : k)
+          .put("value", t.metric(metric))));
+      return out;
+    });
+  }
+
 
   /** Distinct persons per dimension value over raw events. */
   private Future<List<JsonObject>> distinctBy(String project, Instant from, Instant to, Filters f, String expr) {
