@@ -214,7 +214,8 @@ public final class ConfigLoader {
         r.intIn("writer.partitionDaysAhead", 1, 366),
         r.longIn("writer.derivedFlushMs", 50, 600_000),
         r.longIn("writer.derivedRefreshMs", 0, 3_600_000),
-        r.longIn("writer.shutdownDrainMs", 0, 600_000));
+        r.longIn("writer.shutdownDrainMs", 0, 600_000),
+        r.intIn("writer.maxDerivedBacklog", 1_000, 10_000_000));
   }
 
   private static TallyConfig.Redis redis(Reader r) {

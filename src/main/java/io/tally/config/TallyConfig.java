@@ -60,8 +60,22 @@ public record TallyConfig(Http http, Storage storage, Ingest ingest, Writer writ
   /** @param shutdownDrainMs how long a graceful shutdown waits for the ring to drain and its batches to commit */
   public record Writer(int ringCapacity, int batchSize, long flushIntervalMs, int maxInFlightBatches,
                        int dedupeWindowDays, long retryBackoffMinMs, long retryBackoffMaxMs, int partitionDaysAhead,
-                       long derivedFlushMs, long derivedRefreshMs, long shutdownDrainMs) {
+                       long derivedFlushMs, long derivedRefreshMs, long shutdownDrainMs, int maxDerivedBacklog) {
     public static final long DEFAULT_SHUTDOWN_DRAIN_MS = 7_000;
+    /**
+     * Committed events the derived tables may be behind by before the writer stops taking new batches from the ring
+     * (the ring then fills and ingestion answers 503 with Retry-After): the derived pipeline's memory stays bounded
+     * when its flushes fall behind.
+     */
+    public static final int DEFAULT_MAX_DERIVED_BACKLOG = 50_000;
+
+    public Writer(int ringCapacity, int batchSize, long flushIntervalMs, int maxInFlightBatches, int dedupeWindowDays,
+                  long retryBackoffMinMs, long retryBackoffMaxMs, int partitionDaysAhead, long derivedFlushMs,
+                  long derivedRefreshMs, long shutdownDrainMs) {
+      this(ringCapacity, batchSize, flushIntervalMs, maxInFlightBatches, dedupeWindowDays, retryBackoffMinMs,
+          retryBackoffMaxMs, partitionDaysAhead, derivedFlushMs, derivedRefreshMs, shutdownDrainMs,
+          DEFAULT_MAX_DERIVED_BACKLOG);
+    }
 
     public Writer(int ringCapacity, int batchSize, long flushIntervalMs, int maxInFlightBatches, int dedupeWindowDays,
                   long retryBackoffMinMs, long retryBackoffMaxMs, int partitionDaysAhead, long derivedFlushMs,

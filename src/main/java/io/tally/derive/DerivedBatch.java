@@ -137,6 +137,8 @@ final class DerivedBatch {
     pages.forEach((k, v) -> next.get().pages.put(k, v));
     days.forEach(d -> next.get().days.add(d));
     personDays.forEach((k, v) -> next.get().personDays.put(k, v));
+    a.events = events - events / 2;
+    b.events = events / 2;
     for (DerivedBatch h : new DerivedBatch[] {a, b}) {
       h.oldestReceivedMs = oldestReceivedMs;
       h.minTsByProject.putAll(minTsByProject);

@@ -110,6 +110,8 @@ public final class DerivedUpdater {
   private volatile int sessionsWaiting;
   /** Receipt time of the oldest stored event not yet in a committed flush (waiting rows aside); MAX_VALUE: none. */
   private volatile long behindSinceMs = Long.MAX_VALUE;
+  /** Events accepted and not yet in a committed flush (read by the writer, which pauses above its bound). */
+  private volatile int backlog;
 
   private final Consumer<DerivedChange> changed;
 
@@ -149,6 +151,7 @@ public final class DerivedUpdater {
     this.changed = changed;
     metrics.derivedWaitingGauge("users", () -> peopleWaiting);
     metrics.derivedWaitingGauge("sessions", () -> sessionsWaiting);
+    metrics.derivedBacklogGauge(() -> backlog);
     metrics.derivedLagGauge(() -> {
       long since = behindSinceMs;
       return since == Long.MAX_VALUE ? 0 : Math.max(0, System.currentTimeMillis() - since) / 1000.0;
@@ -160,6 +163,7 @@ public final class DerivedUpdater {
     for (Event e : stored) {
       current.add(e);
     }
+    backlog += stored.size();
     if (behindSinceMs == Long.MAX_VALUE && !stored.isEmpty()) {
       behindSinceMs = current.oldestReceivedMs;
     }
@@ -187,6 +191,11 @@ public final class DerivedUpdater {
     return waitingPeople.size();
   }
 
+  /** Events accepted and not yet in a committed flush. */
+  public int backlog() {
+    return backlog;
+  }
+
   /** Sessions waiting to be written. */
   int waitingSessions() {
     return waitingSessions.size();
@@ -200,7 +209,10 @@ public final class DerivedUpdater {
     if (!refused.isEmpty()) {
       // a refused batch is being isolated: finish that first (no later flush may move the watermark past it)
       flushing = true;
-      return isolateOrWait().onComplete(ar -> flushing = false);
+      return isolateOrWait().onComplete(ar -> {
+        flushing = false;
+        backlog = behind();
+      });
     }
     DerivedBatch batch = takeBatch();
     List<Promise<Void>> synced = takeSyncWaiters();
@@ -277,9 +289,19 @@ public final class DerivedUpdater {
     });
   }
 
+  /** Events accepted and not in a committed flush: what accumulates, a failed batch, refused parts not written. */
+  private int behind() {
+    int n = current.events + (failed == null ? 0 : failed.events);
+    for (DerivedBatch part : refused) {
+      n += part.events;
+    }
+    return n;
+  }
+
   /** After a flush, written or not: the lag and waiting gauges, and the sync callers it answered (or not yet). */
   private void flushed(DerivedBatch batch, List<Promise<Void>> synced) {
     flushing = false;
+    backlog = behind();
     behindSinceMs = failed != null ? Math.min(failed.oldestReceivedMs, current.oldestReceivedMs)
         : !refused.isEmpty() ? Math.min(batch.oldestReceivedMs, current.oldestReceivedMs)
         : current.oldestReceivedMs;

@@ -31,6 +31,8 @@ public final class DerivedVerticle extends VerticleBase {
   private final TallyMetrics metrics;
   private final Function<Context, Future<Long>> writerOldestPendingMs;
   private DerivedUpdater derived;
+  /** Events handed over on the writer's context and not yet taken by the updater on its own. */
+  private final java.util.concurrent.atomic.AtomicInteger inTransit = new java.util.concurrent.atomic.AtomicInteger();
   /** The graceful drain's sync in progress, if any. */
   private Future<Void> drainSync;
 
@@ -61,9 +63,19 @@ public final class DerivedVerticle extends VerticleBase {
     return Future.succeededFuture();
   }
 
+  /** Events handed over and not yet in a committed flush (0 before start); read from the writer's thread. */
+  public int backlog() {
+    DerivedUpdater d = derived;
+    return inTransit.get() + (d == null ? 0 : d.backlog());
+  }
+
   /** Hands over the newly stored events of a committed batch (called on the writer's context, in commit order). */
   public void accept(List<Event> stored) {
-    context.runOnContext(v -> derived.accept(stored));
+    inTransit.addAndGet(stored.size());
+    context.runOnContext(v -> {
+      derived.accept(stored);
+      inTransit.addAndGet(-stored.size());
+    });
   }
 
   /**

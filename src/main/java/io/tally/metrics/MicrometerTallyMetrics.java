@@ -191,6 +191,14 @@ public final class MicrometerTallyMetrics implements TallyMetrics {
   }
 
   @Override
+  public void derivedBacklogGauge(java.util.function.LongSupplier events) {
+    Gauge.builder("analytics.derived.backlog.events", events::getAsLong)
+        .description("Committed events not yet in a committed derived flush (the writer pauses above "
+            + "writer.maxDerivedBacklog)")
+        .register(registry);
+  }
+
+  @Override
   public void derivedLagGauge(java.util.function.DoubleSupplier seconds) {
     Gauge.builder("analytics.derived.lag.seconds", seconds::getAsDouble)
         .description("Age of the oldest stored event the derived tables do not hold yet (waiting rows aside)")

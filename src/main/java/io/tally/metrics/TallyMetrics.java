@@ -82,6 +82,13 @@ public interface TallyMetrics {
   default void derivedLagGauge(java.util.function.DoubleSupplier seconds) {
   }
 
+  /**
+   * Committed events handed to the derived tables and not yet in a committed flush; the writer stops taking batches
+   * while it exceeds {@code writer.maxDerivedBacklog}.
+   */
+  default void derivedBacklogGauge(java.util.function.LongSupplier events) {
+  }
+
   /** Rows of a derived table ({@code users}, {@code sessions}) a derived flush wrote, one upsert each. */
   default void derivedWritten(String table, int n) {
   }

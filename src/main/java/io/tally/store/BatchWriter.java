@@ -50,6 +50,10 @@ public final class BatchWriter {
   private List<PendingEvent> pending;
   private long firstAt;
   private long lingerTimer = -1;
+  private final java.util.function.IntSupplier derivedBacklog;
+  /** The timer that looks again whether the derived tables caught up (-1: not paused). */
+  private long backlogTimer = -1;
+  private long lastPauseLogMs;
   private int inFlight;
   private int inFlightEvents;
   /** Events taken from the ring and not committed yet (the open batch and those in flight), for the gauge. */
@@ -64,12 +68,24 @@ public final class BatchWriter {
    */
   private final Map<EventBatchSql.SessionKey, EventBatchSql.Anchor> storedContexts = new HashMap<>();
   static final int MAX_STORED_CONTEXTS = 200_000;
+  static final long BACKLOG_RECHECK_MS = 20;
   /** Refusals are logged at most once a minute (a client could send many), with how many there were. */
   private long lastRefusalLogMs;
   private int refusedSinceLog;
 
   public BatchWriter(Vertx vertx, EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
                      StoreHealth health, CommitListener listener) {
+    this(vertx, ring, pool, cfg, metrics, health, listener, () -> 0);
+  }
+
+  /**
+   * @param derivedBacklog committed events the derived tables do not hold yet: above {@code writer.maxDerivedBacklog}
+   *                       no new batch starts (the ring fills, and ingestion answers 503 with Retry-After), so the
+   *                       derived pipeline's memory stays bounded when its flushes fall behind
+   */
+  public BatchWriter(Vertx vertx, EventRing ring, Pool pool, TallyConfig.Writer cfg, TallyMetrics metrics,
+                     StoreHealth health, CommitListener listener, java.util.function.IntSupplier derivedBacklog) {
+    this.derivedBacklog = derivedBacklog;
     this.vertx = vertx;
     this.ring = ring;
     this.pool = pool;
@@ -104,6 +120,9 @@ public final class BatchWriter {
 
   private void fill() {
     while (inFlight < cfg.maxInFlightBatches()) {
+      if (pausedForDerived()) {
+        return;
+      }
       int before = pending.size();
       if (before < cfg.batchSize()) {
         ring.drainTo(pending, cfg.batchSize() - before);
@@ -137,6 +156,31 @@ public final class BatchWriter {
         start(new ArrayList<>(batch.subList(from, Math.min(batch.size(), from + size))));
       }
     }
+  }
+
+  /**
+   * Whether the derived tables are more than {@code writer.maxDerivedBacklog} events behind: then no batch starts
+   * until they are not (looked at again every {@value #BACKLOG_RECHECK_MS} ms); the ring holds what arrives meanwhile
+   * and, once full, ingestion answers 503 with Retry-After. Acknowledged events are never the ones held back.
+   */
+  private boolean pausedForDerived() {
+    int behind = derivedBacklog.getAsInt();
+    if (behind <= cfg.maxDerivedBacklog()) {
+      return false;
+    }
+    if (backlogTimer < 0) {
+      long now = System.currentTimeMillis();
+      if (now - lastPauseLogMs > 60_000) {
+        lastPauseLogMs = now;
+        LOG.warn("writer paused: the derived tables are {} events behind (writer.maxDerivedBacklog {}); new events "
+            + "wait in the ring, answered 503 once it is full", behind, cfg.maxDerivedBacklog());
+      }
+      backlogTimer = vertx.setTimer(BACKLOG_RECHECK_MS, id -> {
+        backlogTimer = -1;
+        pump();
+      });
+    }
+    return true;
   }
 
   private void start(List<PendingEvent> batch) {

@@ -62,7 +62,7 @@ public final class BatchWriterVerticle extends VerticleBase {
     writer = new BatchWriter(vertx, ring, pool, cfg, metrics, health, (stored, xid) -> {
       derived.accept(stored);
       listener.committed(stored, xid);
-    });
+    }, derived::backlog);
     progress.attach(writerContext, writer);
     // a rewrite (a person deleted, retention, an identity merge) may have removed the events holding a session's
     // context
