@@ -51,7 +51,10 @@ class KnownDaysTest {
     String carol = "carol-" + s;
     try (TestTally t = TestTally.startWithAdmin(admin)) {
       String p = t.project;
-      Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      // the three events' times must share a UTC day: a run a minute after midnight uses the day before
+      Instant clock = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      Instant now = clock.minusSeconds(60).truncatedTo(ChronoUnit.DAYS).equals(clock.truncatedTo(ChronoUnit.DAYS))
+          ? clock : clock.truncatedTo(ChronoUnit.DAYS).minusSeconds(3_600);
       // GIVEN carol active today, seen by two flushes (the second one does not send her day again)
       assertEquals(200, t.http.post(Events.batch(ev(carol, "k1-" + s, now.minusSeconds(60))).encode()).status());
       Eventually.until("carol's day", () -> activeDays(p, carol) == 1);
