@@ -7,7 +7,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.sqlclient.Pool;
 
 import java.util.List;
@@ -27,7 +26,6 @@ import java.util.function.Function;
 public final class DerivedVerticle extends VerticleBase {
   private final Pool pool;
   private final TallyConfig.Writer cfg;
-  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
   private final TallyMetrics metrics;
   private final Function<Context, Future<Long>> writerOldestPendingMs;
   private DerivedUpdater derived;
@@ -53,7 +51,7 @@ public final class DerivedVerticle extends VerticleBase {
     Context own = context;
     derived = new DerivedUpdater(pool, () -> writerOldestPendingMs.apply(own), cfg.derivedRefreshMs(), metrics,
         change -> vertx.eventBus().publish(change instanceof DerivedFlush ? DerivedAddresses.DERIVED_FLUSHED
-            : DerivedAddresses.DERIVED_REWRITTEN, change, LOCAL));
+            : DerivedAddresses.DERIVED_REWRITTEN, change, DerivedAddresses.LOCAL));
     // a rewrite (a person deleted, retention, an identity merge) may have removed user_days or sessions rows the
     // updater knows as stored
     vertx.eventBus().<DerivedRewrite>consumer(DerivedAddresses.DERIVED_REWRITTEN, m -> derived.forgetStored());

@@ -87,7 +87,7 @@ public final class LifecycleVerticle extends VerticleBase {
     }
     // rewritten: events left the table other than by a person's deletion (retention), so indexes holding events reload
     vertx.eventBus().publish(DerivedAddresses.DERIVED_REWRITTEN,
-        new DerivedRewrite(projects, List.of(), deleted, deleted.isEmpty()), new DeliveryOptions().setLocalOnly(true));
+        new DerivedRewrite(projects, List.of(), deleted, deleted.isEmpty()), DerivedAddresses.LOCAL);
   }
 
   private void delete(Message<JsonObject> msg) {

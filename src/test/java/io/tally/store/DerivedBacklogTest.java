@@ -69,7 +69,7 @@ class DerivedBacklogTest {
           }
         }
         // AND the derived pipeline holds no more than its bound plus the batches that were already being written
-        double backlog = metric(t, "analytics_derived_backlog_events");
+        double backlog = t.metric("analytics_derived_backlog_events");
         assertTrue(backlog > 0 && backlog <= BACKLOG + IN_FLIGHT * BATCH, "backlog " + backlog);
         assertTrue(sent.stream().anyMatch(f -> !f.isDone()), "requests wait in the ring while the writer pauses");
         lock.rollback();
@@ -93,7 +93,7 @@ class DerivedBacklogTest {
       t.awaitDerived();
       assertEquals(acked + 0.0, (double) Db.count("SELECT count(*) FROM users WHERE project_id = ? "
           + "AND user_key LIKE 'backlog-%'", t.project), "every acknowledged person is derived");
-      Eventually.until("the backlog drains to 0", 30, () -> metric(t, "analytics_derived_backlog_events") == 0);
+      Eventually.until("the backlog drains to 0", 30, () -> t.metric("analytics_derived_backlog_events") == 0);
       // AND ingestion is accepted again
       assertEquals(200, t.http.post(newPersons(10).encode()).status());
     }
@@ -111,14 +111,5 @@ class DerivedBacklogTest {
     List<String> ids = new ArrayList<>();
     body.getJsonArray("batch").forEach(e -> ids.add(((JsonObject) e).getString("id")));
     return Db.count("SELECT count(*) FROM events WHERE id = ANY(?::uuid[])", "{" + String.join(",", ids) + "}");
-  }
-
-  private static double metric(TestTally t, String name) {
-    for (String line : t.http.get("/metrics").body().split("\n")) {
-      if (line.startsWith(name + " ")) {
-        return Double.parseDouble(line.substring(name.length() + 1).trim());
-      }
-    }
-    return Double.NaN;
   }
 }

@@ -75,6 +75,12 @@ public final class TestTally implements AutoCloseable {
    * gauge is 0) and no derived row waits for its newer events, seen on two readings in a row (the writer hands a
    * committed batch to the derived pipeline just after acking it).
    */
+  /** The value of a series of this server's {@code /metrics} (NaN when absent). */
+  public double metric(String series) {
+    return http.get("/metrics").body().lines().filter(l -> l.startsWith(series + " ")).findFirst()
+        .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(Double.NaN);
+  }
+
   public void awaitDerived() {
     int[] quiet = {0};
     Eventually.until("derived tables caught up", 60, () -> {
